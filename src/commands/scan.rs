@@ -1,0 +1,149 @@
+//! `lambda-gitops scan`: validate and list what the gitops dir declares. No network.
+//!
+//! JSON shape (`--format json`), stable under `format_version`:
+//! ```json
+//! { "format_version": "1",
+//!   "services": [ { "name", "file", "runtime", "handler", "trigger_bucket", "package_bucket",
+//!                   "staging": Deployment | null, "production": Deployment | null,
+//!                   "previews": [Deployment] } ] }
+//! Deployment = { "target", "pr" (previews only), "file", "version", "commit_sha",
+//!                "function_name", "trigger_prefix", "package": { "kind", … } }
+//! ```
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use crate::cli::Format;
+use crate::desired::{Deployment, PackageRef, Repo, Target};
+use crate::error::Error;
+use crate::settings::Settings;
+
+pub fn run(settings: &Settings, format: Format) -> Result<(), Error> {
+    let repo = super::load_repo(settings)?;
+    let text = match format {
+        Format::Json => {
+            let mut json = serde_json::to_string_pretty(&ScanJson::from(&repo))
+                .expect("scan output serializes");
+            json.push('\n');
+            json
+        }
+        Format::Text => text(&repo),
+    };
+    std::io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .map_err(Error::Stdout)
+}
+
+fn text(repo: &Repo) -> String {
+    let mut out = String::new();
+    if repo.services.is_empty() {
+        out.push_str("no Lambda services\n");
+    }
+    for service in &repo.services {
+        out.push_str(&format!("{}  ({})\n", service.name, service.file.display()));
+        let rows: Vec<[String; 4]> = service
+            .deployments()
+            .map(|d| {
+                [
+                    d.target.to_string(),
+                    d.version.clone(),
+                    d.function_name.clone(),
+                    d.trigger_prefix.clone(),
+                ]
+            })
+            .collect();
+        let width = |column: usize| rows.iter().map(|row| row[column].len()).max().unwrap_or(0);
+        let widths = [width(0), width(1), width(2)];
+        for row in &rows {
+            out.push_str(&format!(
+                "  {:w0$}  {:w1$}  {:w2$}  {}\n",
+                row[0],
+                row[1],
+                row[2],
+                row[3],
+                w0 = widths[0],
+                w1 = widths[1],
+                w2 = widths[2]
+            ));
+        }
+        if rows.is_empty() {
+            out.push_str("  (no environment declared)\n");
+        }
+    }
+    out
+}
+
+#[derive(Serialize)]
+struct ScanJson<'a> {
+    format_version: &'static str,
+    services: Vec<ServiceJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct ServiceJson<'a> {
+    name: &'a str,
+    file: String,
+    runtime: &'a str,
+    handler: &'a str,
+    trigger_bucket: &'a str,
+    package_bucket: &'a str,
+    staging: Option<DeploymentJson<'a>>,
+    production: Option<DeploymentJson<'a>>,
+    previews: Vec<DeploymentJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct DeploymentJson<'a> {
+    target: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pr: Option<u64>,
+    file: String,
+    version: &'a str,
+    commit_sha: &'a str,
+    function_name: &'a str,
+    trigger_prefix: &'a str,
+    package: &'a PackageRef,
+}
+
+impl<'a> From<&'a Deployment> for DeploymentJson<'a> {
+    fn from(d: &'a Deployment) -> Self {
+        Self {
+            target: d.target.to_string(),
+            pr: match d.target {
+                Target::Preview(pr) => Some(pr),
+                _ => None,
+            },
+            file: d.file.display().to_string(),
+            version: &d.version,
+            commit_sha: &d.commit_sha,
+            function_name: &d.function_name,
+            trigger_prefix: &d.trigger_prefix,
+            package: &d.package,
+        }
+    }
+}
+
+impl<'a> From<&'a Repo> for ScanJson<'a> {
+    fn from(repo: &'a Repo) -> Self {
+        Self {
+            format_version: "1",
+            services: repo
+                .services
+                .iter()
+                .map(|s| ServiceJson {
+                    name: &s.name,
+                    file: s.file.display().to_string(),
+                    runtime: &s.runtime,
+                    handler: &s.handler,
+                    trigger_bucket: &s.trigger_bucket,
+                    package_bucket: &s.package_bucket,
+                    staging: s.staging.as_ref().map(Into::into),
+                    production: s.production.as_ref().map(Into::into),
+                    previews: s.previews.iter().map(Into::into).collect(),
+                })
+                .collect(),
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! `lambda-gitops vars`: stage one service's packages, write its work dir, and print the
+//! variables JSON on stdout — exactly what the module receives.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use crate::error::Error;
+use crate::progress::Progress;
+use crate::settings::Settings;
+
+pub async fn run(
+    settings: &Settings,
+    service: Option<String>,
+    progress: Arc<dyn Progress>,
+) -> Result<(), Error> {
+    let repo = super::load_repo(settings)?;
+    let names: Vec<String> = service.into_iter().collect();
+    let selected = super::select(&repo, &names)?;
+    let [service] = selected.as_slice() else {
+        return Err(Error::ServiceRequired {
+            known: super::known(&repo),
+        });
+    };
+    let prepared = crate::prepare::prepare(settings, &[service], progress).await?;
+    let mut json = serde_json::to_string_pretty(&prepared[0].vars).expect("variables serialize");
+    json.push('\n');
+    std::io::stdout()
+        .lock()
+        .write_all(json.as_bytes())
+        .map_err(Error::Stdout)
+}

@@ -1,0 +1,23 @@
+//! Every environment variable lambda-gitops reads, named and documented in one place.
+
+/// GitHub token for release downloads; sent only to the GitHub API host.
+pub const GITHUB_TOKEN: &str = "GITHUB_TOKEN";
+/// Fallback token name used by the `gh` CLI.
+pub const GH_TOKEN: &str = "GH_TOKEN";
+/// GitHub API base URL (GitHub Enterprise, tests); `--github-api-url` wins.
+pub const GITHUB_API_URL: &str = "GITHUB_API_URL";
+/// Base of the default cache dir (`$XDG_CACHE_HOME/lambda-gitops`).
+pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
+/// Home directory, for `~/.cache/lambda-gitops`.
+pub const HOME: &str = "HOME";
+/// Disables colour when set to anything non-empty (<https://no-color.org>).
+pub const NO_COLOR: &str = "NO_COLOR";
+/// Log filter override, in `tracing_subscriber::EnvFilter` syntax (e.g. `lambda_gitops=trace`).
+pub const LAMBDA_GITOPS_LOG: &str = "LAMBDA_GITOPS_LOG";
+/// AWS region for the module, when `--aws-region` is not given.
+pub const AWS_REGION: &str = "AWS_REGION";
+/// Second fallback for the AWS region.
+pub const AWS_DEFAULT_REGION: &str = "AWS_DEFAULT_REGION";
+
+/// Variables that hold credentials lambda-gitops itself uses and that no child process needs.
+pub const TOKENS: [&str; 2] = [GITHUB_TOKEN, GH_TOKEN];

@@ -1,0 +1,51 @@
+//! Stages 4–5 for a set of services: stage every package they need (each once, across
+//! services), render each service's variables and write its work dir.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use crate::desired::DesiredService;
+use crate::error::Error;
+use crate::progress::Progress;
+use crate::render::{render, TfVars};
+use crate::settings::Settings;
+use crate::stage::Stager;
+use crate::workdir::WorkDir;
+
+pub struct Prepared<'a> {
+    pub service: &'a DesiredService,
+    pub work_dir: WorkDir,
+    pub vars: TfVars,
+}
+
+pub async fn prepare<'a>(
+    settings: &Settings,
+    services: &[&'a DesiredService],
+    progress: Arc<dyn Progress>,
+) -> Result<Vec<Prepared<'a>>, Error> {
+    let packages: BTreeSet<_> = services
+        .iter()
+        .flat_map(|service| service.deployments().map(|d| d.package.clone()))
+        .collect();
+    let staged = Stager::new(settings)
+        .stage_all(packages, progress)
+        .await
+        .map_err(|errors| Error::Stage { errors })?;
+
+    services
+        .iter()
+        .map(|service| {
+            let work_dir = WorkDir::create(&settings.work_dir, &service.name)?;
+            let vars = render(service, &settings.aws_region, &staged, |package| {
+                work_dir.package_path(package).display().to_string()
+            });
+            work_dir.place_packages(WorkDir::used_packages(&vars, &staged))?;
+            work_dir.write_tfvars(&vars)?;
+            Ok(Prepared {
+                service,
+                work_dir,
+                vars,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,186 @@
+//! Resolved settings: flags, environment and defaults merged once, checked, and typed.
+//! Nothing past this point reads the environment or sees the argument parser.
+
+use std::path::{Path, PathBuf};
+
+use crate::cli::{ColorChoice, GlobalArgs};
+use crate::env_vars;
+use crate::error::Error;
+use crate::secret::Secret;
+
+const DEFAULT_GITHUB_API: &str = "https://api.github.com";
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The gitops dir as the user named it (messages show paths under it this way).
+    pub gitops_dir: PathBuf,
+    pub work_dir: PathBuf,
+    pub cache_dir: PathBuf,
+    /// Canonical directory every `path` package source must resolve inside.
+    pub package_root: PathBuf,
+    pub github: GithubSettings,
+    pub max_package_size: u64,
+    /// Empty when neither the flag nor the environment names one.
+    pub aws_region: String,
+    pub color: bool,
+    /// -2 (errors only) … 2 (trace).
+    pub verbosity: i8,
+}
+
+#[derive(Debug, Clone)]
+pub struct GithubSettings {
+    pub api_url: reqwest::Url,
+    pub token: Option<Secret>,
+}
+
+impl Settings {
+    /// Merges the global flags with the environment (`env` returns a variable's value).
+    pub fn resolve(
+        args: &GlobalArgs,
+        env: impl Fn(&str) -> Option<String>,
+        stderr_is_terminal: bool,
+    ) -> Result<Self, Error> {
+        let non_empty = |name: &str| env(name).filter(|v| !v.is_empty());
+
+        let gitops_dir = args.gitops_dir.clone();
+        if !gitops_dir.is_dir() {
+            return Err(Error::GitopsDirMissing { path: gitops_dir });
+        }
+
+        let cache_dir = match &args.cache_dir {
+            Some(dir) => dir.clone(),
+            None => match (
+                non_empty(env_vars::XDG_CACHE_HOME),
+                non_empty(env_vars::HOME),
+            ) {
+                (Some(xdg), _) => PathBuf::from(xdg).join("lambda-gitops"),
+                (None, Some(home)) => PathBuf::from(home).join(".cache").join("lambda-gitops"),
+                (None, None) => return Err(Error::NoCacheDir),
+            },
+        };
+
+        let package_root = match &args.package_root {
+            Some(root) => root.clone(),
+            None => git_work_tree(&gitops_dir).unwrap_or_else(|| gitops_dir.clone()),
+        };
+        let package_root = package_root
+            .canonicalize()
+            .map_err(|source| Error::io("resolve the package root", &package_root, source))?;
+
+        let api_text = args
+            .github_api_url
+            .clone()
+            .or_else(|| non_empty(env_vars::GITHUB_API_URL))
+            .unwrap_or_else(|| DEFAULT_GITHUB_API.to_owned());
+        let api_url = parse_api_url(&api_text)?;
+        let token = non_empty(env_vars::GITHUB_TOKEN)
+            .or_else(|| non_empty(env_vars::GH_TOKEN))
+            .map(Secret::new);
+
+        let color = match args.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => stderr_is_terminal && non_empty(env_vars::NO_COLOR).is_none(),
+        };
+
+        Ok(Self {
+            gitops_dir,
+            work_dir: args.work_dir.clone(),
+            cache_dir,
+            package_root,
+            github: GithubSettings { api_url, token },
+            max_package_size: args.max_package_size,
+            aws_region: args
+                .aws_region
+                .clone()
+                .or_else(|| non_empty(env_vars::AWS_REGION))
+                .or_else(|| non_empty(env_vars::AWS_DEFAULT_REGION))
+                .unwrap_or_default(),
+            color,
+            verbosity: args.verbose as i8 - args.quiet as i8,
+        })
+    }
+}
+
+/// Ensures the API URL ends in `/` so that `join("repos/…")` keeps any path prefix
+/// (GitHub Enterprise serves the API under `/api/v3`).
+fn parse_api_url(text: &str) -> Result<reqwest::Url, Error> {
+    let with_slash = if text.ends_with('/') {
+        text.to_owned()
+    } else {
+        format!("{text}/")
+    };
+    reqwest::Url::parse(&with_slash)
+        .ok()
+        .filter(|url| matches!(url.scheme(), "http" | "https"))
+        .ok_or_else(|| Error::InvalidApiUrl {
+            url: text.to_owned(),
+        })
+}
+
+/// The nearest ancestor of `dir` (itself included) that holds `.git`.
+fn git_work_tree(dir: &Path) -> Option<PathBuf> {
+    let start = dir.canonicalize().ok()?;
+    start
+        .ancestors()
+        .find(|candidate| candidate.join(".git").exists())
+        .map(Path::to_path_buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::Cli;
+    use clap::Parser;
+
+    fn resolve(args: &[&str], vars: &[(&str, &str)]) -> Result<Settings, Error> {
+        let dir = tempfile::tempdir().unwrap();
+        let mut argv = vec![
+            "lambda-gitops",
+            "scan",
+            "--gitops-dir",
+            dir.path().to_str().unwrap(),
+        ];
+        argv.extend_from_slice(args);
+        let cli = Cli::parse_from(argv);
+        let lookup = |name: &str| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        };
+        Settings::resolve(&cli.global, lookup, false)
+    }
+
+    #[test]
+    fn github_token_prefers_github_token_over_gh_token() {
+        let s = resolve(
+            &[],
+            &[("HOME", "/h"), ("GH_TOKEN", "b"), ("GITHUB_TOKEN", "a")],
+        )
+        .unwrap();
+        assert_eq!(s.github.token.unwrap().expose(), "a");
+        let s = resolve(&[], &[("HOME", "/h"), ("GH_TOKEN", "b")]).unwrap();
+        assert_eq!(s.github.token.unwrap().expose(), "b");
+    }
+
+    #[test]
+    fn api_url_flag_beats_environment_and_keeps_its_path() {
+        let s = resolve(
+            &["--github-api-url", "http://127.0.0.1:9/api/v3"],
+            &[("HOME", "/h"), ("GITHUB_API_URL", "http://other")],
+        )
+        .unwrap();
+        assert_eq!(s.github.api_url.as_str(), "http://127.0.0.1:9/api/v3/");
+        let s = resolve(&[], &[("HOME", "/h")]).unwrap();
+        assert_eq!(s.github.api_url.as_str(), "https://api.github.com/");
+        assert!(resolve(&["--github-api-url", "ftp://x"], &[("HOME", "/h")]).is_err());
+    }
+
+    #[test]
+    fn cache_dir_follows_xdg_then_home() {
+        let s = resolve(&[], &[("HOME", "/h"), ("XDG_CACHE_HOME", "/x")]).unwrap();
+        assert_eq!(s.cache_dir, PathBuf::from("/x/lambda-gitops"));
+        let s = resolve(&[], &[("HOME", "/h")]).unwrap();
+        assert_eq!(s.cache_dir, PathBuf::from("/h/.cache/lambda-gitops"));
+    }
+}

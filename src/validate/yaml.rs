@@ -45,10 +45,10 @@ pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates
         .iter()
         .map(|candidate| {
-            (
-                strsim::jaro_winkler(&word.to_lowercase(), &candidate.to_lowercase()),
-                *candidate,
-            )
+            let (a, b) = (word.to_lowercase(), candidate.to_lowercase());
+            // Transpositions ("scv") score well on edit distance, shared prefixes on Jaro-Winkler.
+            let edits = strsim::normalized_damerau_levenshtein(&a, &b) + 0.14;
+            (strsim::jaro_winkler(&a, &b).max(edits), *candidate)
         })
         .filter(|(score, _)| *score >= 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
@@ -136,5 +136,15 @@ mod tests {
         };
         let problem = parse::<Small>(&file).unwrap_err();
         assert!(problem.line.is_some());
+    }
+}
+
+#[cfg(test)]
+mod closest_tests {
+    #[test]
+    fn transposed_and_misspelt_names_are_close() {
+        assert_eq!(super::closest("scv", &["svc", "api"]), Some("svc"));
+        assert_eq!(super::closest("verison", &["version", "functionName"]), Some("version"));
+        assert_eq!(super::closest("url", &["tag"]), None);
     }
 }

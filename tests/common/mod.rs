@@ -1,0 +1,194 @@
+//! Test harness: gitops trees built in temp dirs, and the binary run on them with an
+//! isolated environment (its own HOME, cache and work dir; no tokens unless a test sets one).
+
+#![allow(dead_code)]
+
+pub mod github;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use tempfile::TempDir;
+
+pub struct Tree {
+    pub temp: TempDir,
+}
+
+impl Tree {
+    /// An empty gitops dir at `<temp>/repo/gitops`, inside a git work tree `<temp>/repo`.
+    pub fn new() -> Self {
+        let temp = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(temp.path().join("repo/.git")).unwrap();
+        std::fs::create_dir_all(temp.path().join("repo/gitops")).unwrap();
+        Self { temp }
+    }
+
+    pub fn gitops(&self) -> PathBuf {
+        self.temp.path().join("repo/gitops")
+    }
+
+    pub fn work(&self) -> PathBuf {
+        self.temp.path().join("work")
+    }
+
+    pub fn cache(&self) -> PathBuf {
+        self.temp.path().join("cache")
+    }
+
+    pub fn write(&self, relative: &str, text: &str) -> &Self {
+        let path = self.gitops().join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+        self
+    }
+
+    pub fn remove(&self, relative: &str) -> &Self {
+        let path = self.gitops().join(relative);
+        if path.is_dir() {
+            std::fs::remove_dir_all(path).unwrap();
+        } else {
+            std::fs::remove_file(path).unwrap();
+        }
+        self
+    }
+
+    /// A package file under the gitops dir; its bytes start like a zip.
+    pub fn package(&self, relative: &str, payload: &str) -> PathBuf {
+        let path = self.gitops().join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, zip_bytes(payload)).unwrap();
+        path
+    }
+
+    /// A Lambda service whose `lambda.package` block is `package` (YAML, indented 4).
+    pub fn service(&self, name: &str, package: &str) -> &Self {
+        self.service_with(name, package, "")
+    }
+
+    pub fn service_with(&self, name: &str, package: &str, extra: &str) -> &Self {
+        self.write(
+            &format!("services/{name}/config.yaml"),
+            &format!(
+                "serviceName: {name}\ndeploymentType: lambda\nlambda:\n  runtime: python3.12\n  handler: app.handler\n  triggerBucket: {name}-uploads\n  packageBucket: {name}-packages\n  package:\n{package}{extra}"
+            ),
+        )
+    }
+
+    /// A service whose packages are `packages/<name>-{version}.zip` in the repo.
+    pub fn path_service(&self, name: &str) -> &Self {
+        self.service(name, &format!("    path: \"packages/{name}-{{version}}.zip\"\n"))
+    }
+
+    pub fn env(&self, env: &str, service: &str, version: &str, function: &str, prefix: &str) -> &Self {
+        self.write(
+            &format!("environments/{env}/{service}/config.yaml"),
+            &format!(
+                "serviceName: {service}\nenvName: {env}\nlambda:\n  version: \"{version}\"\n  functionName: {function}\n  s3TriggerPrefix: \"{prefix}\"\ngitVersion:\n  sha: \"abcdef1234567\"\n  shortSha: \"abcdef1\"\n"
+            ),
+        )
+    }
+
+    pub fn preview(&self, dir: &str, service: &str, version: &str) -> &Self {
+        self.write(
+            &format!("environments/preview/{dir}/services/{service}.values.yaml"),
+            &format!(
+                "serviceName: {service}\ndeploymentType: lambda\nlambda:\n  version: \"{version}\"\n  commitSha: \"1234567abc\"\n"
+            ),
+        )
+    }
+
+    /// A valid path-sourced service with staging, production and the given previews, and
+    /// every package it needs.
+    pub fn standard(&self, name: &str, prs: &[u64]) -> &Self {
+        self.path_service(name);
+        self.env("staging", name, "1.1.0", &format!("{name}-staging"), "staging/");
+        self.package(&format!("packages/{name}-1.1.0.zip"), &format!("{name} 1.1.0"));
+        self.env("production", name, "1.0.0", &format!("{name}-prod"), "Projects/");
+        self.package(&format!("packages/{name}-1.0.0.zip"), &format!("{name} 1.0.0"));
+        for pr in prs {
+            self.preview(&format!("pr-{pr}"), name, &format!("1.1.0-pr{pr}"));
+            self.package(&format!("packages/{name}-1.1.0-pr{pr}.zip"), &format!("{name} pr {pr}"));
+        }
+        self
+    }
+
+    /// The binary with `--gitops-dir`, `--work-dir` and `--cache-dir` in this tree, and an
+    /// environment holding only PATH and a HOME inside the temp dir.
+    pub fn command(&self, args: &[&str]) -> assert_cmd::Command {
+        let mut command = assert_cmd::Command::cargo_bin("lambda-gitops").unwrap();
+        command
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.temp.path())
+            .current_dir(self.temp.path())
+            .args(args)
+            .arg("--gitops-dir")
+            .arg(self.gitops())
+            .arg("--work-dir")
+            .arg(self.work())
+            .arg("--cache-dir")
+            .arg(self.cache());
+        command
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run::from(self.command(args).output().unwrap())
+    }
+}
+
+pub fn zip_bytes(payload: &str) -> Vec<u8> {
+    let mut bytes = b"PK\x03\x04".to_vec();
+    bytes.extend_from_slice(payload.as_bytes());
+    bytes
+}
+
+/// A finished run, with its output as text.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(output: Output) -> Self {
+        Self {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    pub fn success(&self) -> &Self {
+        assert_eq!(self.code, 0, "expected success\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+
+    /// Exit 1 with nothing on stdout, and stderr holding each of `needles`.
+    pub fn fails_with(&self, needles: &[&str]) -> &Self {
+        assert_eq!(self.code, 1, "expected exit 1\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(self.stdout, "", "stdout must stay empty on error");
+        for needle in needles {
+            assert!(self.stderr.contains(needle), "stderr lacks {needle:?}:\n{}", self.stderr);
+        }
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+}
+
+/// What `openssl dgst -sha256 -binary FILE | base64` prints for `path`.
+pub fn openssl_base64_sha256(path: &Path) -> String {
+    let output = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("openssl dgst -sha256 -binary \"$1\" | base64")
+        .arg("sh")
+        .arg(path)
+        .output()
+        .expect("openssl runs");
+    assert!(output.status.success());
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}

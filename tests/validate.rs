@@ -38,12 +38,19 @@ fn a_misspelt_key_is_an_error_with_its_line_and_a_suggestion() {
 fn syntax_errors_wrong_types_and_missing_fields_are_all_reported_at_once() {
     let tree = Tree::new();
     tree.standard("svc", &[7]);
-    tree.write("environments/production/svc/config.yaml", "serviceName: svc\nenvName: production\nlambda: [unclosed\n");
+    tree.write(
+        "environments/production/svc/config.yaml",
+        "serviceName: svc\nenvName: production\nlambda: [unclosed\n",
+    );
     tree.write(
         "environments/staging/svc/config.yaml",
         "serviceName: svc\nenvName: staging\nlambda:\n  version: \"1.1.0\"\n  s3TriggerPrefix: staging/\n",
     );
-    tree.service_with("svc", "    path: \"packages/svc-{version}.zip\"\n", "  memorySize: lots\n");
+    tree.service_with(
+        "svc",
+        "    path: \"packages/svc-{version}.zip\"\n",
+        "  memorySize: lots\n",
+    );
     let run = scan(&tree);
     run.fails_with(&[
         "environments/production/svc/config.yaml:3",
@@ -117,14 +124,24 @@ fn a_templated_preview_name_that_is_too_long_is_refused() {
         &format!("  preview:\n    functionName: \"{long}-{{pr}}\"\n"),
     );
     tree.preview("pr-123456", "svc", "1.1.0-pr7");
-    scan(&tree).fails_with(&["services/svc/config.yaml", "for pr-123456", "must be 1–64 characters"]);
+    scan(&tree).fails_with(&[
+        "services/svc/config.yaml",
+        "for pr-123456",
+        "must be 1–64 characters",
+    ]);
 }
 
 #[test]
 fn overlapping_trigger_prefixes_are_refused_with_s3s_reason() {
     let tree = Tree::new();
     tree.standard("svc", &[7]);
-    tree.env("staging", "svc", "1.1.0", "svc-staging", "Projects/staging/");
+    tree.env(
+        "staging",
+        "svc",
+        "1.1.0",
+        "svc-staging",
+        "Projects/staging/",
+    );
     scan(&tree).fails_with(&[
         "environments/staging/svc/config.yaml:6",
         "trigger prefix `Projects/staging/` of staging overlaps `Projects/` of production",
@@ -137,7 +154,11 @@ fn previews_without_a_production_need_a_function_name_template() {
     let tree = Tree::new();
     tree.standard("svc", &[7]);
     tree.remove("environments/production");
-    scan(&tree).fails_with(&["services/svc/config.yaml", "no production config", "lambda.preview.functionName"]);
+    scan(&tree).fails_with(&[
+        "services/svc/config.yaml",
+        "no production config",
+        "lambda.preview.functionName",
+    ]);
 }
 
 #[test]
@@ -180,17 +201,33 @@ fn a_missing_package_file_names_the_file_that_chose_the_version() {
     let tree = Tree::new();
     tree.standard("svc", &[]);
     tree.env("staging", "svc", "2.0.0", "svc-staging", "staging/");
-    scan(&tree).fails_with(&["environments/staging/svc/config.yaml:4", "svc-2.0.0.zip", "cannot be read"]);
+    scan(&tree).fails_with(&[
+        "environments/staging/svc/config.yaml:4",
+        "svc-2.0.0.zip",
+        "cannot be read",
+    ]);
 }
 
 #[test]
 fn kubernetes_services_and_their_files_are_ignored() {
     let tree = Tree::new();
     tree.standard("svc", &[7]);
-    tree.write("services/api/config.yaml", "serviceName: api\ndeploymentType: kubernetes\nchartPath: charts/api\nimage: {tag: x}\n");
-    tree.write("environments/staging/api/config.yaml", "serviceName: api\nenvName: staging\nreplicas: 2\n");
-    tree.write("environments/preview/pr-7/services/api.values.yaml", "image:\n  tag: pr-7\n");
-    tree.write("environments/preview/feature-x/services/api.values.yaml", "image:\n  tag: x\n");
+    tree.write(
+        "services/api/config.yaml",
+        "serviceName: api\ndeploymentType: kubernetes\nchartPath: charts/api\nimage: {tag: x}\n",
+    );
+    tree.write(
+        "environments/staging/api/config.yaml",
+        "serviceName: api\nenvName: staging\nreplicas: 2\n",
+    );
+    tree.write(
+        "environments/preview/pr-7/services/api.values.yaml",
+        "image:\n  tag: pr-7\n",
+    );
+    tree.write(
+        "environments/preview/feature-x/services/api.values.yaml",
+        "image:\n  tag: x\n",
+    );
     let run = tree.run(&["scan", "--format", "json"]);
     run.success();
     let json = run.json();
@@ -205,7 +242,11 @@ fn a_lambda_config_for_an_unknown_service_is_an_error() {
     let tree = Tree::new();
     tree.standard("svc", &[]);
     tree.env("staging", "scv", "1.1.0", "scv-staging", "x/");
-    scan(&tree).fails_with(&["environments/staging/scv/config.yaml:3", "not a Lambda service", "did you mean the directory `svc`?"]);
+    scan(&tree).fails_with(&[
+        "environments/staging/scv/config.yaml:3",
+        "not a Lambda service",
+        "did you mean the directory `svc`?",
+    ]);
 }
 
 #[test]

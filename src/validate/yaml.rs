@@ -144,7 +144,10 @@ mod closest_tests {
     #[test]
     fn transposed_and_misspelt_names_are_close() {
         assert_eq!(super::closest("scv", &["svc", "api"]), Some("svc"));
-        assert_eq!(super::closest("verison", &["version", "functionName"]), Some("version"));
+        assert_eq!(
+            super::closest("verison", &["version", "functionName"]),
+            Some("version")
+        );
         assert_eq!(super::closest("url", &["tag"]), None);
     }
 }

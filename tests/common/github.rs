@@ -23,15 +23,20 @@ pub enum Behaviour {
     Truncate,
 }
 
+/// A published asset: id, name, bytes.
+type Asset = (u64, String, Vec<u8>);
+
 #[derive(Default)]
 struct Inner {
     /// (repository, tag) → assets (id, name, bytes).
-    releases: HashMap<(String, String), Vec<(u64, String, Vec<u8>)>>,
+    releases: HashMap<(String, String), Vec<Asset>>,
     next_id: u64,
     /// Per asset id, behaviours for the next requests (then: serve the bytes).
     behaviours: HashMap<u64, VecDeque<Behaviour>>,
     /// Every request: (server, path, Authorization header).
     requests: Vec<(String, String, Option<String>)>,
+    /// Asset bodies sent in full.
+    bodies_served: usize,
 }
 
 #[derive(Clone)]
@@ -57,23 +62,42 @@ impl FakeGithub {
         storage_listener.set_nonblocking(true).unwrap();
         let api_url = format!("http://{}", api_listener.local_addr().unwrap());
         let storage_url = format!("http://{}", storage_listener.local_addr().unwrap());
-        let state = AppState { inner: inner.clone(), storage_url: storage_url.clone(), api_url: api_url.clone() };
+        let state = AppState {
+            inner: inner.clone(),
+            storage_url: storage_url.clone(),
+            api_url: api_url.clone(),
+        };
 
         let api = Router::new()
             .route("/repos/{owner}/{repo}/releases/tags/{tag}", get(release))
-            .route("/repos/{owner}/{repo}/releases/assets/{id}", get(asset_redirect))
+            .route(
+                "/repos/{owner}/{repo}/releases/assets/{id}",
+                get(asset_redirect),
+            )
             .with_state(state.clone());
-        let storage = Router::new().route("/blob/{id}", get(blob)).with_state(state);
+        let storage = Router::new()
+            .route("/blob/{id}", get(blob))
+            .with_state(state);
 
         std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             runtime.block_on(async move {
                 let api_listener = tokio::net::TcpListener::from_std(api_listener).unwrap();
                 let storage_listener = tokio::net::TcpListener::from_std(storage_listener).unwrap();
-                let _ = tokio::join!(axum::serve(api_listener, api), axum::serve(storage_listener, storage));
+                let _ = tokio::join!(
+                    axum::serve(api_listener, api),
+                    axum::serve(storage_listener, storage)
+                );
             });
         });
-        Self { api_url, storage_url, inner }
+        Self {
+            api_url,
+            storage_url,
+            inner,
+        }
     }
 
     /// Publishes an asset in a release (creating the release); returns the asset id.
@@ -90,17 +114,33 @@ impl FakeGithub {
     }
 
     pub fn behave(&self, asset_id: u64, behaviours: &[Behaviour]) {
-        self.inner.lock().unwrap().behaviours.entry(asset_id).or_default().extend(behaviours.iter().cloned());
+        self.inner
+            .lock()
+            .unwrap()
+            .behaviours
+            .entry(asset_id)
+            .or_default()
+            .extend(behaviours.iter().cloned());
     }
 
     /// Requests to the storage server (asset downloads).
     pub fn downloads(&self) -> usize {
-        self.requests().iter().filter(|(server, _, _)| server == "storage").count()
+        self.requests()
+            .iter()
+            .filter(|(server, _, _)| server == "storage")
+            .count()
     }
 
     /// Requests to the API server.
     pub fn api_requests(&self) -> usize {
-        self.requests().iter().filter(|(server, _, _)| server == "api").count()
+        self.requests()
+            .iter()
+            .filter(|(server, _, _)| server == "api")
+            .count()
+    }
+
+    pub fn bodies_served(&self) -> usize {
+        self.inner.lock().unwrap().bodies_served
     }
 
     pub fn requests(&self) -> Vec<(String, String, Option<String>)> {
@@ -113,15 +153,38 @@ impl FakeGithub {
 }
 
 fn record(state: &AppState, server: &str, path: String, headers: &HeaderMap) {
-    let authorization = headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or("").to_owned());
-    state.inner.lock().unwrap().requests.push((server.to_owned(), path, authorization));
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .map(|v| v.to_str().unwrap_or("").to_owned());
+    state
+        .inner
+        .lock()
+        .unwrap()
+        .requests
+        .push((server.to_owned(), path, authorization));
 }
 
-async fn release(State(state): State<AppState>, Path((owner, repo, tag)): Path<(String, String, String)>, headers: HeaderMap) -> Response {
-    record(&state, "api", format!("/repos/{owner}/{repo}/releases/tags/{tag}"), &headers);
+async fn release(
+    State(state): State<AppState>,
+    Path((owner, repo, tag)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    record(
+        &state,
+        "api",
+        format!("/repos/{owner}/{repo}/releases/tags/{tag}"),
+        &headers,
+    );
     let inner = state.inner.lock().unwrap();
-    let Some(assets) = inner.releases.get(&(format!("{owner}/{repo}"), tag.clone())) else {
-        return (StatusCode::NOT_FOUND, axum::Json(serde_json::json!({"message": "Not Found", "status": "404"}))).into_response();
+    let Some(assets) = inner
+        .releases
+        .get(&(format!("{owner}/{repo}"), tag.clone()))
+    else {
+        return (
+            StatusCode::NOT_FOUND,
+            axum::Json(serde_json::json!({"message": "Not Found", "status": "404"})),
+        )
+            .into_response();
     };
     let assets: Vec<_> = assets
         .iter()
@@ -141,19 +204,39 @@ async fn release(State(state): State<AppState>, Path((owner, repo, tag)): Path<(
         .into_response()
 }
 
-async fn asset_redirect(State(state): State<AppState>, Path((owner, repo, id)): Path<(String, String, u64)>, headers: HeaderMap) -> Response {
-    record(&state, "api", format!("/repos/{owner}/{repo}/releases/assets/{id}"), &headers);
+async fn asset_redirect(
+    State(state): State<AppState>,
+    Path((owner, repo, id)): Path<(String, String, u64)>,
+    headers: HeaderMap,
+) -> Response {
+    record(
+        &state,
+        "api",
+        format!("/repos/{owner}/{repo}/releases/assets/{id}"),
+        &headers,
+    );
     if headers.get(header::ACCEPT).map(|v| v.as_bytes()) != Some(b"application/octet-stream") {
         // The real API answers JSON metadata without this Accept header.
         return (StatusCode::OK, axum::Json(serde_json::json!({"id": id}))).into_response();
     }
-    (StatusCode::FOUND, [(header::LOCATION, format!("{}/blob/{id}?token=signed", state.storage_url))]).into_response()
+    (
+        StatusCode::FOUND,
+        [(
+            header::LOCATION,
+            format!("{}/blob/{id}?token=signed", state.storage_url),
+        )],
+    )
+        .into_response()
 }
 
 async fn blob(State(state): State<AppState>, Path(id): Path<u64>, headers: HeaderMap) -> Response {
     record(&state, "storage", format!("/blob/{id}"), &headers);
     if headers.contains_key(header::AUTHORIZATION) {
-        return (StatusCode::BAD_REQUEST, "Authorization must not reach the storage host").into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            "Authorization must not reach the storage host",
+        )
+            .into_response();
     }
     let (behaviour, bytes) = {
         let mut inner = state.inner.lock().unwrap();
@@ -171,16 +254,50 @@ async fn blob(State(state): State<AppState>, Path(id): Path<u64>, headers: Heade
     };
     match behaviour {
         Some(Behaviour::Status(code)) => StatusCode::from_u16(code).unwrap().into_response(),
-        Some(Behaviour::TooManyRequests) => (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "1")]).into_response(),
+        Some(Behaviour::TooManyRequests) => {
+            (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "1")]).into_response()
+        }
         Some(Behaviour::Truncate) => {
             let half = bytes[..bytes.len() / 2].to_vec();
-            let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
-                vec![Ok(half), Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "cut"))];
+            // The half is flushed before the connection drops.
+            let chunks = futures_util::stream::unfold(Some(half), |half| async move {
+                match half {
+                    Some(half) => Some((Ok(half), None)),
+                    None => {
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                        Some((
+                            Err(std::io::Error::new(
+                                std::io::ErrorKind::ConnectionReset,
+                                "cut",
+                            )),
+                            None,
+                        ))
+                    }
+                }
+            });
             Response::builder()
                 .header(header::CONTENT_LENGTH, bytes.len())
-                .body(Body::from_stream(futures_util::stream::iter(chunks)))
+                .body(Body::from_stream(chunks))
                 .unwrap()
         }
-        None => (StatusCode::OK, [(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response(),
+        None => {
+            let etag = format!("\"{id}-{}\"", bytes.len());
+            if headers
+                .get(header::IF_NONE_MATCH)
+                .is_some_and(|v| v.as_bytes() == etag.as_bytes())
+            {
+                return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
+            }
+            state.inner.lock().unwrap().bodies_served += 1;
+            (
+                StatusCode::OK,
+                [
+                    (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
+                    (header::ETAG, etag),
+                ],
+                bytes,
+            )
+                .into_response()
+        }
     }
 }

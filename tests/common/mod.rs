@@ -76,10 +76,20 @@ impl Tree {
 
     /// A service whose packages are `packages/<name>-{version}.zip` in the repo.
     pub fn path_service(&self, name: &str) -> &Self {
-        self.service(name, &format!("    path: \"packages/{name}-{{version}}.zip\"\n"))
+        self.service(
+            name,
+            &format!("    path: \"packages/{name}-{{version}}.zip\"\n"),
+        )
     }
 
-    pub fn env(&self, env: &str, service: &str, version: &str, function: &str, prefix: &str) -> &Self {
+    pub fn env(
+        &self,
+        env: &str,
+        service: &str,
+        version: &str,
+        function: &str,
+        prefix: &str,
+    ) -> &Self {
         self.write(
             &format!("environments/{env}/{service}/config.yaml"),
             &format!(
@@ -101,13 +111,34 @@ impl Tree {
     /// every package it needs.
     pub fn standard(&self, name: &str, prs: &[u64]) -> &Self {
         self.path_service(name);
-        self.env("staging", name, "1.1.0", &format!("{name}-staging"), "staging/");
-        self.package(&format!("packages/{name}-1.1.0.zip"), &format!("{name} 1.1.0"));
-        self.env("production", name, "1.0.0", &format!("{name}-prod"), "Projects/");
-        self.package(&format!("packages/{name}-1.0.0.zip"), &format!("{name} 1.0.0"));
+        self.env(
+            "staging",
+            name,
+            "1.1.0",
+            &format!("{name}-staging"),
+            "staging/",
+        );
+        self.package(
+            &format!("packages/{name}-1.1.0.zip"),
+            &format!("{name} 1.1.0"),
+        );
+        self.env(
+            "production",
+            name,
+            "1.0.0",
+            &format!("{name}-prod"),
+            "Projects/",
+        );
+        self.package(
+            &format!("packages/{name}-1.0.0.zip"),
+            &format!("{name} 1.0.0"),
+        );
         for pr in prs {
             self.preview(&format!("pr-{pr}"), name, &format!("1.1.0-pr{pr}"));
-            self.package(&format!("packages/{name}-1.1.0-pr{pr}.zip"), &format!("{name} pr {pr}"));
+            self.package(
+                &format!("packages/{name}-1.1.0-pr{pr}.zip"),
+                &format!("{name} pr {pr}"),
+            );
         }
         self
     }
@@ -161,22 +192,35 @@ impl From<Output> for Run {
 
 impl Run {
     pub fn success(&self) -> &Self {
-        assert_eq!(self.code, 0, "expected success\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, 0,
+            "expected success\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 
     /// Exit 1 with nothing on stdout, and stderr holding each of `needles`.
     pub fn fails_with(&self, needles: &[&str]) -> &Self {
-        assert_eq!(self.code, 1, "expected exit 1\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, 1,
+            "expected exit 1\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         assert_eq!(self.stdout, "", "stdout must stay empty on error");
         for needle in needles {
-            assert!(self.stderr.contains(needle), "stderr lacks {needle:?}:\n{}", self.stderr);
+            assert!(
+                self.stderr.contains(needle),
+                "stderr lacks {needle:?}:\n{}",
+                self.stderr
+            );
         }
         self
     }
 
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
     }
 }
 

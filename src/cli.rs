@@ -90,6 +90,70 @@ pub enum Command {
         #[arg(long, value_name = "NAME")]
         service: Option<String>,
     },
+    /// Stage, then `terraform init` and `plan` each service, and report what would change.
+    Plan {
+        #[command(flatten)]
+        terraform: TerraformArgs,
+
+        /// Exit 2 when the plan has changes (0: none, 1: error).
+        #[arg(long)]
+        detailed_exitcode: bool,
+    },
+    /// Plan each service, then apply exactly that saved plan.
+    Apply {
+        #[command(flatten)]
+        terraform: TerraformArgs,
+
+        /// Apply without asking; required when stdin is not a terminal.
+        #[arg(long)]
+        auto_approve: bool,
+    },
+}
+
+/// What `plan` and `apply` share.
+#[derive(Debug, Args)]
+pub struct TerraformArgs {
+    /// Only this service (repeatable) [default: every Lambda service, one after another].
+    #[arg(long = "service", value_name = "NAME")]
+    pub services: Vec<String>,
+
+    /// The terraform binary [default: `terraform`, else `tofu`, on PATH].
+    #[arg(long, value_name = "PATH")]
+    pub terraform_bin: Option<PathBuf>,
+
+    /// Run this module (its `*.tf` files) instead of the bundled one; it takes the same
+    /// variables and declares no backend.
+    #[arg(long, value_name = "DIR")]
+    pub module_dir: Option<PathBuf>,
+
+    /// Where Terraform keeps state: `local` (in the work dir) or `s3`.
+    #[arg(long, value_enum, default_value_t = Backend::Local)]
+    pub backend: Backend,
+
+    /// Backend setting for `terraform init` (repeatable), e.g. `bucket=my-state`.
+    #[arg(long = "backend-config", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub backend_config: Vec<String>,
+
+    /// How long to wait for the state lock.
+    #[arg(long, value_name = "DURATION", default_value = "5m")]
+    pub lock_timeout: String,
+
+    /// After relaying an interrupt, how long terraform may take to stop before it is killed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub grace_period: u64,
+
+    /// Report format on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+pub use crate::terraform::module::Backend;
+
+fn parse_key_value(text: &str) -> Result<String, String> {
+    match text.split_once('=') {
+        Some((key, _)) if !key.is_empty() => Ok(text.to_owned()),
+        _ => Err(format!("`{text}` is not KEY=VALUE")),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

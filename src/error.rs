@@ -4,8 +4,10 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::exit_code;
 use crate::problem::Problem;
 use crate::stage::StageError;
+use crate::terraform::interrupts::Interrupt;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -33,6 +35,51 @@ pub enum Error {
     #[error("{} package{} could not be staged", errors.len(), plural(errors.len()))]
     Stage { errors: Vec<StageError> },
 
+    #[error("no terraform found (tried {})", backticked(tried))]
+    TerraformNotFound { tried: Vec<String> },
+
+    #[error("could not start `{}`: {source}", path.display())]
+    TerraformStart {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("`{}` is version `{version}`; lambda-gitops needs terraform 1.5 or later", path.display())]
+    TerraformVersion { path: PathBuf, version: String },
+
+    #[error("{service}: `{command}` {}", describe_exit(*code, *signal))]
+    TerraformFailed {
+        service: String,
+        command: String,
+        code: Option<i32>,
+        signal: Option<i32>,
+        lock_id: Option<String>,
+        cwd: PathBuf,
+    },
+
+    #[error("interrupted by {:?}; terraform stopped cleanly", signal.signal())]
+    Interrupted { signal: Interrupt },
+
+    #[error("interrupted by {:?} while terraform held the state lock `{lock_id}`", signal.signal())]
+    InterruptedLocked {
+        signal: Interrupt,
+        lock_id: String,
+        cwd: PathBuf,
+    },
+
+    #[error("could not read the plan `{}`: {message}", path.display())]
+    PlanJson { path: PathBuf, message: String },
+
+    #[error("`apply` needs `--auto-approve` when stdin is not a terminal")]
+    ApprovalRequired,
+
+    #[error("{service}: apply cancelled")]
+    Declined { service: String },
+
+    #[error("the module dir `{}` holds no `*.tf` files", dir.display())]
+    EmptyModule { dir: PathBuf },
+
     #[error("could not {action} `{}`: {source}", path.display())]
     Io {
         action: &'static str,
@@ -54,13 +101,37 @@ impl Error {
         }
     }
 
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Interrupted { signal } | Self::InterruptedLocked { signal, .. } => {
+                signal.exit_code()
+            }
+            _ => exit_code::ERROR,
+        }
+    }
+
     fn hint(&self) -> Option<String> {
         match self {
+            Self::TerraformFailed { lock_id: Some(id), cwd, .. } | Self::InterruptedLocked { lock_id: id, cwd, .. } => Some(format!(
+                "if no other run holds it, release the state lock with `terraform -chdir={} force-unlock {id}`",
+                cwd.display()
+            )),
+            Self::TerraformNotFound { .. } => Some("install terraform 1.5+ or pass `--terraform-bin`".into()),
+            Self::ApprovalRequired => Some("review the plan with `lambda-gitops plan`, then run `apply --auto-approve`".into()),
             Self::UnknownService { known, .. } | Self::ServiceRequired { known } => {
                 Some(format!("Lambda services: {}", backticked(known)))
             }
             _ => None,
         }
+    }
+}
+
+fn describe_exit(code: Option<i32>, signal: Option<i32>) -> String {
+    match (code, signal) {
+        (Some(code), _) => format!("exited with code {code}"),
+        (None, Some(signal)) => format!("was killed by signal {signal}"),
+        (None, None) => "ended without an exit code".to_owned(),
     }
 }
 

@@ -1,7 +1,7 @@
 //! lambda-gitops: a gitops dir → Lambda functions, through Terraform.
 //!
 //! The pipeline, one module a stage (ARCHITECTURE.md walks it):
-//! [`scan`] → [`validate`] → [`resolve`] → [`stage`] → [`render`] → terraform → report.
+//! [`scan`] → [`validate`] → [`resolve`] → [`stage`] → [`render`] → [`terraform`] → [`report`].
 
 pub mod cli;
 pub mod commands;
@@ -15,11 +15,13 @@ pub mod prepare;
 pub mod problem;
 pub mod progress;
 pub mod render;
+pub mod report;
 pub mod resolve;
 pub mod scan;
 pub mod secret;
 pub mod settings;
 pub mod stage;
+pub mod terraform;
 pub mod validate;
 pub mod workdir;
 
@@ -28,6 +30,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use cli::{Cli, Command};
+use commands::deploy::Mode;
 use error::Error;
 use settings::Settings;
 
@@ -51,7 +54,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
             eprint!("{}", error::render(&error));
-            ExitCode::from(exit_code::ERROR)
+            ExitCode::from(error.exit_code())
         }
     }
 }
@@ -73,5 +76,23 @@ fn dispatch(command: Command, settings: &Settings, stderr_is_terminal: bool) -> 
         Command::Vars { service } => runtime
             .block_on(commands::vars::run(settings, service, progress))
             .map(|()| exit_code::SUCCESS),
+        Command::Plan {
+            terraform,
+            detailed_exitcode,
+        } => runtime.block_on(commands::deploy::run(
+            settings,
+            terraform,
+            Mode::Plan { detailed_exitcode },
+            progress,
+        )),
+        Command::Apply {
+            terraform,
+            auto_approve,
+        } => runtime.block_on(commands::deploy::run(
+            settings,
+            terraform,
+            Mode::Apply { auto_approve },
+            progress,
+        )),
     }
 }

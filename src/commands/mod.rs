@@ -1,6 +1,7 @@
 //! The subcommands. Each reads [`Settings`], runs the pipeline stages it needs, and writes
 //! data to stdout; logs go to stderr through `tracing`.
 
+pub mod deploy;
 pub mod scan;
 pub mod vars;
 

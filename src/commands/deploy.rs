@@ -1,0 +1,149 @@
+//! `lambda-gitops plan` and `apply`: the whole pipeline. Validation and staging finish for
+//! every selected service before terraform starts at all; then each service is planned
+//! (and applied) in turn, its report printed on stdout as it completes. Across services the
+//! worst outcome sets the exit code: error > changes > no changes.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::cli::{Format, TerraformArgs};
+use crate::error::{self, Error};
+use crate::exit_code;
+use crate::progress::Progress;
+use crate::report::{self, Summary};
+use crate::settings::Settings;
+use crate::terraform::binary::Terraform;
+use crate::terraform::interrupts::Interrupts;
+use crate::terraform::runner::{Runner, RunnerSettings};
+
+#[derive(Debug, Clone, Copy)]
+pub enum Mode {
+    Plan { detailed_exitcode: bool },
+    Apply { auto_approve: bool },
+}
+
+pub async fn run(
+    settings: &Settings,
+    args: TerraformArgs,
+    mode: Mode,
+    progress: Arc<dyn Progress>,
+) -> Result<u8, Error> {
+    let interactive = std::io::stdin().is_terminal();
+    if let Mode::Apply {
+        auto_approve: false,
+    } = mode
+    {
+        if !interactive {
+            return Err(Error::ApprovalRequired);
+        }
+    }
+    let interrupts = Interrupts::listen()
+        .map_err(|e| Error::io("listen for signals", std::path::Path::new("."), e))?;
+
+    let repo = super::load_repo(settings)?;
+    let services = super::select(&repo, &args.services)?;
+    let prepared = crate::prepare::prepare(settings, &services, progress).await?;
+
+    let terraform = Terraform::locate(args.terraform_bin.as_deref())?;
+    let mut runner = Runner::new(
+        RunnerSettings {
+            terraform,
+            module_dir: args.module_dir.clone(),
+            backend: args.backend,
+            backend_config: args.backend_config.clone(),
+            lock_timeout: args.lock_timeout.clone(),
+            grace: std::time::Duration::from_secs(args.grace_period),
+            color: settings.color,
+        },
+        interrupts,
+    );
+
+    let mut code = exit_code::SUCCESS;
+    let mut summaries = Vec::new();
+    for service in &prepared {
+        let name = &service.service.name;
+        let outcome = async {
+            let summary = runner.plan(name, &service.work_dir.path).await?;
+            if args.format == Format::Text {
+                print(&report::text(&summary))?;
+            }
+            let result = match mode {
+                Mode::Plan { detailed_exitcode } if detailed_exitcode && summary.has_changes => {
+                    exit_code::CHANGES
+                }
+                Mode::Plan { .. } => exit_code::SUCCESS,
+                Mode::Apply { .. } if !summary.has_changes => exit_code::SUCCESS,
+                Mode::Apply { auto_approve } => {
+                    if !auto_approve && !confirm(name).await? {
+                        return Err(Error::Declined {
+                            service: name.clone(),
+                        });
+                    }
+                    runner.apply(name, &service.work_dir.path).await?;
+                    tracing::info!("{name}: applied");
+                    exit_code::SUCCESS
+                }
+            };
+            Ok::<_, Error>((summary, result))
+        }
+        .await;
+        match outcome {
+            Ok((summary, result)) => {
+                code = exit_code::worst(code, result);
+                summaries.push(summary);
+            }
+            Err(error) => {
+                let stop = matches!(
+                    error,
+                    Error::Interrupted { .. } | Error::InterruptedLocked { .. }
+                );
+                code = exit_code::worst(code, error.exit_code());
+                eprint!("{}", error::render(&error));
+                if stop {
+                    break;
+                }
+            }
+        }
+    }
+    if args.format == Format::Json {
+        let mut json = serde_json::to_string_pretty(&ReportJson {
+            format_version: "1",
+            exit_code: code,
+            services: &summaries,
+        })
+        .expect("the report serializes");
+        json.push('\n');
+        print(&json)?;
+    }
+    Ok(code)
+}
+
+#[derive(Serialize)]
+struct ReportJson<'a> {
+    format_version: &'static str,
+    exit_code: u8,
+    services: &'a [Summary],
+}
+
+fn print(text: &str) -> Result<(), Error> {
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(Error::Stdout)
+}
+
+/// Asks on the terminal, as `terraform apply` does.
+async fn confirm(service: &str) -> Result<bool, Error> {
+    eprint!("Apply the plan above to `{service}`? Only 'yes' will be accepted: ");
+    let answer = tokio::task::spawn_blocking(|| {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).map(|_| line)
+    })
+    .await
+    .expect("reading stdin does not panic")
+    .map_err(|e| Error::io("read the answer from", std::path::Path::new("stdin"), e))?;
+    Ok(answer.trim() == "yes")
+}

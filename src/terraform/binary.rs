@@ -1,0 +1,80 @@
+//! Which terraform to run: `--terraform-bin`, else `terraform`, else `tofu` on PATH; at
+//! least version 1.5 (`-detailed-exitcode` on saved plans, `show -json` of plan format 1.x).
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::Error;
+
+const MINIMUM: (u64, u64) = (1, 5);
+
+#[derive(Debug, Clone)]
+pub struct Terraform {
+    pub path: PathBuf,
+    pub version: String,
+}
+
+#[derive(Deserialize)]
+struct VersionJson {
+    terraform_version: String,
+}
+
+impl Terraform {
+    /// Finds the binary and checks its version (this starts `terraform version -json`).
+    pub fn locate(explicit: Option<&Path>) -> Result<Self, Error> {
+        let path = match explicit {
+            Some(path) => which::which(path).map_err(|_| Error::TerraformNotFound {
+                tried: vec![path.display().to_string()],
+            })?,
+            None => which::which("terraform")
+                .or_else(|_| which::which("tofu"))
+                .map_err(|_| Error::TerraformNotFound {
+                    tried: vec!["terraform".into(), "tofu".into()],
+                })?,
+        };
+        let output = std::process::Command::new(&path)
+            .args(["version", "-json"])
+            .env("CHECKPOINT_DISABLE", "1")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|source| Error::TerraformStart {
+                path: path.clone(),
+                source,
+            })?;
+        let version = serde_json::from_slice::<VersionJson>(&output.stdout)
+            .map(|v| v.terraform_version)
+            .map_err(|_| Error::TerraformVersion {
+                path: path.clone(),
+                version: String::from_utf8_lossy(&output.stdout).trim().to_owned(),
+            })?;
+        if !at_least(&version, MINIMUM) {
+            return Err(Error::TerraformVersion { path, version });
+        }
+        tracing::debug!("using `{}` version {version}", path.display());
+        Ok(Self { path, version })
+    }
+}
+
+fn at_least(version: &str, (major, minor): (u64, u64)) -> bool {
+    let mut parts = version
+        .trim_start_matches('v')
+        .split(['.', '-'])
+        .map(|p| p.parse::<u64>().unwrap_or(0));
+    let found = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    found >= (major, minor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_compare_numerically() {
+        assert!(at_least("1.11.4", (1, 5)));
+        assert!(at_least("1.5.0", (1, 5)));
+        assert!(at_least("2.0.0-alpha", (1, 5)));
+        assert!(!at_least("1.4.7", (1, 5)));
+        assert!(!at_least("0.15.5", (1, 5)));
+    }
+}

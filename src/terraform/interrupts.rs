@@ -1,0 +1,84 @@
+//! SIGINT and SIGTERM for the whole of a plan or apply. Once tokio handles a signal its
+//! default action is gone for the process, so one listener records every signal from the
+//! start; [`crate::terraform::process`] relays the first to terraform, and the runner stops
+//! before starting anything new once one has arrived.
+
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::watch;
+
+use crate::exit_code;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interrupt {
+    Int,
+    Term,
+}
+
+impl Interrupt {
+    pub fn signal(self) -> nix::sys::signal::Signal {
+        match self {
+            Self::Int => nix::sys::signal::Signal::SIGINT,
+            Self::Term => nix::sys::signal::Signal::SIGTERM,
+        }
+    }
+
+    /// 128 + the signal number, as a shell reports a death by that signal.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Self::Int => exit_code::INTERRUPTED,
+            Self::Term => exit_code::TERMINATED,
+        }
+    }
+}
+
+/// How many signals have arrived, and the first.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Received {
+    pub count: u32,
+    pub first: Option<Interrupt>,
+}
+
+#[derive(Clone)]
+pub struct Interrupts {
+    receiver: watch::Receiver<Received>,
+}
+
+impl Interrupts {
+    /// Starts listening; must be called inside the tokio runtime.
+    pub fn listen() -> std::io::Result<Self> {
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut terminate = signal(SignalKind::terminate())?;
+        let (sender, receiver) = watch::channel(Received::default());
+        tokio::spawn(async move {
+            loop {
+                let which = tokio::select! {
+                    Some(()) = interrupt.recv() => Interrupt::Int,
+                    Some(()) = terminate.recv() => Interrupt::Term,
+                    else => break,
+                };
+                sender.send_modify(|received| {
+                    received.count += 1;
+                    received.first.get_or_insert(which);
+                });
+            }
+        });
+        Ok(Self { receiver })
+    }
+
+    pub fn received(&self) -> Received {
+        *self.receiver.borrow()
+    }
+
+    /// Waits for the next signal after those already seen.
+    pub async fn next(&mut self) -> Received {
+        if self.receiver.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        *self.receiver.borrow_and_update()
+    }
+
+    /// Marks every signal so far as seen.
+    pub fn mark_seen(&mut self) {
+        self.receiver.borrow_and_update();
+    }
+}

@@ -233,7 +233,7 @@ mod tests {
         };
         assert_eq!(
             invocation.display(),
-            "terraform init -backend-config=secret_key=**** 'a b'"
+            "terraform init '-backend-config=secret_key=****' 'a b'"
         );
     }
 

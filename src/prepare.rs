@@ -36,9 +36,12 @@ pub async fn prepare<'a>(
         .iter()
         .map(|service| {
             let work_dir = WorkDir::create(&settings.work_dir, &service.name)?;
-            let vars = render(service, &settings.aws_region, &staged, |package| {
-                work_dir.package_path(package).display().to_string()
-            });
+            let vars = render(
+                service,
+                &settings.aws_region,
+                &staged,
+                WorkDir::relative_package_path,
+            );
             work_dir.place_packages(WorkDir::used_packages(&vars, &staged))?;
             work_dir.write_tfvars(&vars)?;
             Ok(Prepared {

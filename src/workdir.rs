@@ -1,6 +1,7 @@
 //! A service's Terraform work dir, `<work-dir>/<service>/`: the staged packages (hard
 //! links to the cache where possible, copies otherwise) under `packages/<sha256-hex>.zip`,
-//! and `terraform.tfvars.json`. Everything a later `terraform apply` reads is inside it.
+//! `terraform.tfvars.json`, and later the module, `plan.tfplan` and `plan.json`.
+//! Everything a later `terraform apply` reads is inside it, named relative to it.
 
 use std::path::{Path, PathBuf};
 
@@ -12,7 +13,7 @@ pub const TFVARS_FILE: &str = "terraform.tfvars.json";
 const PACKAGES_DIR: &str = "packages";
 
 pub struct WorkDir {
-    /// Absolute: the plan records package paths, and terraform runs with this as its cwd.
+    /// Absolute; terraform runs with this as its cwd.
     pub path: PathBuf,
 }
 
@@ -27,10 +28,14 @@ impl WorkDir {
         Ok(Self { path })
     }
 
-    pub fn package_path(&self, package: &StagedPackage) -> PathBuf {
-        self.path
-            .join(PACKAGES_DIR)
-            .join(format!("{}.zip", package.digest.hex()))
+    /// Where a package lives, relative to the work dir (terraform's cwd): the same on every
+    /// runner, so a plan made in another directory does not see the upload's `source` change.
+    pub fn relative_package_path(package: &StagedPackage) -> String {
+        format!("{PACKAGES_DIR}/{}.zip", package.digest.hex())
+    }
+
+    fn package_path(&self, package: &StagedPackage) -> PathBuf {
+        self.path.join(Self::relative_package_path(package))
     }
 
     /// Places each of `staged` under `packages/` and removes packages no longer used.

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod aws;
 pub mod github;
 
 use std::path::{Path, PathBuf};
@@ -145,8 +146,13 @@ impl Tree {
 
     /// The binary with `--gitops-dir`, `--work-dir` and `--cache-dir` in this tree, and an
     /// environment holding only PATH and a HOME inside the temp dir.
-    pub fn command(&self, args: &[&str]) -> assert_cmd::Command {
-        let mut command = assert_cmd::Command::cargo_bin("lambda-gitops").unwrap();
+    pub fn command(&self, args: &[&str]) -> std::process::Command {
+        self.command_in(&self.work(), args)
+    }
+
+    /// [`Tree::command`] with another work dir (a second CI runner on the same repo).
+    pub fn command_in(&self, work: &Path, args: &[&str]) -> std::process::Command {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_lambda-gitops"));
         command
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -156,7 +162,7 @@ impl Tree {
             .arg("--gitops-dir")
             .arg(self.gitops())
             .arg("--work-dir")
-            .arg(self.work())
+            .arg(work)
             .arg("--cache-dir")
             .arg(self.cache());
         command

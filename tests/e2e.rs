@@ -1,0 +1,348 @@
+//! End to end: the binary, real terraform, the real AWS provider and moto on loopback. One
+//! emulator serves the whole file; each test has its own service, buckets and functions.
+//! Everything is checked through the emulator's API (tests/aws_probe.py), not terraform's
+//! output.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::aws::{emulator, Emulator};
+use common::{openssl_base64_sha256, Run, Tree};
+use serde_json::Value;
+
+fn run(tree: &Tree, args: &[&str]) -> Run {
+    Run::from(tree.command(args).envs(emulator().env()).output().unwrap())
+}
+
+fn functions(aws: &Emulator, prefix: &str) -> BTreeMap<String, Value> {
+    serde_json::from_value(aws.probe(&["functions", prefix])).unwrap()
+}
+
+fn notifications(aws: &Emulator, bucket: &str) -> BTreeMap<String, String> {
+    serde_json::from_value(aws.probe(&["notifications", bucket])).unwrap()
+}
+
+fn code_hash(functions: &BTreeMap<String, Value>, name: &str) -> String {
+    functions[name]["code_sha256"].as_str().unwrap().to_owned()
+}
+
+fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+/// a–e of the issue, in order, on one service: create, no-op, remove a preview, roll back
+/// staging, promote staging's version to production.
+#[test]
+fn a_service_lives_through_create_noop_preview_removal_rollback_and_promotion() {
+    let aws = emulator();
+    aws.create_buckets(&["life-uploads", "life-packages"]);
+    let tree = Tree::new();
+    tree.standard("life", &[7, 9]);
+    let older = tree.package("packages/life-1.0.9.zip", "life 1.0.9");
+    // Preview 42 runs an object already in the package bucket.
+    let manual = tree.package("manual-pr-42.zip", "built by the PR's own workflow");
+    aws.probe(&[
+        "put",
+        "life-packages",
+        "manual/pr-42.zip",
+        manual.to_str().unwrap(),
+    ]);
+    tree.write(
+        "environments/preview/pr-42/services/life.values.yaml",
+        "serviceName: life\ndeploymentType: lambda\nlambda:\n  version: \"1.1.0-pr42\"\n  commitSha: \"42abcdef\"\n  s3Key: manual/pr-42.zip\n",
+    );
+    let package = |version: &str| {
+        openssl_base64_sha256(&tree.gitops().join(format!("packages/life-{version}.zip")))
+    };
+
+    // a. The first apply creates staging, production and the previews.
+    let first = run(&tree, &["apply", "--auto-approve"]);
+    first.success();
+    assert!(first.stdout.contains("life: "), "{}", first.stdout);
+    let created = functions(aws, "life-");
+    let names: Vec<&str> = created.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            "life-prod",
+            "life-prod-pr-42",
+            "life-prod-pr-7",
+            "life-prod-pr-9",
+            "life-staging"
+        ]
+    );
+    assert_eq!(code_hash(&created, "life-staging"), package("1.1.0"));
+    assert_eq!(code_hash(&created, "life-prod"), package("1.0.0"));
+    assert_eq!(code_hash(&created, "life-prod-pr-7"), package("1.1.0-pr7"));
+    assert_eq!(code_hash(&created, "life-prod-pr-9"), package("1.1.0-pr9"));
+    assert_eq!(
+        code_hash(&created, "life-prod-pr-42"),
+        openssl_base64_sha256(&manual)
+    );
+    assert_eq!(created["life-staging"]["tags"]["version"], "1.1.0");
+    assert_eq!(created["life-prod-pr-42"]["tags"]["commit_sha"], "42abcdef");
+    assert_eq!(
+        notifications(aws, "life-uploads"),
+        map(&[
+            ("staging/", "life-staging"),
+            ("Projects/", "life-prod"),
+            ("preview/pr-7/", "life-prod-pr-7"),
+            ("preview/pr-9/", "life-prod-pr-9"),
+            ("preview/pr-42/", "life-prod-pr-42"),
+        ])
+    );
+
+    // b. An immediate plan has nothing to do.
+    let noop = run(&tree, &["plan", "--detailed-exitcode"]);
+    assert_eq!(noop.code, 0, "{}\n{}", noop.stdout, noop.stderr);
+    assert!(noop.stdout.contains("life: no changes"), "{}", noop.stdout);
+
+    // c. A closed PR's directory is deleted: its function and its prefix go, nothing else.
+    tree.remove("environments/preview/pr-7");
+    run(&tree, &["apply", "--auto-approve"]).success();
+    let after = functions(aws, "life-");
+    assert!(!after.contains_key("life-prod-pr-7"));
+    for name in [
+        "life-staging",
+        "life-prod",
+        "life-prod-pr-9",
+        "life-prod-pr-42",
+    ] {
+        assert_eq!(
+            after[name]["code_sha256"], created[name]["code_sha256"],
+            "{name}"
+        );
+        assert_eq!(
+            after[name]["last_modified"], created[name]["last_modified"],
+            "{name} was touched"
+        );
+    }
+    let triggers = notifications(aws, "life-uploads");
+    assert!(!triggers.contains_key("preview/pr-7/"), "{triggers:?}");
+    assert_eq!(triggers.len(), 4);
+
+    // d. Rollback: staging goes back to an older version.
+    tree.env("staging", "life", "1.0.9", "life-staging", "staging/");
+    let rollback = run(&tree, &["apply", "--auto-approve"]);
+    rollback.success();
+    assert!(
+        rollback.stdout.contains("1.1.0 → 1.0.9"),
+        "{}",
+        rollback.stdout
+    );
+    let rolled = functions(aws, "life-");
+    assert_eq!(
+        code_hash(&rolled, "life-staging"),
+        openssl_base64_sha256(&older)
+    );
+    assert_eq!(rolled["life-staging"]["tags"]["version"], "1.0.9");
+
+    // e. Promotion: production gets staging's version, and the very same S3 object.
+    tree.env("production", "life", "1.0.9", "life-prod", "Projects/");
+    run(&tree, &["apply", "--auto-approve"]).success();
+    let promoted = functions(aws, "life-");
+    assert_eq!(
+        code_hash(&promoted, "life-prod"),
+        code_hash(&promoted, "life-staging")
+    );
+    let state: Value = serde_json::from_str(
+        &std::fs::read_to_string(tree.work().join("life/terraform.tfstate")).unwrap(),
+    )
+    .unwrap();
+    let s3_key = |name: &str| {
+        state["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["type"] == "aws_lambda_function" && r["name"] == name)
+            .map(|r| {
+                r["instances"][0]["attributes"]["s3_key"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .unwrap()
+    };
+    assert_eq!(s3_key("staging"), s3_key("production"));
+    let objects: Vec<String> =
+        serde_json::from_value(aws.probe(&["objects", "life-packages"])).unwrap();
+    assert_eq!(
+        objects
+            .iter()
+            .filter(|key| **key == s3_key("staging"))
+            .count(),
+        1,
+        "{objects:?}"
+    );
+}
+
+/// f. Two applies against one S3 state with `use_lockfile`: the second fails on the lock
+/// (or waits), and the state stays whole.
+#[test]
+fn a_concurrent_apply_on_an_s3_state_meets_the_lock_and_the_state_stays_whole() {
+    let aws = emulator();
+    aws.create_buckets(&["lock-uploads", "lock-packages", "lock-state"]);
+    let tree = Tree::new();
+    tree.standard("lock", &[1, 2, 3]);
+    let backend = [
+        "--backend",
+        "s3",
+        "--backend-config",
+        "bucket=lock-state",
+        "--backend-config",
+        "key=lock/terraform.tfstate",
+        "--backend-config",
+        "region=us-east-1",
+        "--backend-config",
+        "use_lockfile=true",
+    ];
+    let with_work = |work: &str, args: &[&str]| {
+        let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        all.extend(backend.iter().map(|s| s.to_string()));
+        let mut command = tree.command_in(
+            &tree.temp.path().join(work),
+            &all.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        command.envs(aws.env());
+        command
+    };
+    // Runner B is initialised beforehand, so that it reaches the lock quickly.
+    let warm = Run::from(with_work("b", &["plan"]).output().unwrap());
+    warm.success();
+
+    let mut a = with_work("a", &["apply", "--auto-approve"]);
+    let a = a
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let objects: Vec<String> =
+            serde_json::from_value(aws.probe(&["objects", "lock-state"])).unwrap();
+        if objects.iter().any(|key| key.ends_with(".tflock")) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "runner A never took the lock");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let b = Run::from(
+        with_work("b", &["apply", "--auto-approve", "--lock-timeout", "0s"])
+            .output()
+            .unwrap(),
+    );
+    let a = Run::from(a.wait_with_output().unwrap());
+    a.success();
+    match b.code {
+        1 => {
+            assert!(
+                b.stderr.contains("Error acquiring the state lock"),
+                "{}",
+                b.stderr
+            );
+            assert!(
+                b.stderr.contains("force-unlock"),
+                "the lock hint is missing:\n{}",
+                b.stderr
+            );
+        }
+        0 => eprintln!("runner B found a gap between A's locks and waited its turn"),
+        other => panic!("runner B exited {other}:\n{}", b.stderr),
+    }
+
+    // The state is whole: no lock is left, and a fresh plan against it has nothing to do.
+    let objects: Vec<String> =
+        serde_json::from_value(aws.probe(&["objects", "lock-state"])).unwrap();
+    assert_eq!(objects, ["lock/terraform.tfstate"]);
+    let state: Value = serde_json::from_str(
+        aws.probe(&["get", "lock-state", "lock/terraform.tfstate"])
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        state["resources"].as_array().unwrap().len() >= 10,
+        "{state}"
+    );
+    let check = Run::from(
+        with_work("c", &["plan", "--detailed-exitcode"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(check.code, 0, "{}\n{}", check.stdout, check.stderr);
+    assert_eq!(functions(aws, "lock-").len(), 5);
+}
+
+/// g. SIGINT during apply is relayed once; terraform stops cleanly; nothing needs unlocking.
+#[test]
+fn an_interrupted_apply_stops_cleanly_and_leaves_no_lock() {
+    let aws = emulator();
+    aws.create_buckets(&["sig-uploads", "sig-packages"]);
+    let tree = Tree::new();
+    tree.standard("sig", &[1, 2, 3, 4, 5, 6]);
+    let mut command = tree.command(&["apply", "--auto-approve"]);
+    let mut child = command
+        .envs(aws.env())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+
+    // Interrupt as soon as terraform is creating resources; once the first is relayed,
+    // interrupt again: that one must not reach terraform.
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = Vec::new();
+    let mut lines = stderr.lines();
+    let mut interrupts = 0;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let trigger = (interrupts == 0 && line.contains("Creating..."))
+            || (interrupts == 1 && line.contains("relayed SIGINT"));
+        seen.push(line);
+        if trigger {
+            nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+            interrupts += 1;
+            if interrupts == 2 {
+                break;
+            }
+        }
+    }
+    seen.extend(lines.map(Result::unwrap));
+    let status = child.wait().unwrap();
+    let stderr = seen.join("\n");
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("relayed SIGINT to terraform once"),
+        "{stderr}"
+    );
+    assert_eq!(interrupts, 2, "{stderr}");
+    assert!(
+        stderr.contains("Gracefully shutting down") || stderr.contains("Interrupt received"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("Two interrupts received"),
+        "terraform saw the second interrupt:\n{stderr}"
+    );
+
+    // The next plan takes the lock without any force-unlock and sees what is left to do.
+    let next = run(
+        &tree,
+        &["plan", "--detailed-exitcode", "--lock-timeout", "0s"],
+    );
+    assert!(
+        next.code == 2 || next.code == 0,
+        "{}\n{}",
+        next.stdout,
+        next.stderr
+    );
+    assert!(!next.stderr.contains("force-unlock"), "{}", next.stderr);
+}

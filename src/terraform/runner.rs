@@ -162,7 +162,11 @@ impl Runner {
                 &self.invocation(work_dir, args, &secrets),
             ));
         }
-        std::fs::write(&stamp_path, stamp).map_err(|e| Error::io("write", &stamp_path, e))
+        let write = || {
+            std::fs::create_dir_all(work_dir.join(".terraform"))?;
+            std::fs::write(&stamp_path, stamp)
+        };
+        write().map_err(|e| Error::io("write", &stamp_path, e))
     }
 
     /// What an init depends on: the module and backend files, the backend config and the

@@ -71,6 +71,9 @@ pub enum Error {
     #[error("could not read the plan `{}`: {message}", path.display())]
     PlanJson { path: PathBuf, message: String },
 
+    #[error("no AWS region: pass `--aws-region` or set `AWS_REGION`")]
+    NoRegion,
+
     #[error("`apply` needs `--auto-approve` when stdin is not a terminal")]
     ApprovalRequired,
 

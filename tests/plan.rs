@@ -72,6 +72,7 @@ impl Fake {
             .arg("--terraform-bin")
             .arg(self.dir.join("terraform"))
             .env("FAKE_DIR", &self.dir)
+            .env("AWS_REGION", "eu-west-2")
             .envs(env.iter().copied())
             .stdin(std::process::Stdio::null());
         Run::from(command.output().unwrap())
@@ -244,4 +245,44 @@ fn an_old_terraform_is_refused_before_it_runs_anything() {
     fake.run(&tree, &["plan"], &[("FAKE_VERSION", "1.4.6")])
         .fails_with(&["version `1.4.6`", "1.5 or later"]);
     assert_eq!(fake.calls(), ["version -json"]);
+}
+
+#[test]
+fn a_users_module_replaces_the_bundled_one_and_the_region_reaches_the_variables() {
+    let tree = Tree::new();
+    tree.standard("a", &[]);
+    let module = tree.temp.path().join("my-module");
+    std::fs::create_dir_all(&module).unwrap();
+    std::fs::write(module.join("lambda.tf"), "# my own module\n").unwrap();
+    let fake = Fake::new(&tree);
+    fake.run(
+        &tree,
+        &["plan", "--module-dir", module.to_str().unwrap()],
+        &[],
+    )
+    .success();
+    let work = tree.work().join("a");
+    assert!(work.join("lambda.tf").is_file());
+    assert!(
+        !work.join("main.tf").exists(),
+        "the bundled module was written too"
+    );
+    let vars: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(work.join("terraform.tfvars.json")).unwrap())
+            .unwrap();
+    assert_eq!(vars["aws_region"], "eu-west-2");
+}
+
+#[test]
+fn plan_without_a_region_stops_before_terraform() {
+    let tree = Tree::new();
+    tree.standard("a", &[]);
+    let fake = Fake::new(&tree);
+    let mut command = tree.command(&["plan"]);
+    command
+        .arg("--terraform-bin")
+        .arg(fake.dir.join("terraform"))
+        .env("FAKE_DIR", &fake.dir);
+    Run::from(command.output().unwrap()).fails_with(&["no AWS region"]);
+    assert_eq!(fake.calls(), Vec::<String>::new());
 }

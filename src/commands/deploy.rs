@@ -39,6 +39,9 @@ pub async fn run(
             return Err(Error::ApprovalRequired);
         }
     }
+    if settings.aws_region.is_empty() {
+        return Err(Error::NoRegion);
+    }
     let interrupts = Interrupts::listen()
         .map_err(|e| Error::io("listen for signals", std::path::Path::new("."), e))?;
 

@@ -174,8 +174,10 @@ fn function_change(resource: &ResourceChange, action: Action) -> FunctionChange 
         resource.change.before.as_ref(),
         resource.change.after.as_ref(),
     );
+    // Without tags (another module), the bundled module's addresses still tell.
     let from_address = match (&resource.index, resource.name.as_str()) {
         (Some(Value::String(pr)), "preview") => format!("pr-{pr}"),
+        (Some(Value::String(environment)), _) => environment.clone(),
         _ => resource.name.clone(),
     };
     FunctionChange {

@@ -1,6 +1,26 @@
 locals {
-  staging    = var.staging_version != "" ? toset(["staging"]) : toset([])
-  production = var.production_version != "" ? toset(["production"]) : toset([])
+  # The declared environments (a version is set) by name.
+  environments = { for name, env in {
+    staging = {
+      version          = var.staging_version
+      commit_sha       = var.staging_commit_sha
+      source_code_hash = var.staging_source_code_hash
+      function_name    = var.staging_function_name
+      trigger_prefix   = var.staging_trigger_prefix
+      variables        = var.staging_environment
+      package          = var.staging_package
+    }
+    production = {
+      version          = var.production_version
+      commit_sha       = var.production_commit_sha
+      source_code_hash = var.production_source_code_hash
+      function_name    = var.production_function_name
+      trigger_prefix   = var.production_trigger_prefix
+      variables        = var.production_environment
+      package          = var.production_package
+    }
+  } : name => env if env.version != "" }
+
   role_arn   = var.role_arn != "" ? var.role_arn : aws_iam_role.execution[0].arn
   bucket_arn = "arn:${data.aws_partition.current.partition}:s3:::${var.trigger_bucket}"
   events     = ["s3:ObjectCreated:*"]
@@ -49,21 +69,22 @@ resource "aws_iam_role_policy" "logging" {
   })
 }
 
-resource "aws_lambda_function" "staging" {
-  for_each = local.staging
+# Staging and production: one function per declared environment.
+resource "aws_lambda_function" "environment" {
+  for_each = local.environments
 
-  function_name    = var.staging_function_name
+  function_name    = each.value.function_name
   role             = local.role_arn
   runtime          = var.runtime
   handler          = var.handler
   memory_size      = var.memory_size
   timeout          = var.timeout
   s3_bucket        = var.package_bucket
-  s3_key           = aws_s3_object.package[var.staging_package].key
-  source_code_hash = var.staging_source_code_hash
+  s3_key           = aws_s3_object.package[each.value.package].key
+  source_code_hash = each.value.source_code_hash
 
   dynamic "environment" {
-    for_each = length(var.staging_environment) > 0 ? [var.staging_environment] : []
+    for_each = length(each.value.variables) > 0 ? [each.value.variables] : []
     content {
       variables = environment.value
     }
@@ -71,37 +92,9 @@ resource "aws_lambda_function" "staging" {
 
   tags = {
     service     = var.service_name
-    environment = "staging"
-    version     = var.staging_version
-    commit_sha  = var.staging_commit_sha
-  }
-}
-
-resource "aws_lambda_function" "production" {
-  for_each = local.production
-
-  function_name    = var.production_function_name
-  role             = local.role_arn
-  runtime          = var.runtime
-  handler          = var.handler
-  memory_size      = var.memory_size
-  timeout          = var.timeout
-  s3_bucket        = var.package_bucket
-  s3_key           = aws_s3_object.package[var.production_package].key
-  source_code_hash = var.production_source_code_hash
-
-  dynamic "environment" {
-    for_each = length(var.production_environment) > 0 ? [var.production_environment] : []
-    content {
-      variables = environment.value
-    }
-  }
-
-  tags = {
-    service     = var.service_name
-    environment = "production"
-    version     = var.production_version
-    commit_sha  = var.production_commit_sha
+    environment = each.key
+    version     = each.value.version
+    commit_sha  = each.value.commit_sha
   }
 }
 
@@ -139,18 +132,8 @@ resource "aws_lambda_function" "preview" {
 }
 
 # S3 may invoke each function, from the trigger bucket only.
-resource "aws_lambda_permission" "staging" {
-  for_each = aws_lambda_function.staging
-
-  statement_id  = "AllowS3Invoke"
-  action        = "lambda:InvokeFunction"
-  function_name = each.value.function_name
-  principal     = "s3.amazonaws.com"
-  source_arn    = local.bucket_arn
-}
-
-resource "aws_lambda_permission" "production" {
-  for_each = aws_lambda_function.production
+resource "aws_lambda_permission" "environment" {
+  for_each = aws_lambda_function.environment
 
   statement_id  = "AllowS3Invoke"
   action        = "lambda:InvokeFunction"
@@ -175,22 +158,12 @@ resource "aws_s3_bucket_notification" "triggers" {
   bucket = var.trigger_bucket
 
   dynamic "lambda_function" {
-    for_each = aws_lambda_function.staging
+    for_each = aws_lambda_function.environment
     content {
-      id                  = "staging"
+      id                  = lambda_function.key
       lambda_function_arn = lambda_function.value.arn
       events              = local.events
-      filter_prefix       = var.staging_trigger_prefix
-    }
-  }
-
-  dynamic "lambda_function" {
-    for_each = aws_lambda_function.production
-    content {
-      id                  = "production"
-      lambda_function_arn = lambda_function.value.arn
-      events              = local.events
-      filter_prefix       = var.production_trigger_prefix
+      filter_prefix       = local.environments[lambda_function.key].trigger_prefix
     }
   }
 
@@ -205,8 +178,7 @@ resource "aws_s3_bucket_notification" "triggers" {
   }
 
   depends_on = [
-    aws_lambda_permission.staging,
-    aws_lambda_permission.production,
+    aws_lambda_permission.environment,
     aws_lambda_permission.preview,
   ]
 }

@@ -1,19 +1,19 @@
 output "staging" {
   description = "The staging function, or null when staging is not declared."
-  value = one([for f in aws_lambda_function.staging : {
-    function_name = f.function_name
-    arn           = f.arn
+  value = try({
+    function_name = aws_lambda_function.environment["staging"].function_name
+    arn           = aws_lambda_function.environment["staging"].arn
     version       = var.staging_version
-  }])
+  }, null)
 }
 
 output "production" {
   description = "The production function, or null when production is not declared."
-  value = one([for f in aws_lambda_function.production : {
-    function_name = f.function_name
-    arn           = f.arn
+  value = try({
+    function_name = aws_lambda_function.environment["production"].function_name
+    arn           = aws_lambda_function.environment["production"].arn
     version       = var.production_version
-  }])
+  }, null)
 }
 
 output "previews" {

@@ -1,6 +1,7 @@
 //! Rules across files: what no single file can get wrong on its own.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 
 use crate::desired::Repo;
 use crate::problem::Problem;
@@ -8,13 +9,8 @@ use crate::validate::yaml::line_of;
 
 /// Function names are unique; each service's trigger prefixes are prefix-free; no two
 /// services share a trigger bucket.
-pub fn check(
-    repo: &Repo,
-    texts: &impl Fn(&std::path::Path) -> Option<String>,
-    problems: &mut Vec<Problem>,
-) {
-    let line =
-        |file: &std::path::Path, path: &[&str]| texts(file).and_then(|text| line_of(&text, path));
+pub fn check(repo: &Repo, texts: &HashMap<PathBuf, &str>, problems: &mut Vec<Problem>) {
+    let line = |file: &Path, path: &[&str]| texts.get(file).and_then(|text| line_of(text, path));
 
     let mut owners: BTreeMap<&str, Vec<(&str, String)>> = BTreeMap::new();
     for service in &repo.services {

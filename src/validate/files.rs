@@ -38,6 +38,18 @@ pub struct Checked {
     pub previews: Vec<CheckedPreview>,
 }
 
+/// Records a rule's failure as a problem at the key `path` of `file`.
+fn rule_at<'a>(
+    file: &'a SourceFile,
+    problems: &'a mut Vec<Problem>,
+) -> impl FnMut(Result<(), String>, &[&str]) + 'a {
+    move |result, path| {
+        if let Err(message) = result {
+            problems.push(at(file, path, message));
+        }
+    }
+}
+
 /// A problem at the key `path` of `file`.
 pub fn at(file: &SourceFile, path: &[&str], message: impl Into<String>) -> Problem {
     Problem::new(&file.path, line_of(&file.text, path), message)
@@ -179,11 +191,7 @@ fn check_service(
     config: &ServiceConfig,
     problems: &mut Vec<Problem>,
 ) {
-    let mut rule = |result: Result<(), String>, path: &[&str]| {
-        if let Err(message) = result {
-            problems.push(at(file, path, message));
-        }
-    };
+    let mut rule = rule_at(file, problems);
     rule(
         name_matches(&config.service_name, dir, "its directory"),
         &["serviceName"],
@@ -298,11 +306,7 @@ fn check_env(
     config: &EnvConfig,
     problems: &mut Vec<Problem>,
 ) {
-    let mut rule = |result: Result<(), String>, path: &[&str]| {
-        if let Err(message) = result {
-            problems.push(at(file, path, message));
-        }
-    };
+    let mut rule = rule_at(file, problems);
     rule(
         name_matches(&config.service_name, dir, "its directory"),
         &["serviceName"],
@@ -343,11 +347,7 @@ fn check_preview(
     config: &PreviewValues,
     problems: &mut Vec<Problem>,
 ) {
-    let mut rule = |result: Result<(), String>, path: &[&str]| {
-        if let Err(message) = result {
-            problems.push(at(file, path, message));
-        }
-    };
+    let mut rule = rule_at(file, problems);
     rule(
         name_matches(&config.service_name, service, "its file name"),
         &["serviceName"],

@@ -10,7 +10,7 @@ pub mod rules;
 pub mod yaml;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::desired::Repo;
 use crate::problem::{self, Problem};
@@ -30,8 +30,7 @@ pub fn validate(tree: &Tree, roots: &Roots<'_>) -> Result<Repo, Vec<Problem>> {
         .chain(tree.previews.iter().map(|p| &p.file))
         .map(|file| (file.path.clone(), file.text.as_str()))
         .collect();
-    let text_of = |path: &Path| texts.get(path).map(|text| (*text).to_owned());
-    cross::check(&repo, &text_of, &mut problems);
+    cross::check(&repo, &texts, &mut problems);
 
     if problems.is_empty() {
         Ok(repo)

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 pub struct Emulator {
     pub endpoint: String,
-    /// Holds the terraform CLI config for the whole test binary.
+    /// Holds the terraform CLI config for the whole test binary; removed when it exits.
     config_dir: PathBuf,
     _child: Child,
 }
@@ -21,12 +21,14 @@ pub fn emulator() -> &'static Emulator {
     EMULATOR.get_or_init(Emulator::start)
 }
 
+/// moto, exiting (and removing the test binary's scratch dir) once its parent is gone.
 const WATCHED_SERVER: &str = r#"
-import os, sys, threading, time
+import os, shutil, sys, threading, time
 parent = os.getppid()
 def watch():
     while os.getppid() == parent:
         time.sleep(0.5)
+    shutil.rmtree(sys.argv[2], ignore_errors=True)
     os._exit(0)
 threading.Thread(target=watch, daemon=True).start()
 from moto.server import main
@@ -39,8 +41,17 @@ impl Emulator {
             let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             listener.local_addr().unwrap().port()
         };
+        let config_dir =
+            std::env::temp_dir().join(format!("lambda-gitops-e2e-{}", std::process::id()));
+        std::fs::create_dir_all(&config_dir).unwrap();
+        std::fs::write(config_dir.join("terraform.rc"), cli_config()).unwrap();
         let child = Command::new("python3")
-            .args(["-c", WATCHED_SERVER, &port.to_string()])
+            .args([
+                "-c",
+                WATCHED_SERVER,
+                &port.to_string(),
+                &config_dir.to_string_lossy(),
+            ])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -54,10 +65,6 @@ impl Emulator {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        let config_dir =
-            std::env::temp_dir().join(format!("lambda-gitops-e2e-{}", std::process::id()));
-        std::fs::create_dir_all(&config_dir).unwrap();
-        std::fs::write(config_dir.join("terraform.rc"), cli_config()).unwrap();
         Self {
             endpoint: format!("http://127.0.0.1:{port}"),
             config_dir,

@@ -142,9 +142,17 @@ pub struct TerraformArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub grace_period: u64,
 
-    /// Report format on stdout.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    /// Report on stdout: text as each service completes, or one JSON document or one
+    /// Markdown pull-request comment at the end.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Json,
+    Markdown,
 }
 
 pub use crate::terraform::module::Backend;

@@ -224,6 +224,81 @@ fn environment_order(environment: &str) -> (u8, u64, String) {
     }
 }
 
+/// A service whose plan or apply failed, for the reports printed at the end.
+#[derive(Debug, Clone, Serialize)]
+pub struct Failure {
+    pub service: String,
+    pub error: String,
+}
+
+/// A pull-request comment (GitHub-flavoured Markdown) for every service of a run.
+pub fn markdown(title: &str, summaries: &[Summary], failures: &[Failure]) -> String {
+    let (add, change, destroy) = summaries.iter().fold((0, 0, 0), |(a, c, d), s| {
+        (a + s.add, c + s.change, d + s.destroy)
+    });
+    let mut out = format!(
+        "## lambda-gitops {title}: {add} to add, {change} to change, {destroy} to destroy\n"
+    );
+    for failure in failures {
+        out.push_str(&format!(
+            "\n:x: **{}** failed: {}\n",
+            failure.service,
+            escape(&failure.error)
+        ));
+    }
+    for summary in summaries {
+        out.push_str(&format!("\n### {}", summary.service));
+        if !summary.has_changes {
+            out.push_str(" — no changes");
+        }
+        out.push_str("\n\n| environment | action | function | version |\n|---|---|---|---|\n");
+        for f in &summary.functions {
+            out.push_str(&format!(
+                "| {} | {} | `{}` | {} |\n",
+                f.environment,
+                f.action.as_str(),
+                f.function_name,
+                escape(&version_change(f))
+            ));
+        }
+        let triggers = &summary.triggers;
+        if !triggers.added.is_empty() || !triggers.removed.is_empty() {
+            let added = triggers.added.iter().map(|p| format!("`+{p}`"));
+            let removed = triggers.removed.iter().map(|p| format!("`-{p}`"));
+            out.push_str(&format!(
+                "\n**Triggers:** {}\n",
+                added.chain(removed).collect::<Vec<_>>().join(" ")
+            ));
+        }
+        for warning in &summary.warnings {
+            out.push_str(&format!("\n> [!WARNING]\n> {}\n", escape(warning)));
+        }
+    }
+    out
+}
+
+/// Keeps user text from breaking a Markdown table or opening an HTML tag.
+fn escape(text: &str) -> String {
+    text.replace('|', "\\|")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn version_change(function: &FunctionChange) -> String {
+    match (
+        function.action,
+        &function.version_before,
+        &function.version_after,
+    ) {
+        (Action::Create, _, Some(after)) => format!("→ {after}"),
+        (Action::Delete, Some(before), _) => format!("{before} → (deleted)"),
+        (_, Some(before), Some(after)) if before != after => format!("{before} → {after}"),
+        (_, _, Some(after)) => after.clone(),
+        (_, Some(before), None) => before.clone(),
+        _ => String::new(),
+    }
+}
+
 /// The human report of one service's plan.
 pub fn text(summary: &Summary) -> String {
     let mut out = String::new();
@@ -240,18 +315,7 @@ pub fn text(summary: &Summary) -> String {
     let env_width = width(|f| f.environment.len());
     let name_width = width(|f| f.function_name.len());
     for function in &summary.functions {
-        let versions = match (
-            function.action,
-            &function.version_before,
-            &function.version_after,
-        ) {
-            (Action::Create, _, Some(after)) => format!("→ {after}"),
-            (Action::Delete, Some(before), _) => format!("{before} → (deleted)"),
-            (_, Some(before), Some(after)) if before != after => format!("{before} → {after}"),
-            (_, _, Some(after)) => after.clone(),
-            (_, Some(before), None) => before.clone(),
-            _ => String::new(),
-        };
+        let versions = version_change(function);
         out.push_str(&format!(
             "  {:env_width$}  {:7}  {:name_width$}  {}\n",
             function.environment,
@@ -378,6 +442,43 @@ mod tests {
         assert!(
             text.contains("triggers: +preview/pr-9/  -preview/pr-7/"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn markdown_comments_have_a_table_per_service_warnings_and_failures() {
+        let json = plan(serde_json::json!([function(
+            "environment",
+            "production".into(),
+            &["delete", "create"],
+            Some(("production", "1")),
+            Some(("production", "2"))
+        )]));
+        let summary = summarize("svc", &json).unwrap();
+        let failure = Failure {
+            service: "other".into(),
+            error: "`terraform plan` exited with code 1 <oops|>".into(),
+        };
+        let comment = markdown("plan", &[summary], &[failure]);
+        assert!(
+            comment.starts_with("## lambda-gitops plan: 1 to add, 0 to change, 1 to destroy\n"),
+            "{comment}"
+        );
+        assert!(
+            comment.contains("| production | replace | `f-production` | 1 → 2 |"),
+            "{comment}"
+        );
+        assert!(
+            comment.contains(
+                "> [!WARNING]\n> the production function `f-production` will be REPLACED"
+            ),
+            "{comment}"
+        );
+        assert!(
+            comment.contains(
+                ":x: **other** failed: `terraform plan` exited with code 1 &lt;oops\\|&gt;"
+            ),
+            "{comment}"
         );
     }
 

@@ -182,6 +182,7 @@ fn across_services_the_worst_outcome_wins() {
     assert_eq!(run.code, 1, "{}", run.stderr);
     let report = run.json();
     assert_eq!(report["exit_code"], 1);
+    assert_eq!(report["failures"][0]["service"], "a");
     let planned: Vec<&str> = report["services"]
         .as_array()
         .unwrap()
@@ -285,4 +286,28 @@ fn plan_without_a_region_stops_before_terraform() {
         .env("FAKE_DIR", &fake.dir);
     Run::from(command.output().unwrap()).fails_with(&["no AWS region"]);
     assert_eq!(fake.calls(), Vec::<String>::new());
+}
+
+#[test]
+fn markdown_reports_make_a_pull_request_comment() {
+    let tree = Tree::new();
+    tree.standard("a", &[]);
+    tree.standard("b", &[]);
+    let fake = Fake::new(&tree);
+    fake.plan_exits("b", 2);
+    let run = fake.run(&tree, &["plan", "--format", "markdown"], &[]);
+    run.success();
+    assert!(
+        run.stdout
+            .starts_with("## lambda-gitops plan: 0 to add, 1 to change, 0 to destroy\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("### a — no changes"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("| staging | update | `b-staging` | 1.0.0 → 1.1.0 |"),
+        "{}",
+        run.stdout
+    );
 }

@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::cli::{Format, TerraformArgs};
+use crate::cli::{ReportFormat, TerraformArgs};
 use crate::error::{self, Error};
 use crate::exit_code;
 use crate::progress::Progress;
-use crate::report::{self, Summary};
+use crate::report::{self, Failure, Summary};
 use crate::settings::Settings;
 use crate::terraform::binary::Terraform;
 use crate::terraform::interrupts::Interrupts;
@@ -65,11 +65,12 @@ pub async fn run(
 
     let mut code = exit_code::SUCCESS;
     let mut summaries = Vec::new();
+    let mut failures = Vec::new();
     for service in &prepared {
         let name = &service.service.name;
         let outcome = async {
             let summary = runner.plan(name, &service.work_dir.path).await?;
-            if args.format == Format::Text {
+            if args.format == ReportFormat::Text {
                 print(&report::text(&summary))?;
             }
             let result = match mode {
@@ -104,21 +105,36 @@ pub async fn run(
                 );
                 code = exit_code::worst(code, error.exit_code());
                 eprint!("{}", error::render(&error));
+                failures.push(Failure {
+                    service: name.clone(),
+                    error: error.to_string(),
+                });
                 if stop {
                     break;
                 }
             }
         }
     }
-    if args.format == Format::Json {
-        let mut json = serde_json::to_string_pretty(&ReportJson {
-            format_version: "1",
-            exit_code: code,
-            services: &summaries,
-        })
-        .expect("the report serializes");
-        json.push('\n');
-        print(&json)?;
+    match args.format {
+        ReportFormat::Text => {}
+        ReportFormat::Json => {
+            let mut json = serde_json::to_string_pretty(&ReportJson {
+                format_version: "1",
+                exit_code: code,
+                services: &summaries,
+                failures: &failures,
+            })
+            .expect("the report serializes");
+            json.push('\n');
+            print(&json)?;
+        }
+        ReportFormat::Markdown => {
+            let title = match mode {
+                Mode::Plan { .. } => "plan",
+                Mode::Apply { .. } => "apply",
+            };
+            print(&report::markdown(title, &summaries, &failures))?;
+        }
     }
     Ok(code)
 }
@@ -128,6 +144,7 @@ struct ReportJson<'a> {
     format_version: &'static str,
     exit_code: u8,
     services: &'a [Summary],
+    failures: &'a [Failure],
 }
 
 fn print(text: &str) -> Result<(), Error> {

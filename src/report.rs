@@ -261,14 +261,10 @@ pub fn markdown(title: &str, summaries: &[Summary], failures: &[Failure]) -> Str
                 escape(&version_change(f))
             ));
         }
-        let triggers = &summary.triggers;
-        if !triggers.added.is_empty() || !triggers.removed.is_empty() {
-            let added = triggers.added.iter().map(|p| format!("`+{p}`"));
-            let removed = triggers.removed.iter().map(|p| format!("`-{p}`"));
-            out.push_str(&format!(
-                "\n**Triggers:** {}\n",
-                added.chain(removed).collect::<Vec<_>>().join(" ")
-            ));
+        let triggers = trigger_changes(&summary.triggers);
+        if !triggers.is_empty() {
+            let words: Vec<String> = triggers.iter().map(|t| format!("`{t}`")).collect();
+            out.push_str(&format!("\n**Triggers:** {}\n", words.join(" ")));
         }
         for warning in &summary.warnings {
             out.push_str(&format!("\n> [!WARNING]\n> {}\n", escape(warning)));
@@ -282,6 +278,13 @@ fn escape(text: &str) -> String {
     text.replace('|', "\\|")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+}
+
+/// `+prefix` for each trigger added, then `-prefix` for each removed.
+fn trigger_changes(triggers: &TriggerChange) -> Vec<String> {
+    let added = triggers.added.iter().map(|p| format!("+{p}"));
+    let removed = triggers.removed.iter().map(|p| format!("-{p}"));
+    added.chain(removed).collect()
 }
 
 fn version_change(function: &FunctionChange) -> String {
@@ -324,14 +327,9 @@ pub fn text(summary: &Summary) -> String {
             versions
         ));
     }
-    let triggers = &summary.triggers;
-    if !triggers.added.is_empty() || !triggers.removed.is_empty() {
-        let added = triggers.added.iter().map(|p| format!("+{p}"));
-        let removed = triggers.removed.iter().map(|p| format!("-{p}"));
-        out.push_str(&format!(
-            "  triggers: {}\n",
-            added.chain(removed).collect::<Vec<_>>().join("  ")
-        ));
+    let triggers = trigger_changes(&summary.triggers);
+    if !triggers.is_empty() {
+        out.push_str(&format!("  triggers: {}\n", triggers.join("  ")));
     }
     for warning in &summary.warnings {
         out.push_str(&format!("  WARNING: {warning}\n"));

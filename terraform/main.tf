@@ -131,19 +131,21 @@ resource "aws_lambda_function" "preview" {
   }
 }
 
-# S3 may invoke each function, from the trigger bucket only.
-resource "aws_lambda_permission" "environment" {
-  for_each = aws_lambda_function.environment
-
-  statement_id  = "AllowS3Invoke"
-  action        = "lambda:InvokeFunction"
-  function_name = each.value.function_name
-  principal     = "s3.amazonaws.com"
-  source_arn    = local.bucket_arn
+locals {
+  # Every function by environment: staging, production, pr-<N>.
+  functions = merge(
+    aws_lambda_function.environment,
+    { for pr, f in aws_lambda_function.preview : "pr-${pr}" => f },
+  )
+  trigger_prefixes = merge(
+    { for name, env in local.environments : name => env.trigger_prefix },
+    { for pr, prefix in var.preview_trigger_prefixes : "pr-${pr}" => prefix },
+  )
 }
 
-resource "aws_lambda_permission" "preview" {
-  for_each = aws_lambda_function.preview
+# S3 may invoke each function, from the trigger bucket only.
+resource "aws_lambda_permission" "s3" {
+  for_each = local.functions
 
   statement_id  = "AllowS3Invoke"
   action        = "lambda:InvokeFunction"
@@ -158,27 +160,14 @@ resource "aws_s3_bucket_notification" "triggers" {
   bucket = var.trigger_bucket
 
   dynamic "lambda_function" {
-    for_each = aws_lambda_function.environment
+    for_each = local.functions
     content {
       id                  = lambda_function.key
       lambda_function_arn = lambda_function.value.arn
       events              = local.events
-      filter_prefix       = local.environments[lambda_function.key].trigger_prefix
+      filter_prefix       = local.trigger_prefixes[lambda_function.key]
     }
   }
 
-  dynamic "lambda_function" {
-    for_each = aws_lambda_function.preview
-    content {
-      id                  = "pr-${lambda_function.key}"
-      lambda_function_arn = lambda_function.value.arn
-      events              = local.events
-      filter_prefix       = var.preview_trigger_prefixes[lambda_function.key]
-    }
-  }
-
-  depends_on = [
-    aws_lambda_permission.environment,
-    aws_lambda_permission.preview,
-  ]
+  depends_on = [aws_lambda_permission.s3]
 }

@@ -228,6 +228,11 @@ fn kubernetes_services_and_their_files_are_ignored() {
         "environments/preview/feature-x/services/api.values.yaml",
         "image:\n  tag: x\n",
     );
+    // Even a broken file of a Kubernetes service is not lambda-gitops's to judge.
+    tree.write(
+        "environments/production/api/config.yaml",
+        "image: [unclosed\n",
+    );
     let run = tree.run(&["scan", "--format", "json"]);
     run.success();
     let json = run.json();
@@ -257,4 +262,15 @@ fn an_invalid_repo_writes_nothing() {
     tree.run(&["vars"]).fails_with(&["pr-x"]);
     assert!(!tree.work().exists(), "the work dir must not be created");
     assert!(!tree.cache().exists(), "the cache must not be touched");
+}
+
+#[test]
+fn broken_yaml_of_an_unknown_service_is_reported_as_it_may_hide_a_lambda() {
+    let tree = Tree::new();
+    tree.standard("svc", &[]);
+    tree.write(
+        "environments/staging/mystery/config.yaml",
+        "lambda: [unclosed\n",
+    );
+    scan(&tree).fails_with(&["environments/staging/mystery/config.yaml:"]);
 }

@@ -61,6 +61,8 @@ pub fn check(tree: &Tree, problems: &mut Vec<Problem>) -> Checked {
     // Service dirs that are Lambda services, even when their config has errors: env and
     // preview files for them are still ours to check.
     let mut lambda_dirs = Vec::new();
+    // Services of another deploymentType (Kubernetes): their own files are not ours.
+    let mut other_dirs = Vec::new();
     for service in &tree.services {
         let probe = match parse::<DeploymentTypeProbe>(&service.file) {
             Ok(probe) => probe,
@@ -70,6 +72,7 @@ pub fn check(tree: &Tree, problems: &mut Vec<Problem>) -> Checked {
             }
         };
         if probe.deployment_type.as_deref() != Some("lambda") {
+            other_dirs.push(service.dir.as_str());
             continue;
         }
         lambda_dirs.push(service.dir.clone());
@@ -113,7 +116,10 @@ pub fn check(tree: &Tree, problems: &mut Vec<Problem>) -> Checked {
                     problems.push(problem);
                     continue;
                 }
-                // Broken YAML might hide a Lambda config: say so rather than skip it.
+                // A Kubernetes service's config, however it is written, is ArgoCD's business.
+                Err(_) if other_dirs.contains(&env_file.dir.as_str()) => continue,
+                // Broken YAML of an unknown service might hide a Lambda config: say so
+                // rather than skip it.
                 Err(problem) => {
                     problems.push(problem);
                     continue;

@@ -17,6 +17,17 @@ case "$1" in
   version) echo "{\"terraform_version\": \"${FAKE_VERSION:-1.11.4}\"}" ;;
   init) : > .terraform.lock.hcl; echo "Terraform has been successfully initialized!" ;;
   plan)
+    case "$(cat "$FAKE_DIR/plan-mode" 2>/dev/null)" in
+      graceful)
+        trap 'echo TERM >> "$FAKE_DIR/signals"; sleep 0.5; exit 1' TERM
+        trap 'echo INT >> "$FAKE_DIR/signals"; sleep 0.5; exit 1' INT
+        echo "planning slowly"
+        while :; do sleep 0.1; done ;;
+      stubborn)
+        trap 'echo ignored >> "$FAKE_DIR/signals"' TERM INT
+        echo "planning slowly"
+        while :; do sleep 0.1; done ;;
+    esac
     code=$(cat "$FAKE_DIR/plan-exit-$service" 2>/dev/null || echo 0)
     if [ "$code" = 1 ]; then
       printf 'Error: Error acquiring the state lock\n\nLock Info:\n  ID:        1f2e3d4c-lock\n  Path:      state\n' >&2
@@ -309,5 +320,71 @@ fn markdown_reports_make_a_pull_request_comment() {
             .contains("| staging | update | `b-staging` | 1.0.0 → 1.1.0 |"),
         "{}",
         run.stdout
+    );
+}
+
+/// Runs `plan` with the fake in `mode`, sends SIGTERM twice once it is planning; returns
+/// the exit code, stderr and the signals the fake terraform saw.
+fn terminate_twice(mode: &str, extra: &[&str]) -> (Option<i32>, String, String) {
+    use std::io::{BufRead, BufReader};
+    let tree = Tree::new();
+    tree.standard("a", &[]);
+    let fake = Fake::new(&tree);
+    std::fs::write(fake.dir.join("plan-mode"), mode).unwrap();
+    let mut args = vec!["plan"];
+    args.extend_from_slice(extra);
+    let mut command = tree.command(&args);
+    command
+        .arg("--terraform-bin")
+        .arg(fake.dir.join("terraform"))
+        .env("FAKE_DIR", &fake.dir)
+        .env("AWS_REGION", "eu-west-2")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let planning = line.contains("planning slowly");
+        seen.push(line);
+        if planning {
+            break;
+        }
+    }
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    seen.extend(lines.map(Result::unwrap));
+    let status = child.wait().unwrap();
+    let signals = std::fs::read_to_string(fake.dir.join("signals")).unwrap_or_default();
+    (status.code(), seen.join("\n"), signals)
+}
+
+#[test]
+fn sigterm_is_relayed_to_terraform_exactly_once_and_exits_143() {
+    let (code, stderr, signals) = terminate_twice("graceful", &[]);
+    assert_eq!(code, Some(143), "{stderr}");
+    assert_eq!(
+        signals, "TERM\n",
+        "terraform must see one signal:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("relayed SIGTERM to terraform once"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("not interrupting it again"), "{stderr}");
+}
+
+#[test]
+fn a_terraform_that_ignores_the_signal_is_killed_after_the_grace_period() {
+    let (code, stderr, signals) = terminate_twice("stubborn", &["--grace-period", "1"]);
+    assert_eq!(code, Some(143), "{stderr}");
+    assert_eq!(signals, "ignored\n", "{stderr}");
+    assert!(
+        stderr.contains("did not stop within 1s; killing it"),
+        "{stderr}"
     );
 }

@@ -31,16 +31,10 @@ impl Interrupt {
     }
 }
 
-/// How many signals have arrived, and the first.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Received {
-    pub count: u32,
-    pub first: Option<Interrupt>,
-}
-
 #[derive(Clone)]
 pub struct Interrupts {
-    receiver: watch::Receiver<Received>,
+    /// The first signal received; every later one notifies again.
+    receiver: watch::Receiver<Option<Interrupt>>,
 }
 
 impl Interrupts {
@@ -48,7 +42,7 @@ impl Interrupts {
     pub fn listen() -> std::io::Result<Self> {
         let mut interrupt = signal(SignalKind::interrupt())?;
         let mut terminate = signal(SignalKind::terminate())?;
-        let (sender, receiver) = watch::channel(Received::default());
+        let (sender, receiver) = watch::channel(None);
         tokio::spawn(async move {
             loop {
                 let which = tokio::select! {
@@ -56,21 +50,20 @@ impl Interrupts {
                     Some(()) = terminate.recv() => Interrupt::Term,
                     else => break,
                 };
-                sender.send_modify(|received| {
-                    received.count += 1;
-                    received.first.get_or_insert(which);
+                sender.send_modify(|first| {
+                    first.get_or_insert(which);
                 });
             }
         });
         Ok(Self { receiver })
     }
 
-    pub fn received(&self) -> Received {
+    pub fn first(&self) -> Option<Interrupt> {
         *self.receiver.borrow()
     }
 
     /// Waits for the next signal after those already seen.
-    pub async fn next(&mut self) -> Received {
+    pub async fn next(&mut self) -> Option<Interrupt> {
         if self.receiver.changed().await.is_err() {
             std::future::pending::<()>().await;
         }

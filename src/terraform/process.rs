@@ -126,7 +126,7 @@ pub async fn run(
         tokio::select! {
             status = child.wait() => break status,
             received = interrupts.next() => {
-                match (relayed, received.first) {
+                match (relayed, received) {
                     (None, Some(first)) => {
                         relayed = Some(first);
                         deadline = Some(tokio::time::Instant::now() + grace);

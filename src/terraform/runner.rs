@@ -47,7 +47,7 @@ impl Runner {
 
     /// Fails when a signal has arrived: nothing new starts after an interrupt.
     pub fn check_interrupted(&self) -> Result<(), Error> {
-        match self.interrupts.received().first {
+        match self.interrupts.first() {
             Some(signal) => Err(Error::Interrupted { signal }),
             None => Ok(()),
         }
@@ -71,27 +71,12 @@ impl Runner {
             format!("-lock-timeout={}", self.settings.lock_timeout),
         ];
         args.extend(self.no_color());
-        let finished = self.run(service, work_dir, args, &[], false).await?;
-        match finished.code {
-            Some(0) | Some(2) => {}
-            _ => {
-                return Err(failure(
-                    service,
-                    &finished,
-                    &self.invocation(work_dir, vec!["plan".into()], &[]),
-                ))
-            }
-        }
+        // -detailed-exitcode: 0 no changes, 2 changes.
+        self.run(service, work_dir, args, &[], false, &[0, 2])
+            .await?;
 
         let show = vec!["show".to_owned(), "-json".to_owned(), PLAN_FILE.to_owned()];
-        let finished = self.run(service, work_dir, show.clone(), &[], true).await?;
-        if finished.code != Some(0) {
-            return Err(failure(
-                service,
-                &finished,
-                &self.invocation(work_dir, show, &[]),
-            ));
-        }
+        let finished = self.run(service, work_dir, show, &[], true, &[0]).await?;
         let plan_json = work_dir.join(PLAN_JSON);
         std::fs::write(&plan_json, &finished.stdout)
             .map_err(|e| Error::io("write", &plan_json, e))?;
@@ -111,16 +96,7 @@ impl Runner {
         ];
         args.extend(self.no_color());
         args.push(PLAN_FILE.to_owned());
-        let finished = self
-            .run(service, work_dir, args.clone(), &[], false)
-            .await?;
-        if finished.code != Some(0) {
-            return Err(failure(
-                service,
-                &finished,
-                &self.invocation(work_dir, args, &[]),
-            ));
-        }
+        self.run(service, work_dir, args, &[], false, &[0]).await?;
         Ok(())
     }
 
@@ -152,16 +128,8 @@ impl Runner {
                 .map(|pair| format!("-backend-config={pair}")),
         );
         let secrets: Vec<usize> = (first_secret..args.len()).collect();
-        let finished = self
-            .run(service, work_dir, args.clone(), &secrets, false)
+        self.run(service, work_dir, args, &secrets, false, &[0])
             .await?;
-        if finished.code != Some(0) {
-            return Err(failure(
-                service,
-                &finished,
-                &self.invocation(work_dir, args, &secrets),
-            ));
-        }
         let write = || {
             std::fs::create_dir_all(work_dir.join(".terraform"))?;
             std::fs::write(&stamp_path, stamp)
@@ -201,6 +169,7 @@ impl Runner {
         }
     }
 
+    /// Runs one command; an exit code outside `success_codes` is a `TerraformFailed`.
     async fn run(
         &mut self,
         service: &str,
@@ -208,6 +177,7 @@ impl Runner {
         args: Vec<String>,
         secrets: &[usize],
         capture: bool,
+        success_codes: &[i32],
     ) -> Result<Finished, Error> {
         self.check_interrupted()?;
         let invocation = self.invocation(work_dir, args, secrets);
@@ -232,6 +202,12 @@ impl Runner {
                 },
                 None => Error::Interrupted { signal },
             });
+        }
+        if !finished
+            .code
+            .is_some_and(|code| success_codes.contains(&code))
+        {
+            return Err(failure(service, &finished, &invocation));
         }
         Ok(finished)
     }

@@ -46,15 +46,16 @@ impl DesiredService {
     }
 }
 
-/// Where a deployment runs.
+/// Which deployment of a service: the same value names it in validation errors, terraform
+/// keys (`staging`, `production`, `pr-7`), state addresses and reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Target {
+pub enum DeploymentKey {
     Staging,
     Production,
     Preview(u64),
 }
 
-impl fmt::Display for Target {
+impl fmt::Display for DeploymentKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Staging => f.write_str("staging"),
@@ -66,7 +67,7 @@ impl fmt::Display for Target {
 
 #[derive(Debug, Clone)]
 pub struct Deployment {
-    pub target: Target,
+    pub key: DeploymentKey,
     /// The file that declares it (the environment config or preview values).
     pub file: PathBuf,
     pub version: String,

@@ -104,8 +104,8 @@ pub fn render(
 
     let mut previews = PreviewMaps::default();
     for preview in &service.previews {
-        let pr = match preview.target {
-            crate::desired::Target::Preview(pr) => pr.to_string(),
+        let pr = match preview.key {
+            crate::desired::DeploymentKey::Preview(pr) => pr.to_string(),
             other => unreachable!("{other} is not a preview"),
         };
         let package = package_of(preview);

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::config::PackageSource;
 use crate::desired::{
-    Deployment, DesiredService, PackageRef, Repo, Target, DEFAULT_MEMORY_MIB,
+    Deployment, DesiredService, PackageRef, Repo, DeploymentKey, DEFAULT_MEMORY_MIB,
     DEFAULT_TIMEOUT_SECONDS,
 };
 use crate::problem::Problem;
@@ -52,9 +52,9 @@ pub fn resolve(checked: &Checked, roots: &Roots<'_>, problems: &mut Vec<Problem>
                 continue;
             };
             let deployment = Deployment {
-                target: match env.env {
-                    EnvName::Staging => Target::Staging,
-                    EnvName::Production => Target::Production,
+                key: match env.env {
+                    EnvName::Staging => DeploymentKey::Staging,
+                    EnvName::Production => DeploymentKey::Production,
                 },
                 file: env.file.path.clone(),
                 version: config.version.clone(),
@@ -130,7 +130,7 @@ pub fn resolve(checked: &Checked, roots: &Roots<'_>, problems: &mut Vec<Problem>
                 })
                 .unwrap_or_default();
             desired.previews.push(Deployment {
-                target: Target::Preview(preview.pr),
+                key: DeploymentKey::Preview(preview.pr),
                 file: preview.file.path.clone(),
                 version: values.version.clone(),
                 commit_sha,

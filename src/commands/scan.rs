@@ -15,7 +15,7 @@ use std::io::Write;
 use serde::Serialize;
 
 use crate::cli::Format;
-use crate::desired::{Deployment, PackageRef, Repo, Target};
+use crate::desired::{Deployment, PackageRef, Repo, DeploymentKey};
 use crate::error::Error;
 use crate::settings::Settings;
 
@@ -47,7 +47,7 @@ fn text(repo: &Repo) -> String {
             .deployments()
             .map(|d| {
                 [
-                    d.target.to_string(),
+                    d.key.to_string(),
                     d.version.clone(),
                     d.function_name.clone(),
                     d.trigger_prefix.clone(),
@@ -110,9 +110,9 @@ struct DeploymentJson<'a> {
 impl<'a> From<&'a Deployment> for DeploymentJson<'a> {
     fn from(d: &'a Deployment) -> Self {
         Self {
-            target: d.target.to_string(),
-            pr: match d.target {
-                Target::Preview(pr) => Some(pr),
+            target: d.key.to_string(),
+            pr: match d.key {
+                DeploymentKey::Preview(pr) => Some(pr),
                 _ => None,
             },
             file: d.file.display().to_string(),

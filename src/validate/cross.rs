@@ -18,7 +18,7 @@ pub fn check(repo: &Repo, texts: &HashMap<PathBuf, &str>, problems: &mut Vec<Pro
             owners
                 .entry(deployment.function_name.as_str())
                 .or_default()
-                .push((service.name.as_str(), deployment.target.to_string()));
+                .push((service.name.as_str(), deployment.key.to_string()));
         }
     }
     for service in &repo.services {
@@ -31,7 +31,7 @@ pub fn check(repo: &Repo, texts: &HashMap<PathBuf, &str>, problems: &mut Vec<Pro
                         (*name, target.as_str())
                             != (
                                 service.name.as_str(),
-                                deployment.target.to_string().as_str(),
+                                deployment.key.to_string().as_str(),
                             )
                     })
                     .map(|(name, target)| format!("{name} {target}"))
@@ -43,7 +43,7 @@ pub fn check(repo: &Repo, texts: &HashMap<PathBuf, &str>, problems: &mut Vec<Pro
                         "function `{}` ({} {}) is also used by {}",
                         deployment.function_name,
                         service.name,
-                        deployment.target,
+                        deployment.key,
                         others.join(", ")
                     ),
                 ));
@@ -58,7 +58,7 @@ pub fn check(repo: &Repo, texts: &HashMap<PathBuf, &str>, problems: &mut Vec<Pro
                     line(&a.file, &["lambda", "s3TriggerPrefix"]),
                     format!(
                         "the S3 trigger prefix of {} {} is empty: it would catch every upload",
-                        service.name, a.target
+                        service.name, a.key
                     ),
                 ));
                 continue;
@@ -79,9 +79,9 @@ pub fn check(repo: &Repo, texts: &HashMap<PathBuf, &str>, problems: &mut Vec<Pro
                             format!(
                                 "trigger prefix `{}` of {} overlaps `{}` of {} ({})",
                                 long.trigger_prefix,
-                                long.target,
+                                long.key,
                                 short.trigger_prefix,
-                                short.target,
+                                short.key,
                                 short.file.display()
                             ),
                         )

@@ -142,6 +142,11 @@ pub struct TerraformArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub grace_period: u64,
 
+    /// How long one terraform command may run (`30s`, `20m`, `2h`); past it, terraform is
+    /// stopped as if interrupted. Also bounds `terraform version` (at most 30s).
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
+    pub terraform_timeout: std::time::Duration,
+
     /// Report on stdout: text as each service completes, or one JSON document or one
     /// Markdown pull-request comment at the end.
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
@@ -168,6 +173,50 @@ fn parse_key_value(text: &str) -> Result<String, String> {
 pub enum Format {
     Text,
     Json,
+}
+
+/// Parses a duration as terraform writes them: `90s`, `5m`, `1h`, `1h30m` (a plain number
+/// is seconds). Zero is refused: nothing can finish in no time.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let invalid = || format!("`{text}` is not a duration such as 30s, 5m or 1h");
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return Err(invalid());
+    }
+    if rest.chars().all(|c| c.is_ascii_digit()) {
+        let seconds: u64 = rest.parse().map_err(|_| invalid())?;
+        return positive(std::time::Duration::from_secs(seconds), text);
+    }
+    let mut total: u64 = 0;
+    while !rest.is_empty() {
+        let split = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .ok_or_else(invalid)?;
+        let number: u64 = rest[..split].parse().map_err(|_| invalid())?;
+        let unit_len = rest[split..]
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len() - split);
+        let factor = match &rest[split..split + unit_len] {
+            "s" => 1,
+            "m" => 60,
+            "h" => 3600,
+            _ => return Err(invalid()),
+        };
+        total = number
+            .checked_mul(factor)
+            .and_then(|n| total.checked_add(n))
+            .ok_or_else(invalid)?;
+        rest = &rest[split + unit_len..];
+    }
+    positive(std::time::Duration::from_secs(total), text)
+}
+
+fn positive(duration: std::time::Duration, text: &str) -> Result<std::time::Duration, String> {
+    if duration.is_zero() {
+        Err(format!("`{text}` is no time at all"))
+    } else {
+        Ok(duration)
+    }
 }
 
 /// Parses `250MiB`, `1GiB`, `512KiB`, `100MB` or a plain byte count.
@@ -212,6 +261,18 @@ mod tests {
         assert_eq!(parse_size("2 GiB"), Ok(2 << 30));
         assert!(parse_size("ten").is_err());
         assert!(parse_size("5 parsecs").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        use std::time::Duration;
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
+        for bad in ["", "0s", "5 minutes", "m5", "1d", "-1s"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

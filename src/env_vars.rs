@@ -21,3 +21,16 @@ pub const AWS_DEFAULT_REGION: &str = "AWS_DEFAULT_REGION";
 
 /// Variables that hold credentials lambda-gitops itself uses and that no child process needs.
 pub const TOKENS: [&str; 2] = [GITHUB_TOKEN, GH_TOKEN];
+
+/// Never passed to a child process: the tokens above, GitHub Enterprise's spellings of them,
+/// and the GitHub Actions runtime tokens (artifact/cache API, OIDC token requests) that
+/// terraform has no use for. A variable whose value holds the token is dropped too
+/// ([`crate::child_env::ChildEnv`]).
+pub const CHILD_DENYLIST: [&str; 6] = [
+    GITHUB_TOKEN,
+    GH_TOKEN,
+    "GH_ENTERPRISE_TOKEN",
+    "GITHUB_ENTERPRISE_TOKEN",
+    "ACTIONS_RUNTIME_TOKEN",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+];

@@ -3,11 +3,13 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::exit_code;
+use crate::interrupts::Interrupt;
 use crate::problem::Problem;
 use crate::stage::StageError;
-use crate::terraform::interrupts::Interrupt;
+use crate::terraform::process::humanize;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -48,23 +50,35 @@ pub enum Error {
     #[error("`{}` is version `{version}`; lambda-gitops needs terraform 1.5 or later", path.display())]
     TerraformVersion { path: PathBuf, version: String },
 
-    #[error("{service}: `{command}` {}", describe_exit(*code, *signal))]
-    TerraformFailed {
-        service: String,
-        command: String,
-        code: Option<i32>,
-        signal: Option<i32>,
-        lock_id: Option<String>,
-        cwd: PathBuf,
-    },
+    #[error("`{} version -json` did not answer within {}", path.display(), humanize(*after))]
+    TerraformVersionTimeout { path: PathBuf, after: Duration },
 
-    #[error("interrupted by {:?}; terraform stopped cleanly", signal.signal())]
-    Interrupted { signal: Interrupt },
+    #[error(transparent)]
+    TerraformTimedOut(Box<TerraformTimeout>),
+
+    #[error(transparent)]
+    TerraformFailed(Box<TerraformFailure>),
+
+    /// Stopped before terraform ran, or terraform exited by itself after the relayed signal.
+    #[error("interrupted by {:?}{}", signal.signal(), if *terraform_ran { "; terraform stopped cleanly" } else { "" })]
+    Interrupted {
+        signal: Interrupt,
+        /// A terraform command was running and exited by itself after the relayed signal.
+        terraform_ran: bool,
+    },
 
     #[error("interrupted by {:?} while terraform held the state lock `{lock_id}`", signal.signal())]
     InterruptedLocked {
         signal: Interrupt,
         lock_id: String,
+        program: String,
+        cwd: PathBuf,
+    },
+
+    #[error("interrupted by {:?}; terraform did not stop within the grace period and was killed, so the state may still be locked", signal.signal())]
+    InterruptedKilled {
+        signal: Interrupt,
+        program: String,
         cwd: PathBuf,
     },
 
@@ -95,6 +109,35 @@ pub enum Error {
     Stdout(#[source] io::Error),
 }
 
+/// A terraform command that ran and failed.
+#[derive(Debug, thiserror::Error)]
+#[error("{service}: `{command}` {}", describe_exit(*code, *signal))]
+pub struct TerraformFailure {
+    pub service: String,
+    pub command: String,
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+    pub lock_id: Option<String>,
+    /// The binary's name (`terraform`, `tofu`), for the unlock hint.
+    pub program: String,
+    pub cwd: PathBuf,
+    /// Its last lines of output (stdout and stderr), for the report.
+    pub tail: Vec<String>,
+}
+
+/// A terraform command stopped because it ran past `--terraform-timeout`.
+#[derive(Debug, thiserror::Error)]
+#[error("{service}: `{command}` ran past its timeout of {}{}", humanize(*after), if *killed { " and was killed" } else { "; terraform stopped" })]
+pub struct TerraformTimeout {
+    pub service: String,
+    pub command: String,
+    pub after: Duration,
+    /// It did not stop within the grace period: its state lock may be left behind.
+    pub killed: bool,
+    pub program: String,
+    pub cwd: PathBuf,
+}
+
 impl Error {
     pub fn io(action: &'static str, path: &Path, source: io::Error) -> Self {
         Self::Io {
@@ -107,25 +150,63 @@ impl Error {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::Interrupted { signal } | Self::InterruptedLocked { signal, .. } => {
-                signal.exit_code()
-            }
+            Self::Interrupted { signal, .. }
+            | Self::InterruptedLocked { signal, .. }
+            | Self::InterruptedKilled { signal, .. } => signal.exit_code(),
             _ => exit_code::ERROR,
         }
     }
 
     fn hint(&self) -> Option<String> {
         match self {
-            Self::TerraformFailed { lock_id: Some(id), cwd, .. } | Self::InterruptedLocked { lock_id: id, cwd, .. } => Some(format!(
-                "if no other run holds it, release the state lock with `terraform -chdir={} force-unlock {id}`",
-                cwd.display()
-            )),
-            Self::TerraformNotFound { .. } => Some("install terraform 1.5+ or pass `--terraform-bin`".into()),
-            Self::ApprovalRequired => Some("review the plan with `lambda-gitops plan`, then run `apply --auto-approve`".into()),
+            Self::TerraformFailed(failure) => failure
+                .lock_id
+                .as_ref()
+                .map(|id| unlock_hint(&failure.program, &failure.cwd, id)),
+            Self::InterruptedLocked {
+                lock_id,
+                program,
+                cwd,
+                ..
+            } => Some(unlock_hint(program, cwd, lock_id)),
+            Self::InterruptedKilled { program, cwd, .. } => Some(killed_hint(program, cwd)),
+            Self::TerraformTimedOut(timeout) if timeout.killed => {
+                Some(killed_hint(&timeout.program, &timeout.cwd))
+            }
+            Self::TerraformNotFound { .. } => {
+                Some("install terraform 1.5+ or pass `--terraform-bin`".into())
+            }
+            Self::ApprovalRequired => Some(
+                "review the plan with `lambda-gitops plan`, then run `apply --auto-approve`".into(),
+            ),
             Self::UnknownService { known, .. } | Self::ServiceRequired { known } => {
                 Some(format!("Lambda services: {}", backticked(known)))
             }
             _ => None,
+        }
+    }
+}
+
+fn unlock_hint(program: &str, cwd: &Path, id: &str) -> String {
+    format!(
+        "if no other run holds it, release the state lock with `{program} -chdir={} force-unlock {id}`",
+        cwd.display()
+    )
+}
+
+fn killed_hint(program: &str, cwd: &Path) -> String {
+    format!(
+        "the next plan fails on the lock and shows its ID if it is still held; once no other run holds it, release it with `{program} -chdir={} force-unlock <ID>`",
+        cwd.display()
+    )
+}
+
+/// A signal that stopped the run before or between terraform commands.
+impl From<Interrupt> for Error {
+    fn from(signal: Interrupt) -> Self {
+        Self::Interrupted {
+            signal,
+            terraform_ran: false,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! The pipeline, one module a stage (ARCHITECTURE.md walks it):
 //! [`scan`] → [`validate`] → [`resolve`] → [`stage`] → [`render`] → [`terraform`] → [`report`].
 
+pub mod child_env;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -10,10 +11,12 @@ pub mod desired;
 pub mod env_vars;
 pub mod error;
 pub mod exit_code;
+pub mod interrupts;
 pub mod logging;
 pub mod prepare;
 pub mod problem;
 pub mod progress;
+pub mod prompt;
 pub mod render;
 pub mod report;
 pub mod resolve;
@@ -29,9 +32,11 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use child_env::ChildEnv;
 use cli::{Cli, Command};
 use commands::deploy::Mode;
 use error::Error;
+use interrupts::Interrupts;
 use settings::Settings;
 
 /// Runs a parsed command line; prints the error (once) on stderr.
@@ -60,6 +65,13 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 fn dispatch(command: Command, settings: &Settings, stderr_is_terminal: bool) -> Result<u8, Error> {
+    // Validation only: no network, no children, and the default signal handling.
+    let command = match command {
+        Command::Scan { format } => {
+            return commands::scan::run(settings, format).map(|()| exit_code::SUCCESS)
+        }
+        other => other,
+    };
     let progress: Arc<dyn progress::Progress> = if stderr_is_terminal && settings.verbosity >= 0 {
         progress::Bars::new()
     } else {
@@ -69,30 +81,37 @@ fn dispatch(command: Command, settings: &Settings, stderr_is_terminal: bool) -> 
         .enable_all()
         .build()
         .map_err(|e| Error::io("start the async runtime", std::path::Path::new("."), e))?;
-    match command {
-        Command::Scan { format } => {
-            commands::scan::run(settings, format).map(|()| exit_code::SUCCESS)
+    let result = runtime.block_on(async {
+        // From here on a SIGINT or SIGTERM is ours to handle: it stops staging and prompts
+        // at once and is relayed to terraform exactly once.
+        let interrupts = Interrupts::listen()
+            .map_err(|e| Error::io("listen for signals", std::path::Path::new("."), e))?;
+        let env = ChildEnv::inherit(settings.github.token.iter());
+        match command {
+            Command::Scan { .. } => unreachable!("handled above"),
+            Command::Vars { service } => {
+                commands::vars::run(settings, service, progress, interrupts)
+                    .await
+                    .map(|()| exit_code::SUCCESS)
+            }
+            Command::Plan {
+                terraform,
+                detailed_exitcode,
+            } => {
+                let mode = Mode::Plan { detailed_exitcode };
+                commands::deploy::run(settings, terraform, mode, progress, interrupts, env).await
+            }
+            Command::Apply {
+                terraform,
+                auto_approve,
+            } => {
+                let mode = Mode::Apply { auto_approve };
+                commands::deploy::run(settings, terraform, mode, progress, interrupts, env).await
+            }
         }
-        Command::Vars { service } => runtime
-            .block_on(commands::vars::run(settings, service, progress))
-            .map(|()| exit_code::SUCCESS),
-        Command::Plan {
-            terraform,
-            detailed_exitcode,
-        } => runtime.block_on(commands::deploy::run(
-            settings,
-            terraform,
-            Mode::Plan { detailed_exitcode },
-            progress,
-        )),
-        Command::Apply {
-            terraform,
-            auto_approve,
-        } => runtime.block_on(commands::deploy::run(
-            settings,
-            terraform,
-            Mode::Apply { auto_approve },
-            progress,
-        )),
-    }
+    });
+    // A prompt interrupted while it read stdin leaves a thread blocked there: do not wait
+    // for it.
+    runtime.shutdown_background();
+    result
 }

@@ -8,14 +8,16 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::child_env::ChildEnv;
 use crate::cli::{ReportFormat, TerraformArgs};
 use crate::error::{self, Error};
 use crate::exit_code;
+use crate::interrupts::Interrupts;
 use crate::progress::Progress;
+use crate::prompt;
 use crate::report::{self, Failure, Summary};
 use crate::settings::Settings;
 use crate::terraform::binary::Terraform;
-use crate::terraform::interrupts::Interrupts;
 use crate::terraform::runner::{Runner, RunnerSettings};
 
 #[derive(Debug, Clone, Copy)]
@@ -29,6 +31,8 @@ pub async fn run(
     args: TerraformArgs,
     mode: Mode,
     progress: Arc<dyn Progress>,
+    interrupts: Interrupts,
+    env: ChildEnv,
 ) -> Result<u8, Error> {
     let interactive = std::io::stdin().is_terminal();
     if let Mode::Apply {
@@ -42,14 +46,20 @@ pub async fn run(
     if settings.aws_region.is_empty() {
         return Err(Error::NoRegion);
     }
-    let interrupts = Interrupts::listen()
-        .map_err(|e| Error::io("listen for signals", std::path::Path::new("."), e))?;
-
     let repo = super::load_repo(settings)?;
     let services = super::select(&repo, &args.services)?;
-    let prepared = crate::prepare::prepare(settings, &services, progress).await?;
+    let prepared = interrupts
+        .guard(crate::prepare::prepare(settings, &services, progress))
+        .await??;
 
-    let terraform = Terraform::locate(args.terraform_bin.as_deref())?;
+    let timeout = args.terraform_timeout;
+    let terraform = interrupts
+        .guard(Terraform::locate(
+            args.terraform_bin.as_deref(),
+            &env,
+            timeout,
+        ))
+        .await??;
     let mut runner = Runner::new(
         RunnerSettings {
             terraform,
@@ -58,9 +68,12 @@ pub async fn run(
             backend_config: args.backend_config.clone(),
             lock_timeout: args.lock_timeout.clone(),
             grace: std::time::Duration::from_secs(args.grace_period),
+            timeout,
             color: settings.color,
+            echo: true,
+            env,
         },
-        interrupts,
+        interrupts.clone(),
     );
 
     let mut code = exit_code::SUCCESS;
@@ -80,7 +93,8 @@ pub async fn run(
                 Mode::Plan { .. } => exit_code::SUCCESS,
                 Mode::Apply { .. } if !summary.has_changes => exit_code::SUCCESS,
                 Mode::Apply { auto_approve } => {
-                    if !auto_approve && !confirm(name).await? {
+                    let question = format!("Apply the plan above to `{name}`?");
+                    if !auto_approve && !prompt::confirm(&question, &interrupts).await? {
                         return Err(Error::Declined {
                             service: name.clone(),
                         });
@@ -153,17 +167,4 @@ fn print(text: &str) -> Result<(), Error> {
         .write_all(text.as_bytes())
         .and_then(|()| stdout.flush())
         .map_err(Error::Stdout)
-}
-
-/// Asks on the terminal, as `terraform apply` does.
-async fn confirm(service: &str) -> Result<bool, Error> {
-    eprint!("Apply the plan above to `{service}`? Only 'yes' will be accepted: ");
-    let answer = tokio::task::spawn_blocking(|| {
-        let mut line = String::new();
-        std::io::stdin().read_line(&mut line).map(|_| line)
-    })
-    .await
-    .expect("reading stdin does not panic")
-    .map_err(|e| Error::io("read the answer from", std::path::Path::new("stdin"), e))?;
-    Ok(answer.trim() == "yes")
 }

@@ -5,6 +5,7 @@ use std::io::Write;
 use std::sync::Arc;
 
 use crate::error::Error;
+use crate::interrupts::Interrupts;
 use crate::progress::Progress;
 use crate::settings::Settings;
 
@@ -12,6 +13,7 @@ pub async fn run(
     settings: &Settings,
     service: Option<String>,
     progress: Arc<dyn Progress>,
+    interrupts: Interrupts,
 ) -> Result<(), Error> {
     let repo = super::load_repo(settings)?;
     let names: Vec<String> = service.into_iter().collect();
@@ -21,7 +23,9 @@ pub async fn run(
             known: super::known(&repo),
         });
     };
-    let prepared = crate::prepare::prepare(settings, &[service], progress).await?;
+    let prepared = interrupts
+        .guard(crate::prepare::prepare(settings, &[service], progress))
+        .await??;
     let mut json = serde_json::to_string_pretty(&prepared[0].vars).expect("variables serialize");
     json.push('\n');
     std::io::stdout()

@@ -2,12 +2,17 @@
 //! least version 1.5 (`-detailed-exitcode` on saved plans, `show -json` of plan format 1.x).
 
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::child_env::ChildEnv;
 use crate::error::Error;
 
 const MINIMUM: (u64, u64) = (1, 5);
+/// `terraform version` answers at once; one that does not is not a terraform to trust.
+pub const VERSION_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone)]
 pub struct Terraform {
@@ -21,8 +26,15 @@ struct VersionJson {
 }
 
 impl Terraform {
-    /// Finds the binary and checks its version (this starts `terraform version -json`).
-    pub fn locate(explicit: Option<&Path>) -> Result<Self, Error> {
+    /// Finds the binary and checks its version: `terraform version -json`, with the same
+    /// explicit environment as every other command and at most [`VERSION_TIMEOUT`] to answer.
+    /// `timeout` bounds the wait further (`--terraform-timeout`).
+    pub async fn locate(
+        explicit: Option<&Path>,
+        env: &ChildEnv,
+        timeout: Duration,
+    ) -> Result<Self, Error> {
+        let timeout = timeout.min(VERSION_TIMEOUT);
         let path = match explicit {
             Some(path) => which::which(path).map_err(|_| Error::TerraformNotFound {
                 tried: vec![path.display().to_string()],
@@ -33,11 +45,22 @@ impl Terraform {
                     tried: vec!["terraform".into(), "tofu".into()],
                 })?,
         };
-        let output = std::process::Command::new(&path)
+        let output = tokio::process::Command::new(&path)
             .args(["version", "-json"])
+            .env_clear()
+            .envs(env.iter())
             .env("CHECKPOINT_DISABLE", "1")
-            .stdin(std::process::Stdio::null())
-            .output()
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .output();
+        let output = tokio::time::timeout(timeout, output)
+            .await
+            .map_err(|_| Error::TerraformVersionTimeout {
+                path: path.clone(),
+                after: timeout,
+            })?
             .map_err(|source| Error::TerraformStart {
                 path: path.clone(),
                 source,
@@ -46,7 +69,11 @@ impl Terraform {
             .map(|v| v.terraform_version)
             .map_err(|_| Error::TerraformVersion {
                 path: path.clone(),
-                version: String::from_utf8_lossy(&output.stdout).trim().to_owned(),
+                version: String::from_utf8_lossy(&output.stdout)
+                    .trim()
+                    .chars()
+                    .take(200)
+                    .collect(),
             })?;
         if !at_least(&version, MINIMUM) {
             return Err(Error::TerraformVersion { path, version });
@@ -54,6 +81,18 @@ impl Terraform {
         tracing::debug!("using `{}` version {version}", path.display());
         Ok(Self { path, version })
     }
+
+    /// The binary's file name (`terraform`, `tofu`), for hints a user will type.
+    pub fn name(&self) -> String {
+        program_name(&self.path)
+    }
+}
+
+/// A program's file name, for hints a user will type.
+pub fn program_name(path: &Path) -> String {
+    path.file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "terraform".to_owned())
 }
 
 fn at_least(version: &str, (major, minor): (u64, u64)) -> bool {

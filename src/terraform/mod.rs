@@ -3,11 +3,10 @@
 //!
 //! [`binary`] finds terraform (or tofu) and checks its version, [`module`] writes the
 //! bundled module (or the user's) and the backend into the work dir, [`process`] runs one
-//! command with live output and signal relay, [`interrupts`] listens for SIGINT/SIGTERM for
-//! the whole run, and [`runner`] sequences the commands for a service.
+//! command with live output and signal relay (the first signal of
+//! [`crate::interrupts`]), and [`runner`] sequences the commands for a service.
 
 pub mod binary;
-pub mod interrupts;
 pub mod module;
 pub mod process;
 pub mod runner;

@@ -1,11 +1,15 @@
-//! One terraform command: an explicit environment (tokens removed, `TF_IN_AUTOMATION=1`),
-//! stdin from null, its own process group, stdout and stderr read concurrently and shown
-//! live on our stderr (stdout is ours, for data), the tail of its output kept for the
-//! error. The first SIGINT/SIGTERM is relayed to it exactly once — a second would make
-//! terraform abandon its state lock — then it gets a grace period before it is killed.
+//! One terraform command: an explicit environment ([`ChildEnv`]: tokens removed;
+//! `TF_IN_AUTOMATION=1`), stdin from null, its own process group, stdout and stderr read
+//! concurrently as bytes and shown live on our stderr (stdout is ours, for data), the tail
+//! of its output kept for the error. The first SIGINT/SIGTERM is relayed to it exactly once
+//! — a second would make terraform abandon its state lock — then it gets a grace period
+//! before it is killed; a command that runs past its timeout is stopped the same way. Once
+//! it exits, output pipes held open by a process it left behind are not waited for.
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use nix::sys::signal::{killpg, Signal};
@@ -13,11 +17,17 @@ use nix::unistd::Pid;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::Command;
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
-use crate::env_vars;
-use crate::terraform::interrupts::{Interrupt, Interrupts};
+use crate::child_env::ChildEnv;
+use crate::interrupts::{Interrupt, Interrupts};
 
-const TAIL_LINES: usize = 20;
+/// Lines of output kept for an error and the report.
+pub const TAIL_LINES: usize = 40;
+/// Lines kept while reading, for the lock ID (terraform prints it near the end).
+const KEPT_LINES: usize = 400;
+/// After terraform exits, how long its output pipes may stay open.
+const DRAIN: Duration = Duration::from_secs(2);
 
 /// A command line to show: the binary and arguments, shell-quoted, with secrets masked.
 #[derive(Debug, Clone)]
@@ -27,6 +37,8 @@ pub struct Invocation {
     /// Arguments to show as `****` (e.g. `-backend-config` values).
     pub secret_args: Vec<usize>,
     pub cwd: PathBuf,
+    /// Its whole environment (see [`ChildEnv`]): nothing else is inherited.
+    pub env: ChildEnv,
 }
 
 impl Invocation {
@@ -68,14 +80,32 @@ pub struct Finished {
     /// The exit code; `None` when terraform died by a signal.
     pub code: Option<i32>,
     pub signal: Option<i32>,
-    /// stdout, when captured.
+    /// stdout, when captured (decoded lossily: terraform's JSON is UTF-8).
     pub stdout: String,
-    /// The last lines of its output.
+    /// The last lines of its output, stdout and stderr in the order they arrived.
     pub tail: Vec<String>,
     /// A state lock ID terraform printed ("Lock Info: ID: …"), for the force-unlock hint.
     pub lock_id: Option<String>,
     /// The signal relayed to it, when we were interrupted while it ran.
     pub interrupted: Option<Interrupt>,
+    /// It ran past its timeout and was asked to stop.
+    pub timed_out: bool,
+    /// It did not stop within the grace period and was killed: it may have left its state
+    /// lock behind.
+    pub killed: bool,
+}
+
+/// How one command runs.
+#[derive(Debug, Clone, Copy)]
+pub struct RunOptions {
+    /// Keep stdout (for `show -json`) instead of showing it.
+    pub capture_stdout: bool,
+    /// Show its output live on stderr (off for `-q`); the tail is kept either way.
+    pub echo: bool,
+    /// After a relayed signal or the timeout, how long it may take to stop before the kill.
+    pub grace: Duration,
+    /// How long it may run at all; past it, it is stopped as if interrupted.
+    pub timeout: Option<Duration>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -86,17 +116,18 @@ pub struct StartError {
     pub source: std::io::Error,
 }
 
-/// Runs `invocation`; `capture_stdout` keeps stdout instead of showing it.
+/// Runs `invocation`.
 pub async fn run(
     invocation: &Invocation,
-    capture_stdout: bool,
+    options: RunOptions,
     interrupts: &mut Interrupts,
-    grace: Duration,
 ) -> Result<Finished, StartError> {
     let mut command = Command::new(&invocation.program);
     command
         .args(&invocation.args)
         .current_dir(&invocation.cwd)
+        .env_clear()
+        .envs(invocation.env.iter())
         .env("TF_IN_AUTOMATION", "1")
         .env("TF_INPUT", "0")
         .env("CHECKPOINT_DISABLE", "1")
@@ -105,9 +136,6 @@ pub async fn run(
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(false);
-    for token in env_vars::TOKENS {
-        command.env_remove(token);
-    }
     interrupts.mark_seen();
     let mut child = command.spawn().map_err(|source| StartError {
         command: invocation.display(),
@@ -115,34 +143,56 @@ pub async fn run(
     })?;
     let pgid = Pid::from_raw(child.id().expect("a just-spawned child has a pid") as i32);
 
+    let collected = Arc::new(Mutex::new(Collected::default()));
     let stdout = child.stdout.take().expect("stdout is piped");
     let stderr = child.stderr.take().expect("stderr is piped");
-    let stdout_task = read_lines(stdout, !capture_stdout);
-    let stderr_task = read_lines(stderr, true);
+    let readers = [
+        read_lines(stdout, Stream::Stdout, options, collected.clone()),
+        read_lines(stderr, Stream::Stderr, options, collected.clone()),
+    ];
 
     let mut relayed: Option<Interrupt> = None;
-    let mut deadline: Option<tokio::time::Instant> = None;
+    let mut timed_out = false;
+    let mut killed = false;
+    let mut timeout = options.timeout.map(|after| Instant::now() + after);
+    let mut deadline: Option<Instant> = None;
     let status = loop {
         tokio::select! {
             status = child.wait() => break status,
             received = interrupts.next() => {
-                match (relayed, received) {
-                    (None, Some(first)) => {
+                match (relayed, received, timed_out) {
+                    (None, Some(first), false) => {
                         relayed = Some(first);
-                        deadline = Some(tokio::time::Instant::now() + grace);
+                        deadline = Some(Instant::now() + options.grace);
                         let _ = killpg(pgid, first.signal());
                         tracing::warn!(
                             "relayed {:?} to terraform once; waiting up to {}s for it to stop cleanly and release its state lock",
                             first.signal(),
-                            grace.as_secs()
+                            options.grace.as_secs()
                         );
                     }
+                    (None, Some(first), true) => relayed = Some(first),
                     _ => tracing::warn!("terraform is already stopping; not interrupting it again (that would abandon its state lock)"),
                 }
             }
+            () = sleep_until(timeout) => {
+                timeout = None;
+                if relayed.is_none() {
+                    timed_out = true;
+                    deadline = Some(Instant::now() + options.grace);
+                    let _ = killpg(pgid, Signal::SIGINT);
+                    tracing::error!(
+                        "`{}` ran past its timeout of {}; asked it to stop (waiting up to {}s)",
+                        invocation.display(),
+                        humanize(options.timeout.unwrap_or_default()),
+                        options.grace.as_secs()
+                    );
+                }
+            }
             () = sleep_until(deadline) => {
-                tracing::error!("terraform did not stop within {}s; killing it", grace.as_secs());
+                tracing::error!("terraform did not stop within {}s; killing it", options.grace.as_secs());
                 let _ = killpg(pgid, Signal::SIGKILL);
+                killed = true;
                 deadline = None;
             }
         }
@@ -151,58 +201,102 @@ pub async fn run(
         command: invocation.display(),
         source,
     })?;
-    let (stdout_text, stdout_tail) = stdout_task.await.unwrap_or_default();
-    let (_, stderr_tail) = stderr_task.await.unwrap_or_default();
 
-    let mut tail = stdout_tail;
-    tail.extend(stderr_tail);
+    // A grandchild that inherited a pipe (a provider left behind, a backgrounded helper)
+    // can keep it open long after terraform exits: read what is there, then stop waiting.
+    for reader in readers {
+        let abort = reader.abort_handle();
+        if tokio::time::timeout(DRAIN, reader).await.is_err() {
+            abort.abort();
+            tracing::debug!(
+                "a process left behind by `{}` still holds its output open; not waiting for it",
+                invocation.display()
+            );
+        }
+    }
+    let collected = std::mem::take(&mut *collected.lock().expect("no reader panics"));
+    let tail: Vec<String> = collected.lines.into_iter().collect();
     let lock_id = find_lock_id(&tail);
     let start = tail.len().saturating_sub(TAIL_LINES);
     use std::os::unix::process::ExitStatusExt;
     Ok(Finished {
         code: status.code(),
         signal: status.signal(),
-        stdout: if capture_stdout {
-            stdout_text
-        } else {
-            String::new()
-        },
+        stdout: String::from_utf8_lossy(&collected.stdout).into_owned(),
         tail: tail[start..].to_vec(),
         lock_id,
         interrupted: relayed,
+        timed_out,
+        killed,
     })
 }
 
-async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(deadline) => tokio::time::sleep_until(deadline).await,
         None => std::future::pending().await,
     }
 }
 
-/// Reads `stream` line by line; shows each line on stderr when `show`; returns the whole
-/// text and the lines worth keeping for errors (up to a few hundred, for the lock ID).
+/// `90s`, `5m`, `1h30m`.
+pub fn humanize(duration: Duration) -> String {
+    let seconds = duration.as_secs();
+    match (seconds / 3600, seconds % 3600 / 60, seconds % 60) {
+        (0, 0, s) => format!("{s}s"),
+        (0, m, 0) => format!("{m}m"),
+        (0, m, s) => format!("{m}m{s}s"),
+        (h, 0, 0) => format!("{h}h"),
+        (h, m, _) => format!("{h}h{m}m"),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// What the readers keep: captured stdout, and the last lines shown (for errors, the lock
+/// ID and the report), in arrival order across both streams.
+#[derive(Default)]
+struct Collected {
+    stdout: Vec<u8>,
+    lines: VecDeque<String>,
+}
+
+/// Reads `stream` line by line as bytes (a line that is not UTF-8 is shown lossily and
+/// reading goes on); shows each line on stderr when `echo`; keeps the last lines.
 fn read_lines<R: AsyncRead + Unpin + Send + 'static>(
     stream: R,
-    show: bool,
-) -> JoinHandle<(String, Vec<String>)> {
+    which: Stream,
+    options: RunOptions,
+    collected: Arc<Mutex<Collected>>,
+) -> JoinHandle<()> {
+    let capture = which == Stream::Stdout && options.capture_stdout;
     tokio::spawn(async move {
-        let mut lines = BufReader::new(stream).lines();
-        let mut text = String::new();
-        let mut kept: Vec<String> = Vec::new();
-        while let Ok(Some(line)) = lines.next_line().await {
-            if show {
+        let mut reader = BufReader::new(stream);
+        let mut buffer = Vec::new();
+        loop {
+            buffer.clear();
+            match reader.read_until(b'\n', &mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+            let mut collected = collected.lock().expect("no reader panics");
+            if capture {
+                collected.stdout.extend_from_slice(&buffer);
+                continue;
+            }
+            let line = String::from_utf8_lossy(&buffer);
+            let line = line.trim_end_matches(['\n', '\r']).to_owned();
+            if options.echo {
                 eprintln!("{line}");
-                kept.push(line.clone());
-                if kept.len() > 400 {
-                    kept.drain(..200);
-                }
-            } else {
-                text.push_str(&line);
-                text.push('\n');
+            }
+            collected.lines.push_back(line);
+            if collected.lines.len() > KEPT_LINES {
+                collected.lines.pop_front();
             }
         }
-        (text, kept)
     })
 }
 
@@ -230,6 +324,7 @@ mod tests {
             ],
             secret_args: vec![1],
             cwd: PathBuf::from("."),
+            env: ChildEnv::default(),
         };
         assert_eq!(
             invocation.display(),

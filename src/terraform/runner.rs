@@ -6,13 +6,14 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::error::Error;
+use crate::child_env::ChildEnv;
+use crate::error::{Error, TerraformFailure, TerraformTimeout};
+use crate::interrupts::Interrupts;
 use crate::report::{self, Summary};
 use crate::stage::hash::Hasher;
 use crate::terraform::binary::Terraform;
-use crate::terraform::interrupts::Interrupts;
 use crate::terraform::module::{self, Backend};
-use crate::terraform::process::{self, Finished, Invocation};
+use crate::terraform::process::{self, Finished, Invocation, RunOptions};
 
 pub const PLAN_FILE: &str = "plan.tfplan";
 pub const PLAN_JSON: &str = "plan.json";
@@ -29,7 +30,13 @@ pub struct RunnerSettings {
     /// For `-lock-timeout`, e.g. `5m`.
     pub lock_timeout: String,
     pub grace: Duration,
+    /// How long one terraform command may run (`--terraform-timeout`).
+    pub timeout: Duration,
     pub color: bool,
+    /// Show terraform's output live on stderr (off with `-q`).
+    pub echo: bool,
+    /// The environment of every terraform command.
+    pub env: ChildEnv,
 }
 
 pub struct Runner {
@@ -48,7 +55,10 @@ impl Runner {
     /// Fails when a signal has arrived: nothing new starts after an interrupt.
     pub fn check_interrupted(&self) -> Result<(), Error> {
         match self.interrupts.first() {
-            Some(signal) => Err(Error::Interrupted { signal }),
+            Some(signal) => Err(Error::Interrupted {
+                signal,
+                terraform_ran: false,
+            }),
             None => Ok(()),
         }
     }
@@ -166,6 +176,7 @@ impl Runner {
             args,
             secret_args: secrets.to_vec(),
             cwd: work_dir.to_path_buf(),
+            env: self.settings.env.clone(),
         }
     }
 
@@ -182,44 +193,68 @@ impl Runner {
         self.check_interrupted()?;
         let invocation = self.invocation(work_dir, args, secrets);
         tracing::info!("{service}: $ {}", invocation.display());
-        let finished = process::run(
-            &invocation,
-            capture,
-            &mut self.interrupts,
-            self.settings.grace,
-        )
-        .await
-        .map_err(|source| Error::TerraformStart {
-            path: invocation.program.clone(),
-            source: source.source,
-        })?;
+        let options = RunOptions {
+            capture_stdout: capture,
+            echo: self.settings.echo,
+            grace: self.settings.grace,
+            timeout: Some(self.settings.timeout),
+        };
+        let finished = process::run(&invocation, options, &mut self.interrupts)
+            .await
+            .map_err(|source| Error::TerraformStart {
+                path: invocation.program.clone(),
+                source: source.source,
+            })?;
+        let program = self.settings.terraform.name();
+        let cwd = work_dir.to_path_buf();
         if let Some(signal) = finished.interrupted {
-            return Err(match finished.lock_id {
-                Some(lock_id) => Error::InterruptedLocked {
+            return Err(match (finished.killed, finished.lock_id) {
+                (true, _) => Error::InterruptedKilled {
+                    signal,
+                    program,
+                    cwd,
+                },
+                (false, Some(lock_id)) => Error::InterruptedLocked {
                     signal,
                     lock_id,
-                    cwd: work_dir.to_path_buf(),
+                    program,
+                    cwd,
                 },
-                None => Error::Interrupted { signal },
+                (false, None) => Error::Interrupted {
+                    signal,
+                    terraform_ran: true,
+                },
             });
+        }
+        if finished.timed_out {
+            return Err(Error::TerraformTimedOut(Box::new(TerraformTimeout {
+                service: service.to_owned(),
+                command: invocation.display(),
+                after: self.settings.timeout,
+                killed: finished.killed,
+                program,
+                cwd,
+            })));
         }
         if !finished
             .code
             .is_some_and(|code| success_codes.contains(&code))
         {
-            return Err(failure(service, &finished, &invocation));
+            return Err(failure(service, &finished, &invocation, program));
         }
         Ok(finished)
     }
 }
 
-fn failure(service: &str, finished: &Finished, invocation: &Invocation) -> Error {
-    Error::TerraformFailed {
+fn failure(service: &str, finished: &Finished, invocation: &Invocation, program: String) -> Error {
+    Error::TerraformFailed(Box::new(TerraformFailure {
         service: service.to_owned(),
         command: invocation.display(),
         code: finished.code,
         signal: finished.signal,
         lock_id: finished.lock_id.clone(),
+        program,
         cwd: invocation.cwd.clone(),
-    }
+        tail: finished.tail.clone(),
+    }))
 }

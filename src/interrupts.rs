@@ -1,7 +1,10 @@
-//! SIGINT and SIGTERM for the whole of a plan or apply. Once tokio handles a signal its
-//! default action is gone for the process, so one listener records every signal from the
-//! start; [`crate::terraform::process`] relays the first to terraform, and the runner stops
-//! before starting anything new once one has arrived.
+//! SIGINT and SIGTERM for the whole run, from its first step. Once tokio handles a signal
+//! its default action is gone for the process, so one listener records every signal from
+//! the start: staging and the confirmation prompt stop at the first one
+//! ([`Interrupts::guard`]), [`crate::terraform::process`] relays it to terraform exactly
+//! once, and nothing new starts after it.
+
+use std::future::Future;
 
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;
@@ -73,5 +76,41 @@ impl Interrupts {
     /// Marks every signal so far as seen.
     pub fn mark_seen(&mut self) {
         self.receiver.borrow_and_update();
+    }
+
+    /// Runs `work` until it finishes or the first signal arrives (one that arrived before
+    /// counts too). On a signal `work` is dropped at once: its temp files go with it.
+    pub async fn guard<T>(&self, work: impl Future<Output = T>) -> Result<T, Interrupt> {
+        let mut receiver = self.receiver.clone();
+        let signalled = async move {
+            loop {
+                if let Some(first) = *receiver.borrow_and_update() {
+                    return first;
+                }
+                if receiver.changed().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        tokio::select! {
+            biased;
+            first = signalled => Err(first),
+            done = work => Ok(done),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn guard_stops_work_at_a_signal_that_came_before_it() {
+        let (sender, receiver) = watch::channel(None);
+        let interrupts = Interrupts { receiver };
+        assert_eq!(interrupts.guard(async { 7 }).await, Ok(7));
+        sender.send_replace(Some(Interrupt::Term));
+        let never = std::future::pending::<()>();
+        assert_eq!(interrupts.guard(never).await, Err(Interrupt::Term));
     }
 }

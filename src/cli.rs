@@ -51,9 +51,23 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "REGION")]
     pub aws_region: Option<String>,
 
-    /// Largest package accepted, e.g. `250MiB`, `1GiB`, `5000000`.
-    #[arg(long, global = true, value_name = "SIZE", default_value = "250MiB", value_parser = parse_size)]
+    /// Largest package accepted, e.g. `250MiB`, `1GiB`, `5000000` (1 byte to 10GiB).
+    #[arg(long, global = true, value_name = "SIZE", default_value = "250MiB", value_parser = parse_package_size)]
     pub max_package_size: u64,
+
+    /// How long one package download may take in all, retries included, e.g. `10m`, `90s`.
+    #[arg(long, global = true, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    pub download_timeout: std::time::Duration,
+
+    /// A download (or GitHub API response) that sends nothing for this long fails and is
+    /// retried, e.g. `30s`.
+    #[arg(long, global = true, value_name = "DURATION", default_value = "30s", value_parser = parse_stall_timeout)]
+    pub download_stall_timeout: std::time::Duration,
+
+    /// Allow a plain-http GitHub API URL off this machine (the token would cross the network
+    /// in clear). Loopback URLs are always allowed.
+    #[arg(long, global = true)]
+    pub allow_insecure_api: bool,
 
     /// More logging (-v debug, -vv trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
@@ -195,6 +209,63 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("`{text}` is too large"))
 }
 
+/// The largest `--max-package-size`: far above any Lambda package (250 MB unzipped).
+pub const MAX_PACKAGE_SIZE_LIMIT: u64 = 10 << 30;
+
+/// `--max-package-size`: a size from 1 byte to [`MAX_PACKAGE_SIZE_LIMIT`].
+pub fn parse_package_size(text: &str) -> Result<u64, String> {
+    match parse_size(text)? {
+        0 => Err("a package size limit of 0 refuses every package; give a size such as 250MiB".into()),
+        size if size > MAX_PACKAGE_SIZE_LIMIT => Err(format!(
+            "`{text}` is more than 10GiB; no Lambda package is that large (the unzipped limit is 250 MB)"
+        )),
+        size => Ok(size),
+    }
+}
+
+/// Parses `90s`, `10m`, `1h`, `500ms` or a plain number of seconds; from 1 ms to 24 h.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    use std::time::Duration;
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let number: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration such as 30s or 10m"))?;
+    let duration = match unit.trim() {
+        "ms" => Duration::from_millis(number),
+        "" | "s" => Duration::from_secs(number),
+        "m" | "min" => Duration::from_secs(number.saturating_mul(60)),
+        "h" => Duration::from_secs(number.saturating_mul(3600)),
+        other => {
+            return Err(format!(
+                "unknown duration unit `{other}` (use ms, s, m or h)"
+            ))
+        }
+    };
+    if duration.is_zero() {
+        return Err(format!(
+            "`{text}` is no time at all; give a duration such as 30s"
+        ));
+    }
+    if duration > Duration::from_secs(24 * 3600) {
+        return Err(format!("`{text}` is more than 24h"));
+    }
+    Ok(duration)
+}
+
+/// `--download-stall-timeout`: a duration of at most 10 minutes (a live download writes at
+/// least this often, which is what lets a later run remove the temp files of a killed one).
+pub fn parse_stall_timeout(text: &str) -> Result<std::time::Duration, String> {
+    let duration = parse_duration(text)?;
+    if duration > std::time::Duration::from_secs(600) {
+        return Err(format!("`{text}` is more than 10m"));
+    }
+    Ok(duration)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,6 +283,35 @@ mod tests {
         assert_eq!(parse_size("2 GiB"), Ok(2 << 30));
         assert!(parse_size("ten").is_err());
         assert!(parse_size("5 parsecs").is_err());
+    }
+
+    #[test]
+    fn package_size_limits_of_zero_or_absurd_size_are_refused() {
+        assert_eq!(parse_package_size("250MiB"), Ok(250 << 20));
+        assert_eq!(parse_package_size("10GiB"), Ok(10 << 30));
+        assert!(parse_package_size("0")
+            .unwrap_err()
+            .contains("refuses every package"));
+        assert!(parse_package_size("0MiB").is_err());
+        assert!(parse_package_size("11GiB")
+            .unwrap_err()
+            .contains("more than 10GiB"));
+        assert!(parse_package_size("99999999999999999999").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        use std::time::Duration;
+        assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("25h").is_err());
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("5 fortnights").is_err());
+        assert!(parse_stall_timeout("11m").is_err());
+        assert!(parse_stall_timeout("30s").is_ok());
     }
 
     #[test]

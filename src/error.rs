@@ -20,6 +20,9 @@ pub enum Error {
     #[error("`{url}` is not an http(s) URL for the GitHub API")]
     InvalidApiUrl { url: String },
 
+    #[error("the GitHub API URL `{url}` is plain http to a host off this machine")]
+    InsecureApiUrl { url: String },
+
     #[error("the gitops dir is invalid: {} problem{}", problems.len(), plural(problems.len()))]
     Invalid { problems: Vec<Problem> },
 
@@ -120,6 +123,9 @@ impl Error {
                 "if no other run holds it, release the state lock with `terraform -chdir={} force-unlock {id}`",
                 cwd.display()
             )),
+            Self::InsecureApiUrl { .. } => Some(
+                "the token would cross the network in clear: use https, or pass `--allow-insecure-api` on a trusted network".into(),
+            ),
             Self::TerraformNotFound { .. } => Some("install terraform 1.5+ or pass `--terraform-bin`".into()),
             Self::ApprovalRequired => Some("review the plan with `lambda-gitops plan`, then run `apply --auto-approve`".into()),
             Self::UnknownService { known, .. } | Self::ServiceRequired { known } => {

@@ -370,6 +370,27 @@ fn storage_redirecting_to_itself_never_sees_the_token() {
 }
 
 #[test]
+fn a_redirect_to_a_non_http_url_is_refused() {
+    let github = FakeGithub::start();
+    let id = github.add_asset("acme/svc", "svc-v1.1.0", "svc-1.1.0.zip", zip_bytes("x"));
+    github.behave(id, &[Behaviour::RedirectTo("file:///etc/passwd".into())]);
+    let tree = github_tree();
+    vars_with_github(&tree, &github, &[])
+        .fails_with(&["redirected to `file:///etc/passwd`, which is not an http(s) URL"]);
+    assert_eq!(cached_files(&tree), Vec::<std::path::PathBuf>::new());
+}
+
+#[test]
+fn a_redirect_loop_ends_after_five_hops() {
+    let github = FakeGithub::start();
+    let id = github.add_asset("acme/svc", "svc-v1.1.0", "svc-1.1.0.zip", zip_bytes("x"));
+    github.behave(id, &vec![Behaviour::RedirectToSelf; 20]);
+    let tree = github_tree();
+    vars_with_github(&tree, &github, &[]).fails_with(&["redirected more than 5 times"]);
+    assert_eq!(github.downloads(), 5);
+}
+
+#[test]
 fn an_api_redirect_on_the_same_host_drops_the_token() {
     let github = FakeGithub::start();
     let bytes = zip_bytes("renamed repository");

@@ -32,6 +32,8 @@ pub enum Behaviour {
     CutCloseDelimited,
     /// Redirect to itself (a second storage URL) before serving.
     RedirectToSelf,
+    /// Redirect to this `Location`, whatever it is.
+    RedirectTo(String),
     /// Send the headers and a few bytes, then nothing, ever (a slow-loris server).
     Stall,
     /// Declare the full length and send one byte every 100 ms (never stalls, never ends soon).
@@ -403,6 +405,9 @@ async fn blob(
             )],
         )
             .into_response(),
+        Some(Behaviour::RedirectTo(location)) => {
+            (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
+        }
         Some(Behaviour::Truncate) => {
             let half = bytes[..bytes.len() / 2].to_vec();
             // The half is flushed before the connection drops.

@@ -51,9 +51,23 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "REGION")]
     pub aws_region: Option<String>,
 
-    /// Largest package accepted, e.g. `250MiB`, `1GiB`, `5000000`.
-    #[arg(long, global = true, value_name = "SIZE", default_value = "250MiB", value_parser = parse_size)]
+    /// Largest package accepted, e.g. `250MiB`, `1GiB`, `5000000` (1 byte to 10GiB).
+    #[arg(long, global = true, value_name = "SIZE", default_value = "250MiB", value_parser = parse_package_size)]
     pub max_package_size: u64,
+
+    /// How long one package download may take in all, retries included, e.g. `10m`, `90s`.
+    #[arg(long, global = true, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    pub download_timeout: std::time::Duration,
+
+    /// A download (or GitHub API response) that sends nothing for this long fails and is
+    /// retried, e.g. `30s`.
+    #[arg(long, global = true, value_name = "DURATION", default_value = "30s", value_parser = parse_stall_timeout)]
+    pub download_stall_timeout: std::time::Duration,
+
+    /// Allow a plain-http GitHub API URL off this machine (the token would cross the network
+    /// in clear). Loopback URLs are always allowed.
+    #[arg(long, global = true)]
+    pub allow_insecure_api: bool,
 
     /// More logging (-v debug, -vv trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
@@ -175,7 +189,7 @@ pub enum Format {
     Json,
 }
 
-/// Parses a duration as terraform writes them: `90s`, `5m`, `1h`, `1h30m` (a plain number
+/// Parses a duration as terraform writes them: `90s`, `5m`, `1h`, `1h30m`, `500ms` (a plain number
 /// is seconds). Zero is refused: nothing can finish in no time.
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     let invalid = || format!("`{text}` is not a duration such as 30s, 5m or 1h");
@@ -196,24 +210,27 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         let unit_len = rest[split..]
             .find(|c: char| c.is_ascii_digit())
             .unwrap_or(rest.len() - split);
-        let factor = match &rest[split..split + unit_len] {
-            "s" => 1,
-            "m" => 60,
-            "h" => 3600,
+        let millis_per_unit = match &rest[split..split + unit_len] {
+            "ms" => 1,
+            "s" => 1_000,
+            "m" | "min" => 60_000,
+            "h" => 3_600_000,
             _ => return Err(invalid()),
         };
         total = number
-            .checked_mul(factor)
+            .checked_mul(millis_per_unit)
             .and_then(|n| total.checked_add(n))
             .ok_or_else(invalid)?;
         rest = &rest[split + unit_len..];
     }
-    positive(std::time::Duration::from_secs(total), text)
+    positive(std::time::Duration::from_millis(total), text)
 }
 
 fn positive(duration: std::time::Duration, text: &str) -> Result<std::time::Duration, String> {
     if duration.is_zero() {
         Err(format!("`{text}` is no time at all"))
+    } else if duration > std::time::Duration::from_secs(24 * 3600) {
+        Err(format!("`{text}` is more than 24h"))
     } else {
         Ok(duration)
     }
@@ -244,6 +261,30 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("`{text}` is too large"))
 }
 
+/// The largest `--max-package-size`: far above any Lambda package (250 MB unzipped).
+pub const MAX_PACKAGE_SIZE_LIMIT: u64 = 10 << 30;
+
+/// `--max-package-size`: a size from 1 byte to [`MAX_PACKAGE_SIZE_LIMIT`].
+pub fn parse_package_size(text: &str) -> Result<u64, String> {
+    match parse_size(text)? {
+        0 => Err("a package size limit of 0 refuses every package; give a size such as 250MiB".into()),
+        size if size > MAX_PACKAGE_SIZE_LIMIT => Err(format!(
+            "`{text}` is more than 10GiB; no Lambda package is that large (the unzipped limit is 250 MB)"
+        )),
+        size => Ok(size),
+    }
+}
+
+/// `--download-stall-timeout`: a duration of at most 10 minutes (a live download writes at
+/// least this often, which is what lets a later run remove the temp files of a killed one).
+pub fn parse_stall_timeout(text: &str) -> Result<std::time::Duration, String> {
+    let duration = parse_duration(text)?;
+    if duration > std::time::Duration::from_secs(600) {
+        return Err(format!("`{text}` is more than 10m"));
+    }
+    Ok(duration)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,13 +305,30 @@ mod tests {
     }
 
     #[test]
+    fn package_size_limits_of_zero_or_absurd_size_are_refused() {
+        assert_eq!(parse_package_size("250MiB"), Ok(250 << 20));
+        assert_eq!(parse_package_size("10GiB"), Ok(10 << 30));
+        assert!(parse_package_size("0")
+            .unwrap_err()
+            .contains("refuses every package"));
+        assert!(parse_package_size("0MiB").is_err());
+        assert!(parse_package_size("11GiB")
+            .unwrap_err()
+            .contains("more than 10GiB"));
+        assert!(parse_package_size("99999999999999999999").is_err());
+    }
+
+    #[test]
     fn durations() {
         use std::time::Duration;
         assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
         assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
         assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
         assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
-        for bad in ["", "0s", "5 minutes", "m5", "1d", "-1s"] {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert!(parse_stall_timeout("11m").is_err());
+        assert!(parse_stall_timeout("30s").is_ok());
+        for bad in ["", "0s", "5 minutes", "m5", "1d", "-1s", "25h", "soon"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
     }

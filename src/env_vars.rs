@@ -1,10 +1,12 @@
 //! Every environment variable lambda-gitops reads, named and documented in one place.
 
-/// GitHub token for release downloads; sent only to the GitHub API host.
+/// GitHub token for release downloads; sent only to the GitHub API origin, never on a
+/// redirect (see `github::policy`).
 pub const GITHUB_TOKEN: &str = "GITHUB_TOKEN";
 /// Fallback token name used by the `gh` CLI.
 pub const GH_TOKEN: &str = "GH_TOKEN";
-/// GitHub API base URL (GitHub Enterprise, tests); `--github-api-url` wins.
+/// GitHub API base URL (GitHub Enterprise, tests); `--github-api-url` wins. Plain http only
+/// on loopback unless `--allow-insecure-api`.
 pub const GITHUB_API_URL: &str = "GITHUB_API_URL";
 /// Base of the default cache dir (`$XDG_CACHE_HOME/lambda-gitops`).
 pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";

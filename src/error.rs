@@ -22,6 +22,9 @@ pub enum Error {
     #[error("`{url}` is not an http(s) URL for the GitHub API")]
     InvalidApiUrl { url: String },
 
+    #[error("the GitHub API URL `{url}` is plain http to a host off this machine")]
+    InsecureApiUrl { url: String },
+
     #[error("the gitops dir is invalid: {} problem{}", problems.len(), plural(problems.len()))]
     Invalid { problems: Vec<Problem> },
 
@@ -173,6 +176,9 @@ impl Error {
             Self::TerraformTimedOut(timeout) if timeout.killed => {
                 Some(killed_hint(&timeout.program, &timeout.cwd))
             }
+            Self::InsecureApiUrl { .. } => Some(
+                "the token would cross the network in clear: use https, or pass `--allow-insecure-api` on a trusted network".into(),
+            ),
             Self::TerraformNotFound { .. } => {
                 Some("install terraform 1.5+ or pass `--terraform-bin`".into())
             }

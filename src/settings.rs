@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use crate::cli::{ColorChoice, GlobalArgs};
 use crate::env_vars;
 use crate::error::Error;
-use crate::secret::Secret;
+use crate::github::policy::{self, Refusal};
+use crate::secret::{redact_url, Secret};
 
 const DEFAULT_GITHUB_API: &str = "https://api.github.com";
 
@@ -20,6 +21,10 @@ pub struct Settings {
     pub package_root: PathBuf,
     pub github: GithubSettings,
     pub max_package_size: u64,
+    /// One package download, retries included, fails after this long.
+    pub download_timeout: std::time::Duration,
+    /// A response that sends nothing for this long fails (and is retried).
+    pub download_stall_timeout: std::time::Duration,
     /// Empty when neither the flag nor the environment names one.
     pub aws_region: String,
     pub color: bool,
@@ -31,6 +36,8 @@ pub struct Settings {
 pub struct GithubSettings {
     pub api_url: reqwest::Url,
     pub token: Option<Secret>,
+    /// `--allow-insecure-api`: plain http off loopback is allowed.
+    pub allow_insecure: bool,
 }
 
 impl Settings {
@@ -72,7 +79,7 @@ impl Settings {
             .clone()
             .or_else(|| non_empty(env_vars::GITHUB_API_URL))
             .unwrap_or_else(|| DEFAULT_GITHUB_API.to_owned());
-        let api_url = parse_api_url(&api_text)?;
+        let api_url = parse_api_url(&api_text, args.allow_insecure_api)?;
         let token = non_empty(env_vars::GITHUB_TOKEN)
             .or_else(|| non_empty(env_vars::GH_TOKEN))
             .map(Secret::new);
@@ -88,8 +95,14 @@ impl Settings {
             work_dir: args.work_dir.clone(),
             cache_dir,
             package_root,
-            github: GithubSettings { api_url, token },
+            github: GithubSettings {
+                api_url,
+                token,
+                allow_insecure: args.allow_insecure_api,
+            },
             max_package_size: args.max_package_size,
+            download_timeout: args.download_timeout,
+            download_stall_timeout: args.download_stall_timeout,
             aws_region: args
                 .aws_region
                 .clone()
@@ -102,20 +115,17 @@ impl Settings {
     }
 }
 
-/// Ensures the API URL ends in `/` so that `join("repos/…")` keeps any path prefix
-/// (GitHub Enterprise serves the API under `/api/v3`).
-fn parse_api_url(text: &str) -> Result<reqwest::Url, Error> {
-    let with_slash = if text.ends_with('/') {
-        text.to_owned()
-    } else {
-        format!("{text}/")
-    };
-    reqwest::Url::parse(&with_slash)
-        .ok()
-        .filter(|url| matches!(url.scheme(), "http" | "https"))
-        .ok_or_else(|| Error::InvalidApiUrl {
-            url: text.to_owned(),
-        })
+/// The API URL, checked by the GitHub client's transport policy; it ends in `/` so that
+/// appended segments keep any path prefix (GitHub Enterprise serves the API under `/api/v3`).
+fn parse_api_url(text: &str, allow_insecure: bool) -> Result<reqwest::Url, Error> {
+    policy::api_base(text, allow_insecure).map_err(|refusal| match refusal {
+        Refusal::NotHttp => Error::InvalidApiUrl {
+            url: redact_url(text),
+        },
+        Refusal::Insecure => Error::InsecureApiUrl {
+            url: redact_url(text),
+        },
+    })
 }
 
 /// The nearest ancestor of `dir` (itself included) that holds `.git`.
@@ -174,6 +184,34 @@ mod tests {
         let s = resolve(&[], &[("HOME", "/h")]).unwrap();
         assert_eq!(s.github.api_url.as_str(), "https://api.github.com/");
         assert!(resolve(&["--github-api-url", "ftp://x"], &[("HOME", "/h")]).is_err());
+    }
+
+    #[test]
+    fn an_http_api_url_off_loopback_is_refused_unless_allowed() {
+        let refused = resolve(
+            &["--github-api-url", "http://ghe.example.com/api/v3"],
+            &[("HOME", "/h")],
+        );
+        assert!(matches!(refused, Err(Error::InsecureApiUrl { .. })));
+        let refused = resolve(
+            &[],
+            &[("HOME", "/h"), ("GITHUB_API_URL", "http://ghe.example.com")],
+        );
+        assert!(matches!(refused, Err(Error::InsecureApiUrl { .. })));
+        let allowed = resolve(
+            &[
+                "--github-api-url",
+                "http://ghe.example.com/api/v3",
+                "--allow-insecure-api",
+            ],
+            &[("HOME", "/h")],
+        )
+        .unwrap();
+        assert_eq!(
+            allowed.github.api_url.as_str(),
+            "http://ghe.example.com/api/v3/"
+        );
+        assert!(allowed.github.allow_insecure);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::github::{Behaviour, FakeGithub};
+use common::github::{ApiBehaviour, Behaviour, FakeGithub};
 use common::{openssl_base64_sha256, zip_bytes, Tree};
 
 const TOKEN: &str = "ghp_test_token_never_shown_0123456789";
@@ -87,7 +87,7 @@ fn several_services_need_service_and_an_unknown_one_is_named() {
     assert_eq!(vars["service_name"], "b");
 }
 
-fn github_tree(github: &FakeGithub) -> Tree {
+fn github_tree() -> Tree {
     let tree = Tree::new();
     tree.service(
         "svc",
@@ -95,19 +95,45 @@ fn github_tree(github: &FakeGithub) -> Tree {
     );
     tree.env("staging", "svc", "1.1.0", "svc-staging", "staging/");
     tree.env("production", "svc", "1.1.0", "svc-prod", "Projects/");
-    let _ = github;
     tree
 }
 
+/// `vars` against `github` with the test token, at trace level (so any leak would show).
 fn vars_with_github(tree: &Tree, github: &FakeGithub, extra: &[&str]) -> common::Run {
-    let mut args = vec!["vars", "--github-api-url", &github.api_url, "-vv"];
+    let mut args = vec!["-vv"];
     args.extend_from_slice(extra);
-    common::Run::from(
-        tree.command(&args)
-            .env("GITHUB_TOKEN", TOKEN)
-            .output()
-            .unwrap(),
-    )
+    vars_against(tree, github, Some(TOKEN), &args)
+}
+
+/// `vars` against `github` with `token` (if any) and `extra` flags, at the default level.
+fn vars_against(
+    tree: &Tree,
+    github: &FakeGithub,
+    token: Option<&str>,
+    extra: &[&str],
+) -> common::Run {
+    let mut args = vec!["vars", "--github-api-url", &github.api_url];
+    args.extend_from_slice(extra);
+    let mut command = tree.command(&args);
+    if let Some(token) = token {
+        command.env("GITHUB_TOKEN", token);
+    }
+    common::Run::from(command.output().unwrap())
+}
+
+/// The base64 SHA-256 of `bytes` as openssl computes it (an independent implementation).
+fn openssl_hash_of(tree: &Tree, bytes: &[u8]) -> String {
+    let file = tree.temp.path().join("expected.zip");
+    std::fs::write(&file, bytes).unwrap();
+    openssl_base64_sha256(&file)
+}
+
+/// Every file under the cache dir (entries, sidecars, temp files).
+fn cached_files(tree: &Tree) -> Vec<std::path::PathBuf> {
+    walk(&tree.cache())
+        .into_iter()
+        .filter(|p| p.is_file())
+        .collect()
 }
 
 #[test]
@@ -115,7 +141,7 @@ fn github_assets_are_downloaded_once_and_the_token_stays_on_the_api_host() {
     let github = FakeGithub::start();
     let bytes = zip_bytes("release 1.1.0");
     github.add_asset("acme/svc", "svc-v1.1.0", "svc-1.1.0.zip", bytes.clone());
-    let tree = github_tree(&github);
+    let tree = github_tree();
 
     let run = vars_with_github(&tree, &github, &[]);
     run.success();
@@ -124,11 +150,7 @@ fn github_assets_are_downloaded_once_and_the_token_stays_on_the_api_host() {
         "the token leaked into the output"
     );
     let vars = run.json();
-    let expected = {
-        let file = tree.temp.path().join("asset.zip");
-        std::fs::write(&file, &bytes).unwrap();
-        openssl_base64_sha256(&file)
-    };
+    let expected = openssl_hash_of(&tree, &bytes);
     // Staging and production share the version: one download serves both.
     assert_eq!(vars["staging_source_code_hash"], expected);
     assert_eq!(vars["production_source_code_hash"], expected);
@@ -160,7 +182,7 @@ fn github_assets_are_downloaded_once_and_the_token_stays_on_the_api_host() {
 #[test]
 fn a_missing_release_asks_whether_the_version_was_promoted_too_early() {
     let github = FakeGithub::start();
-    let tree = github_tree(&github);
+    let tree = github_tree();
     vars_with_github(&tree, &github, &[]).fails_with(&[
         "GitHub release `svc-v1.1.0` of `acme/svc`: not found",
         "was the version promoted before its release was published?",
@@ -172,7 +194,7 @@ fn a_missing_release_asks_whether_the_version_was_promoted_too_early() {
 fn a_missing_asset_lists_what_the_release_has() {
     let github = FakeGithub::start();
     github.add_asset("acme/svc", "svc-v1.1.0", "other.zip", zip_bytes("x"));
-    let tree = github_tree(&github);
+    let tree = github_tree();
     vars_with_github(&tree, &github, &[])
         .fails_with(&["has no asset `svc-1.1.0.zip`", "`other.zip`"]);
 }
@@ -187,11 +209,15 @@ fn server_errors_and_rate_limits_are_retried() {
         zip_bytes("flaky"),
     );
     github.behave(id, &[Behaviour::Status(500), Behaviour::TooManyRequests]);
-    let tree = github_tree(&github);
+    let tree = github_tree();
     let run = vars_with_github(&tree, &github, &[]);
     run.success();
     assert_eq!(github.downloads(), 3);
     assert!(run.stderr.contains("retrying"), "{}", run.stderr);
+    assert_eq!(
+        run.json()["staging_source_code_hash"],
+        openssl_hash_of(&tree, &zip_bytes("flaky"))
+    );
 }
 
 #[test]
@@ -201,21 +227,16 @@ fn a_cut_off_download_never_leaves_a_file_a_later_run_trusts() {
     let id = github.add_asset("acme/svc", "svc-v1.1.0", "svc-1.1.0.zip", bytes.clone());
     // More cut-offs than retries: the run fails.
     github.behave(id, &vec![Behaviour::Truncate; 5]);
-    let tree = github_tree(&github);
+    let tree = github_tree();
     vars_with_github(&tree, &github, &[]).fails_with(&["cut off"]);
-    let leftovers: Vec<_> = walk(&tree.cache())
-        .into_iter()
-        .filter(|p| p.is_file())
-        .collect();
+    let leftovers = cached_files(&tree);
     assert!(leftovers.is_empty(), "the cache holds {leftovers:?}");
 
     // The next run downloads the whole file and gets the right hash.
     let vars = vars_with_github(&tree, &github, &[]).success().json();
-    let file = tree.temp.path().join("whole.zip");
-    std::fs::write(&file, &bytes).unwrap();
     assert_eq!(
         vars["staging_source_code_hash"],
-        openssl_base64_sha256(&file)
+        openssl_hash_of(&tree, &bytes)
     );
 }
 
@@ -231,10 +252,11 @@ fn release_checksums_are_verified() {
         "SHA256SUMS",
         format!("{wrong}  svc-1.1.0.zip\n").into_bytes(),
     );
-    let tree = github_tree(&github);
+    let tree = github_tree();
     vars_with_github(&tree, &github, &[]).fails_with(&["but the release's checksum says", &wrong]);
-    assert!(
-        walk(&tree.cache()).iter().all(|p| !p.is_file()),
+    assert_eq!(
+        cached_files(&tree),
+        Vec::<std::path::PathBuf>::new(),
         "a mismatching file was cached"
     );
 }
@@ -251,8 +273,23 @@ fn matching_release_checksums_pass() {
         "svc-1.1.0.zip.sha256",
         format!("{hex}\n").into_bytes(),
     );
-    let tree = github_tree(&github);
-    vars_with_github(&tree, &github, &[]).success();
+    let tree = github_tree();
+    let run = vars_against(&tree, &github, Some(TOKEN), &[]);
+    run.success();
+    assert_eq!(
+        run.json()["staging_source_code_hash"],
+        openssl_hash_of(&tree, &bytes)
+    );
+    // The checksum file was read, and the download counted as verified.
+    assert!(
+        github
+            .requests()
+            .iter()
+            .any(|(server, path, _)| server == "api" && path.ends_with("/releases/assets/2")),
+        "the checksum asset was never fetched: {:?}",
+        github.requests()
+    );
+    assert!(!run.stderr.contains("not verified"), "{}", run.stderr);
 }
 
 #[test]
@@ -264,7 +301,7 @@ fn packages_over_the_size_limit_and_non_zips_are_refused() {
         "svc-1.1.0.zip",
         zip_bytes(&"x".repeat(5000)),
     );
-    let tree = github_tree(&github);
+    let tree = github_tree();
     vars_with_github(&tree, &github, &["--max-package-size", "1000"])
         .fails_with(&["larger than the limit of 1000 bytes"]);
 
@@ -293,10 +330,309 @@ fn url_sources_revalidate_with_etags() {
     tree.env("staging", "svc", "1.1.0", "svc-staging", "staging/");
     let first = tree.run(&["vars"]).success().json();
     let second = tree.run(&["vars"]).success().json();
+    assert_eq!(
+        first["staging_source_code_hash"],
+        openssl_hash_of(&tree, &zip_bytes("by url"))
+    );
     assert_eq!(first, second);
     // The second run asked with If-None-Match and got 304: one body served in all.
     assert_eq!(github.downloads(), 2);
     assert_eq!(github.bodies_served(), 1);
+}
+
+/// The token holders a request went to: (server, path) of every request that carried it.
+fn token_recipients(github: &FakeGithub) -> Vec<(String, String)> {
+    github
+        .requests()
+        .into_iter()
+        .filter(|(_, _, authorization)| authorization.is_some())
+        .map(|(server, path, _)| (server, path))
+        .collect()
+}
+
+#[test]
+fn storage_redirecting_to_itself_never_sees_the_token() {
+    let github = FakeGithub::start();
+    let bytes = zip_bytes("behind two redirects");
+    let id = github.add_asset("acme/svc", "svc-v1.1.0", "svc-1.1.0.zip", bytes.clone());
+    github.behave(id, &[Behaviour::RedirectToSelf]);
+    let tree = github_tree();
+    let run = vars_with_github(&tree, &github, &[]);
+    run.success();
+    assert_eq!(
+        run.json()["staging_source_code_hash"],
+        openssl_hash_of(&tree, &bytes)
+    );
+    assert_eq!(github.downloads(), 2, "{:?}", github.requests());
+    for (server, path) in token_recipients(&github) {
+        assert_eq!(server, "api", "the token reached {server} {path}");
+    }
+}
+
+#[test]
+fn a_redirect_to_a_non_http_url_is_refused() {
+    let github = FakeGithub::start();
+    let id = github.add_asset("acme/svc", "svc-v1.1.0", "svc-1.1.0.zip", zip_bytes("x"));
+    github.behave(id, &[Behaviour::RedirectTo("file:///etc/passwd".into())]);
+    let tree = github_tree();
+    vars_with_github(&tree, &github, &[])
+        .fails_with(&["redirected to `file:///etc/passwd`, which is not an http(s) URL"]);
+    assert_eq!(cached_files(&tree), Vec::<std::path::PathBuf>::new());
+}
+
+#[test]
+fn a_redirect_loop_ends_after_five_hops() {
+    let github = FakeGithub::start();
+    let id = github.add_asset("acme/svc", "svc-v1.1.0", "svc-1.1.0.zip", zip_bytes("x"));
+    github.behave(id, &vec![Behaviour::RedirectToSelf; 20]);
+    let tree = github_tree();
+    vars_with_github(&tree, &github, &[]).fails_with(&["redirected more than 5 times"]);
+    assert_eq!(github.downloads(), 5);
+}
+
+#[test]
+fn an_api_redirect_on_the_same_host_drops_the_token() {
+    let github = FakeGithub::start();
+    let bytes = zip_bytes("renamed repository");
+    github.add_asset("acme/svc", "svc-v1.1.0", "svc-1.1.0.zip", bytes.clone());
+    github.api_behave(&[ApiBehaviour::MovedOnSameHost]);
+    let tree = github_tree();
+    let run = vars_with_github(&tree, &github, &[]);
+    run.success();
+    assert_eq!(
+        run.json()["staging_source_code_hash"],
+        openssl_hash_of(&tree, &bytes)
+    );
+    let moved: Vec<_> = github
+        .requests()
+        .into_iter()
+        .filter(|(_, path, _)| path.starts_with("/repositories/"))
+        .collect();
+    assert_eq!(moved.len(), 1, "{:?}", github.requests());
+    assert_eq!(moved[0].2, None, "the redirect hop carried the token");
+    // The original request, on the API origin, did carry it.
+    assert!(token_recipients(&github)
+        .iter()
+        .any(|(_, path)| path == "/repos/acme/svc/releases/tags/svc-v1.1.0"));
+}
+
+#[test]
+fn an_http_api_url_off_loopback_is_refused_before_any_request() {
+    let tree = github_tree();
+    let run = common::Run::from(
+        tree.command(&["vars", "--github-api-url", "http://ghe.example.com/api/v3"])
+            .env("GITHUB_TOKEN", TOKEN)
+            .output()
+            .unwrap(),
+    );
+    run.fails_with(&[
+        "`http://ghe.example.com/api/v3` is plain http to a host off this machine",
+        "`--allow-insecure-api`",
+    ]);
+    assert!(!run.stderr.contains(TOKEN));
+}
+
+#[test]
+fn a_rate_limited_api_says_so_with_the_reset_time_and_asks_for_a_token() {
+    let github = FakeGithub::start();
+    github.add_asset("acme/svc", "svc-v1.1.0", "svc-1.1.0.zip", zip_bytes("x"));
+    let reset = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 600;
+    github.api_behave(&[ApiBehaviour::RateLimited { reset }]);
+    let tree = github_tree();
+    vars_against(&tree, &github, None, &[]).fails_with(&[
+        "GitHub API rate limit exceeded (it resets at ",
+        " UTC, in 10 min)",
+        "hint: set `GITHUB_TOKEN`",
+    ]);
+    // A primary rate limit is not hammered with retries.
+    assert_eq!(github.api_requests(), 1);
+}
+
+#[test]
+fn bad_credentials_say_which_token_to_check_and_never_show_it() {
+    let github = FakeGithub::start();
+    github.add_asset("acme/svc", "svc-v1.1.0", "svc-1.1.0.zip", zip_bytes("x"));
+    github.api_behave(&[ApiBehaviour::Unauthorized]);
+    let tree = github_tree();
+    let mut command = tree.command(&["vars", "--github-api-url", &github.api_url]);
+    let run = common::Run::from(
+        command
+            .env("GITHUB_TOKEN", TOKEN)
+            .env("LAMBDA_GITOPS_LOG", "trace")
+            .output()
+            .unwrap(),
+    );
+    run.fails_with(&["answered HTTP 401", "check that `GITHUB_TOKEN`"]);
+    assert!(!run.stderr.contains(TOKEN), "{}", run.stderr);
+}
+
+#[test]
+fn a_truncated_close_delimited_body_is_never_cached() {
+    let github = FakeGithub::start();
+    let bytes = zip_bytes(&"close-delimited ".repeat(500));
+    let id = github.add_asset("acme/svc", "svc-v1.1.0", "svc-1.1.0.zip", bytes.clone());
+    // More cut-offs than retries; each one looks like a complete (short) response.
+    github.behave(id, &vec![Behaviour::CutCloseDelimited; 5]);
+    let tree = github_tree();
+    vars_with_github(&tree, &github, &[])
+        .fails_with(&["is not a zip file", "cut short or corrupt"]);
+    assert_eq!(github.downloads(), 5, "cut-offs are retried within bounds");
+    assert_eq!(cached_files(&tree), Vec::<std::path::PathBuf>::new());
+
+    // One more cut-off, then the whole body: the run retries and caches the right file.
+    github.behave(id, &[Behaviour::CutCloseDelimited]);
+    let vars = vars_with_github(&tree, &github, &[]).success().json();
+    assert_eq!(
+        vars["staging_source_code_hash"],
+        openssl_hash_of(&tree, &bytes)
+    );
+}
+
+#[test]
+fn a_corrupt_zip_with_valid_first_bytes_is_refused_and_not_cached() {
+    let github = FakeGithub::start();
+    let mut corrupt = zip_bytes("looks fine at the start");
+    let end = corrupt.len();
+    corrupt.truncate(end - 22); // without its end-of-central-directory record
+    corrupt.extend_from_slice(&[0u8; 22]);
+    assert_eq!(&corrupt[..4], b"PK\x03\x04");
+    github.add_asset("acme/svc", "svc-v1.1.0", "svc-1.1.0.zip", corrupt);
+    let tree = github_tree();
+    vars_with_github(&tree, &github, &[]).fails_with(&["is not a zip file", "central directory"]);
+    assert_eq!(
+        github.downloads(),
+        1,
+        "a complete but corrupt body is not retried"
+    );
+    assert_eq!(cached_files(&tree), Vec::<std::path::PathBuf>::new());
+}
+
+#[test]
+fn a_path_package_that_is_not_a_whole_zip_is_refused() {
+    let tree = Tree::new();
+    tree.standard("svc", &[]);
+    let mut cut = zip_bytes(&"payload ".repeat(100));
+    cut.truncate(cut.len() / 2);
+    std::fs::write(tree.gitops().join("packages/svc-1.1.0.zip"), cut).unwrap();
+    tree.run(&["vars"]).fails_with(&[
+        "packages/svc-1.1.0.zip` is not a zip file",
+        "central directory",
+    ]);
+}
+
+#[test]
+fn two_api_origins_do_not_share_a_cache_entry() {
+    let public = FakeGithub::start();
+    let enterprise = FakeGithub::start();
+    let public_bytes = zip_bytes("built on github.com");
+    let enterprise_bytes = zip_bytes("built on the enterprise host");
+    public.add_asset(
+        "acme/svc",
+        "svc-v1.1.0",
+        "svc-1.1.0.zip",
+        public_bytes.clone(),
+    );
+    enterprise.add_asset(
+        "acme/svc",
+        "svc-v1.1.0",
+        "svc-1.1.0.zip",
+        enterprise_bytes.clone(),
+    );
+    let tree = github_tree();
+    let first = vars_with_github(&tree, &public, &[]).success().json();
+    let second = vars_with_github(&tree, &enterprise, &[]).success().json();
+    assert_eq!(
+        first["staging_source_code_hash"],
+        openssl_hash_of(&tree, &public_bytes)
+    );
+    assert_eq!(
+        second["staging_source_code_hash"],
+        openssl_hash_of(&tree, &enterprise_bytes)
+    );
+    assert_eq!(enterprise.downloads(), 1);
+}
+
+#[test]
+fn a_slow_loris_download_fails_clearly_and_is_retried_within_bounds() {
+    let github = FakeGithub::start();
+    let id = github.add_asset("acme/svc", "svc-v1.1.0", "svc-1.1.0.zip", zip_bytes("slow"));
+    github.behave(id, &vec![Behaviour::Stall; 10]);
+    let tree = github_tree();
+    vars_with_github(&tree, &github, &["--download-stall-timeout", "1s"])
+        .fails_with(&["sent nothing for 1s", "raise `--download-stall-timeout`"]);
+    assert_eq!(github.downloads(), 5, "one attempt and four retries");
+    assert_eq!(cached_files(&tree), Vec::<std::path::PathBuf>::new());
+}
+
+#[test]
+fn a_download_that_outlasts_the_deadline_fails() {
+    let github = FakeGithub::start();
+    let id = github.add_asset(
+        "acme/svc",
+        "svc-v1.1.0",
+        "svc-1.1.0.zip",
+        zip_bytes(&"never ending ".repeat(100)),
+    );
+    // One byte every 100 ms: never stalls, would take two minutes.
+    github.behave(id, &[Behaviour::Dribble]);
+    let tree = github_tree();
+    vars_with_github(&tree, &github, &["--download-timeout", "2s"])
+        .fails_with(&["did not finish within 2s", "raise `--download-timeout`"]);
+    assert_eq!(github.downloads(), 1);
+    assert_eq!(cached_files(&tree), Vec::<std::path::PathBuf>::new());
+}
+
+#[test]
+fn an_unverified_release_is_warned_about_at_the_default_level() {
+    let github = FakeGithub::start();
+    github.add_asset(
+        "acme/svc",
+        "svc-v1.1.0",
+        "svc-1.1.0.zip",
+        zip_bytes("no checksums published"),
+    );
+    let tree = github_tree();
+    let run = vars_against(&tree, &github, Some(TOKEN), &[]);
+    run.success();
+    assert!(
+        run.stderr
+            .contains("acme/svc@svc-v1.1.0/svc-1.1.0.zip: the release has no `SHA256SUMS` or `svc-1.1.0.zip.sha256`; the package is not verified"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn temp_files_a_killed_run_left_in_the_cache_are_removed() {
+    let github = FakeGithub::start();
+    github.add_asset("acme/svc", "svc-v1.1.0", "svc-1.1.0.zip", zip_bytes("x"));
+    let tree = github_tree();
+    let dir = tree.cache().join("github");
+    std::fs::create_dir_all(&dir).unwrap();
+    let stale = dir.join(".partial-AbC123");
+    std::fs::write(&stale, b"PK\x03\x04half of a package").unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&stale)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(3600))
+        .unwrap();
+    vars_with_github(&tree, &github, &[]).success();
+    assert!(!stale.exists(), "the killed run's temp file is still there");
+}
+
+#[test]
+fn a_package_size_limit_of_zero_or_beyond_reason_is_refused() {
+    let tree = Tree::new();
+    tree.standard("svc", &[]);
+    for (size, message) in [("0", "refuses every package"), ("20GiB", "more than 10GiB")] {
+        tree.run(&["vars", "--max-package-size", size])
+            .fails_with(&["invalid value", message]);
+    }
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

@@ -1,12 +1,25 @@
 //! The package cache: one file per package under `<cache-dir>/<kind>/`, named by a hash of
 //! what identifies it (plus a readable tail), and a small JSON sidecar for revalidation.
-//! Entries only ever appear by atomic rename, so an entry that exists is complete.
+//! Entries only ever appear by atomic rename after the whole-zip check, so an entry that
+//! exists is complete. Temp files are named `.partial-*`; those a killed run left behind
+//! are removed by a later one.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
 use crate::stage::hash::Hasher;
+
+/// The name every temp file in the cache starts with.
+pub const PARTIAL_PREFIX: &str = ".partial-";
+
+/// A temp file untouched for this long belongs to no live run: a live download writes at
+/// least once per stall timeout, which is at most 10 minutes.
+pub const STALE_PARTIAL_AGE: Duration = Duration::from_secs(15 * 60);
+
+/// The kinds of entry, one directory each.
+const KINDS: [&str; 3] = ["github", "url", "s3"];
 
 #[derive(Debug, Clone)]
 pub struct Cache {
@@ -48,6 +61,39 @@ impl Cache {
         self.root.join(kind).join(format!("{}-{tail}", &id[..32]))
     }
 
+    /// Removes the `.partial-*` files a killed run left (those older than
+    /// [`STALE_PARTIAL_AGE`]: a concurrent run's live ones are younger); how many.
+    pub fn remove_stale_partials(&self) -> usize {
+        let now = SystemTime::now();
+        let stale = |entry: &std::fs::DirEntry| {
+            entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(PARTIAL_PREFIX)
+                && entry
+                    .metadata()
+                    .ok()
+                    .filter(std::fs::Metadata::is_file)
+                    .and_then(|meta| meta.modified().ok())
+                    .and_then(|modified| now.duration_since(modified).ok())
+                    .is_some_and(|age| age > STALE_PARTIAL_AGE)
+        };
+        KINDS
+            .iter()
+            .filter_map(|kind| std::fs::read_dir(self.root.join(kind)).ok())
+            .flatten()
+            .flatten()
+            .filter(stale)
+            .filter(|entry| std::fs::remove_file(entry.path()).is_ok())
+            .count()
+    }
+
+    /// Forgets an entry (and its sidecar) that failed its check.
+    pub fn remove(entry: &Path) {
+        let _ = std::fs::remove_file(entry);
+        let _ = std::fs::remove_file(sidecar(entry));
+    }
+
     pub fn read_validators(entry: &Path) -> Option<Validators> {
         let text = std::fs::read_to_string(sidecar(entry)).ok()?;
         serde_json::from_str(&text).ok()
@@ -58,7 +104,7 @@ impl Cache {
         let path = sidecar(entry);
         let dir = path.parent().unwrap_or(Path::new("."));
         let mut temp = tempfile::Builder::new()
-            .prefix(".partial-")
+            .prefix(PARTIAL_PREFIX)
             .tempfile_in(dir)?;
         serde_json::to_writer(&mut temp, validators)?;
         temp.persist(&path).map_err(|e| e.error)?;
@@ -86,5 +132,31 @@ mod tests {
         assert!(a.to_string_lossy().ends_with("-a.zip"));
         let odd = cache.entry("url", "k", "../../etc/passwd");
         assert_eq!(odd.parent(), Some(Path::new("/c/url")));
+    }
+
+    #[test]
+    fn stale_partial_files_of_a_killed_run_are_removed_and_live_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().to_path_buf());
+        std::fs::create_dir_all(dir.path().join("github")).unwrap();
+        let old = dir.path().join("github/.partial-killed");
+        let live = dir.path().join("github/.partial-live");
+        let entry = dir.path().join("github/0123-app.zip");
+        for path in [&old, &live, &entry] {
+            std::fs::write(path, b"x").unwrap();
+        }
+        let an_hour_ago = SystemTime::now() - Duration::from_secs(3600);
+        for path in [&old, &entry] {
+            std::fs::File::options()
+                .write(true)
+                .open(path)
+                .unwrap()
+                .set_modified(an_hour_ago)
+                .unwrap();
+        }
+        assert_eq!(cache.remove_stale_partials(), 1);
+        assert!(!old.exists());
+        assert!(live.exists(), "a concurrent run's download");
+        assert!(entry.exists(), "a cache entry");
     }
 }

@@ -91,9 +91,18 @@ mod tests {
     fn files_hash_like_their_bytes() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
-        std::fs::write(&path, b"abc").unwrap();
+        // Larger than one read block, so the blocks are chained.
+        std::fs::write(&path, b"abc".repeat(30_000)).unwrap();
         let mut hasher = Hasher::default();
-        hasher.update(b"abc");
-        assert_eq!(hash_file(&path).unwrap(), hasher.finish());
+        hasher.update(&b"abc".repeat(30_000));
+        let expected = hasher.finish();
+        assert_eq!(hash_file(&path).unwrap(), expected);
+        // Against an independent value (`printf abc | sha256sum`), not only our own hasher.
+        std::fs::write(&path, b"abc").unwrap();
+        assert_eq!(
+            hash_file(&path).unwrap().hex(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_ne!(hash_file(&path).unwrap(), expected);
     }
 }

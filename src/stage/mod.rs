@@ -1,17 +1,19 @@
 //! Stage 4 — stage: the desired state's packages → local files with their SHA-256.
 //!
 //! Every distinct [`PackageRef`] of a run is staged once, up to [`CONCURRENCY`] at a time,
-//! from GitHub Releases ([`github`]), URLs ([`url`]), the repository ([`path`]) or the
-//! package bucket ([`s3`]). Downloads go through the [`cache`] and [`download`]'s integrity
-//! checks; every failure is collected, not just the first.
+//! from GitHub Releases ([`release`], through [`crate::github::Client`]), URLs ([`url`]), the
+//! repository ([`path`]) or the package bucket ([`s3`]). Bytes from the network go through
+//! [`download`], the one writer that checks them (size, length, whole zip, checksum) before
+//! they enter the [`cache`]; every failure is collected, not just the first.
 
 pub mod cache;
 pub mod download;
-pub mod github;
 pub mod hash;
 pub mod path;
+pub mod release;
 pub mod s3;
 pub mod url;
+pub mod verify;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -21,11 +23,13 @@ use futures_util::stream::{self, StreamExt};
 use tokio::sync::OnceCell;
 
 use crate::desired::PackageRef;
+use crate::github::GithubError;
 use crate::progress::Progress;
-use crate::settings::{GithubSettings, Settings};
+use crate::settings::Settings;
 use cache::Cache;
-use download::DownloadError;
+use download::{Bounds, DownloadError};
 use hash::Digest;
+use verify::{NotZip, PackageProblem};
 
 /// Packages staged at once.
 pub const CONCURRENCY: usize = 8;
@@ -41,12 +45,11 @@ pub type Staged = BTreeMap<PackageRef, StagedPackage>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StageError {
-    #[error("GitHub release `{tag}` of `{repository}`: {}", describe_release_error(source.as_ref()))]
+    #[error("GitHub release `{tag}` of `{repository}`: {source}")]
     Release {
         repository: String,
         tag: String,
-        status: Option<reqwest::StatusCode>,
-        source: Option<DownloadError>,
+        source: GithubError,
     },
     #[error("GitHub release `{tag}` of `{repository}` has no asset `{asset}`")]
     AssetNotFound {
@@ -59,7 +62,7 @@ pub enum StageError {
     Checksums {
         file: String,
         asset: String,
-        source: Option<DownloadError>,
+        source: Option<GithubError>,
     },
     #[error("{package}: {source}")]
     Download {
@@ -73,14 +76,8 @@ pub enum StageError {
         size: u64,
         limit: u64,
     },
-    #[error("`{}` is not a zip file (it does not start with `PK\\x03\\x04`)", path.display())]
-    NotZip { path: PathBuf },
-    #[error("`s3://{bucket}/{key}`: {message}")]
-    S3 {
-        bucket: String,
-        key: String,
-        message: String,
-    },
+    #[error("`{}` is not a zip file: {problem}", path.display())]
+    NotZip { path: PathBuf, problem: NotZip },
     #[error("could not read or write `{}`: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -89,23 +86,15 @@ pub enum StageError {
     },
 }
 
-fn describe_release_error(source: Option<&DownloadError>) -> String {
-    match source {
-        Some(error) if github::is_not_found(error.status()) => "not found".to_owned(),
-        Some(error) => error.to_string(),
-        None => "invalid repository or tag".to_owned(),
-    }
-}
-
 impl StageError {
     pub fn hint(&self) -> Option<String> {
         match self {
-            Self::Release { status, .. } if github::is_not_found(*status) => Some(
+            Self::Release { source, .. } if source.is_not_found() => Some(
                 "was the version promoted before its release was published? For a private repository, set `GITHUB_TOKEN`".into(),
             ),
-            Self::Release { status: Some(status), .. } if matches!(status.as_u16(), 401 | 403) => {
-                Some("check that `GITHUB_TOKEN` (or `GH_TOKEN`) is set and can read the repository's releases".into())
-            }
+            Self::Release { source, .. } => source.hint(),
+            Self::Checksums { source: Some(source), .. } => source.hint(),
+            Self::Download { source, .. } => source.hint(),
             Self::AssetNotFound { available, .. } if !available.is_empty() => {
                 Some(format!("the release has: {}", crate::error::backticked(available)))
             }
@@ -116,26 +105,30 @@ impl StageError {
 
 /// Everything staging needs, built once per run.
 pub struct Stager {
-    client: reqwest::Client,
-    github: GithubSettings,
+    /// For `url` sources (no token; reqwest follows their redirects).
+    http: reqwest::Client,
+    github: crate::github::Client,
     cache: Cache,
-    max_size: u64,
+    bounds: Bounds,
     s3: OnceCell<aws_sdk_s3::Client>,
 }
 
 impl Stager {
     pub fn new(settings: &Settings) -> Self {
-        let client = reqwest::Client::builder()
+        let http = reqwest::Client::builder()
             .user_agent(concat!("lambda-gitops/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(std::time::Duration::from_secs(30))
-            .read_timeout(std::time::Duration::from_secs(60))
             .build()
             .expect("the TLS backend initialises");
         Self {
-            client,
-            github: settings.github.clone(),
+            http,
+            github: crate::github::Client::new(&settings.github, settings.download_stall_timeout),
             cache: Cache::new(settings.cache_dir.clone()),
-            max_size: settings.max_package_size,
+            bounds: Bounds {
+                max_size: settings.max_package_size,
+                stall: settings.download_stall_timeout,
+                deadline: settings.download_timeout,
+            },
             s3: OnceCell::new(),
         }
     }
@@ -146,6 +139,13 @@ impl Stager {
         packages: BTreeSet<PackageRef>,
         progress: Arc<dyn Progress>,
     ) -> Result<Staged, Vec<StageError>> {
+        let cache = self.cache.clone();
+        let removed = tokio::task::spawn_blocking(move || cache.remove_stale_partials())
+            .await
+            .unwrap_or(0);
+        if removed > 0 {
+            tracing::debug!("removed {removed} temp file(s) a killed run left in the cache");
+        }
         let results: Vec<_> = stream::iter(packages)
             .map(|package| {
                 let progress = progress.clone();
@@ -185,9 +185,9 @@ impl Stager {
                 repository,
                 tag,
                 asset,
-            } => github::stage(self, progress, repository, tag, asset).await,
+            } => release::stage(self, progress, repository, tag, asset).await,
             PackageRef::Url { url } => url::stage(self, progress, url).await,
-            PackageRef::Path { path } => path::stage(path, self.max_size).await,
+            PackageRef::Path { path } => path::stage(path, self.bounds.max_size).await,
             PackageRef::S3 { bucket, key } => s3::stage(self, progress, bucket, key).await,
         }
     }
@@ -195,16 +195,46 @@ impl Stager {
     async fn s3_client(&self) -> &aws_sdk_s3::Client {
         self.s3.get_or_init(s3::client).await
     }
+
+    /// The cache entry as a staged package, when it is there and still a whole zip; a
+    /// broken one (from an older version, or a damaged disk) is removed and `None` returned.
+    async fn cached(&self, entry: &Path) -> Result<Option<StagedPackage>, StageError> {
+        if !entry.is_file() {
+            return Ok(None);
+        }
+        match check_package(entry).await {
+            Ok(package) => Ok(Some(package)),
+            Err(StageError::NotZip { problem, .. }) => {
+                tracing::warn!(
+                    "the cached `{}` is not a whole zip ({problem}); downloading it again",
+                    entry.display()
+                );
+                Cache::remove(entry);
+                Ok(None)
+            }
+            Err(error) => Err(error),
+        }
+    }
 }
 
-/// Hashes a cache entry off the async threads.
-pub async fn hash_entry(entry: &Path) -> Result<Digest, StageError> {
-    let path = entry.to_path_buf();
-    tokio::task::spawn_blocking(move || hash::hash_file(&path))
+/// A file on disk as a package: a whole zip, hashed (off the async threads).
+pub async fn check_package(path: &Path) -> Result<StagedPackage, StageError> {
+    let checked = path.to_path_buf();
+    let result = tokio::task::spawn_blocking(move || verify::check_package(&checked))
         .await
-        .expect("hashing does not panic")
-        .map_err(|source| StageError::Io {
-            path: entry.to_path_buf(),
+        .expect("the package check does not panic");
+    match result {
+        Ok(digest) => Ok(StagedPackage {
+            path: path.to_path_buf(),
+            digest,
+        }),
+        Err(PackageProblem::NotZip(problem)) => Err(StageError::NotZip {
+            path: path.to_path_buf(),
+            problem,
+        }),
+        Err(PackageProblem::Io(source)) => Err(StageError::Io {
+            path: path.to_path_buf(),
             source,
-        })
+        }),
+    }
 }

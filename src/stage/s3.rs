@@ -1,14 +1,88 @@
 //! `s3Key` preview sources: an object already in the package bucket, read with the AWS SDK
-//! (standard credential chain; `AWS_ENDPOINT_URL` honoured) and hashed. Cached by ETag:
-//! a `HeadObject` decides whether the cached copy is current.
+//! (standard credential chain; `AWS_ENDPOINT_URL` honoured). Cached by ETag: a retried
+//! `HeadObject` decides whether the cached copy is current; the object's body goes through
+//! the same verified, retried writer as HTTP downloads ([`download`]). SDK errors become
+//! an [`S3Error`]: a status, a code, "not found", "access denied" — never a Debug dump.
 
-use tokio::io::AsyncWriteExt;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use futures_util::stream;
 
 use crate::progress::Progress;
+use crate::retry::{with_retries, Transient};
 use crate::stage::cache::{Cache, Validators};
-use crate::stage::download::is_zip;
-use crate::stage::hash::Hasher;
-use crate::stage::{hash_entry, StageError, StagedPackage, Stager};
+use crate::stage::download::{self, Body, DownloadError, Fetched, Opened};
+use crate::stage::{StageError, StagedPackage, Stager};
+
+/// What went wrong with an S3 call, short enough for one line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum S3Error {
+    #[error("no such bucket or key")]
+    NotFound,
+    #[error("access denied")]
+    AccessDenied,
+    #[error("the object changed while it was being downloaded")]
+    Changed,
+    #[error("S3 answered HTTP {status}{}", code.as_ref().map(|c| format!(" (`{c}`)")).unwrap_or_default())]
+    Status { status: u16, code: Option<String> },
+    #[error("S3 answered with an error{}", code.as_ref().map(|c| format!(" `{c}`")).unwrap_or_default())]
+    Service { code: Option<String> },
+    #[error("could not reach the S3 endpoint")]
+    Unreachable,
+    #[error("the S3 request timed out")]
+    Timeout,
+    #[error("the S3 response could not be read")]
+    BadResponse,
+    #[error("the object's body was cut off")]
+    BodyCutOff,
+    #[error("the S3 request could not be built (check the region and endpoint)")]
+    Construction,
+}
+
+impl S3Error {
+    /// The short form of an SDK error.
+    pub fn from_sdk<E: ProvideErrorMetadata>(error: &SdkError<E>) -> Self {
+        match error {
+            SdkError::ConstructionFailure(_) => return Self::Construction,
+            SdkError::TimeoutError(_) => return Self::Timeout,
+            SdkError::DispatchFailure(_) => return Self::Unreachable,
+            SdkError::ResponseError(_) => return Self::BadResponse,
+            _ => {}
+        }
+        let status = error
+            .raw_response()
+            .map(|response| response.status().as_u16());
+        let code = error.code().map(str::to_owned);
+        match (status, code.as_deref()) {
+            (_, Some("NoSuchKey" | "NoSuchBucket" | "NotFound")) | (Some(404), _) => Self::NotFound,
+            (_, Some("AccessDenied")) | (Some(403), _) => Self::AccessDenied,
+            (_, Some("PreconditionFailed")) | (Some(412), _) => Self::Changed,
+            (Some(status), _) => Self::Status { status, code },
+            (None, _) => Self::Service { code },
+        }
+    }
+
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Self::AccessDenied => {
+                Some("the AWS credentials need `s3:GetObject` on the package bucket".into())
+            }
+            Self::Unreachable => {
+                Some("check `AWS_ENDPOINT_URL`, the region and the network".into())
+            }
+            _ => None,
+        }
+    }
+}
+
+impl Transient for S3Error {
+    fn is_transient(&self) -> bool {
+        match self {
+            Self::Status { status, .. } => *status >= 500 || *status == 429,
+            Self::Unreachable | Self::Timeout | Self::BadResponse | Self::BodyCutOff => true,
+            _ => false,
+        }
+    }
+}
 
 /// The SDK client for the standard AWS configuration. S3-compatible endpoints set through
 /// `AWS_ENDPOINT_URL` rarely serve virtual-hosted buckets, so those use path-style requests.
@@ -27,103 +101,92 @@ pub async fn stage(
     bucket: &str,
     key: &str,
 ) -> Result<StagedPackage, StageError> {
-    let s3_error = |message: String| StageError::S3 {
-        bucket: bucket.into(),
-        key: key.into(),
-        message,
+    let name = format!("s3://{bucket}/{key}");
+    let failed = |source: DownloadError| StageError::Download {
+        package: name.clone(),
+        source,
     };
     let client = stager.s3_client().await;
     let entry = stager.cache.entry("s3", &format!("{bucket}\n{key}"), key);
+    let stall = stager.bounds.stall;
 
-    let head = client
-        .head_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .map_err(|e| s3_error(aws_sdk_s3::error::DisplayErrorContext(e).to_string()))?;
+    let head = with_retries(&format!("`{name}`"), || {
+        download::within_stall(&name, stall, async {
+            client
+                .head_object()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await
+                .map_err(|e| DownloadError::S3(S3Error::from_sdk(&e)))
+        })
+    })
+    .await
+    .map_err(failed)?;
     let size = head.content_length().unwrap_or(0).max(0) as u64;
-    if size > stager.max_size {
-        return Err(s3_error(format!(
-            "{size} bytes is larger than the limit of {} (see `--max-package-size`)",
-            stager.max_size
-        )));
+    if size > stager.bounds.max_size {
+        return Err(failed(DownloadError::TooLarge {
+            url: name.clone(),
+            limit: stager.bounds.max_size,
+        }));
     }
     let etag = head.e_tag().map(str::to_owned);
-    let cached = Cache::read_validators(&entry).and_then(|v| v.etag);
-    if entry.is_file() && etag.is_some() && cached == etag {
-        tracing::debug!("s3://{bucket}/{key}: cached (ETag unchanged)");
-        let digest = hash_entry(&entry).await?;
-        return Ok(StagedPackage {
-            path: entry,
-            digest,
-        });
+    let cached_etag = Cache::read_validators(&entry).and_then(|v| v.etag);
+    if etag.is_some() && cached_etag == etag {
+        if let Some(cached) = stager.cached(&entry).await? {
+            tracing::debug!("{name}: cached (ETag unchanged)");
+            return Ok(cached);
+        }
     }
 
-    let task = progress.start(&format!("s3://{bucket}/{key}"), Some(size));
-    let object = client
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .set_if_match(etag.clone())
-        .send()
-        .await
-        .map_err(|e| s3_error(aws_sdk_s3::error::DisplayErrorContext(e).to_string()))?;
-    let io = |source| StageError::Io {
-        path: entry.clone(),
-        source,
-    };
-    let dir = entry.parent().expect("cache entries live in a directory");
-    tokio::fs::create_dir_all(dir).await.map_err(io)?;
-    let temp = tempfile::Builder::new()
-        .prefix(".partial-")
-        .tempfile_in(dir)
-        .map_err(io)?;
-    let mut file = tokio::fs::File::from_std(temp.as_file().try_clone().map_err(io)?);
-    let mut body = object.body;
-    let mut hasher = Hasher::default();
-    let mut received = 0u64;
-    while let Some(chunk) = body
-        .try_next()
-        .await
-        .map_err(|e| s3_error(format!("reading the object failed: {e}")))?
-    {
-        received += chunk.len() as u64;
-        if received > stager.max_size {
-            return Err(s3_error(
-                "the object grew past the size limit while downloading".into(),
-            ));
-        }
-        hasher.update(&chunk);
-        file.write_all(&chunk).await.map_err(io)?;
-        task.advance(chunk.len() as u64);
-    }
-    file.flush().await.map_err(io)?;
-    file.sync_all().await.map_err(io)?;
-    drop(file);
-    if received != size {
-        return Err(s3_error(format!(
-            "the download was cut off after {received} of {size} bytes"
-        )));
-    }
-    if !is_zip(temp.path()).map_err(io)? {
-        return Err(s3_error(
-            "not a zip file (it does not start with `PK\\x03\\x04`)".into(),
-        ));
-    }
-    temp.persist(&entry).map_err(|e| io(e.error))?;
-    if let Err(error) = Cache::write_validators(
-        &entry,
-        &Validators {
-            etag,
+    let open = || async {
+        let object = download::within_stall(&name, stall, async {
+            client
+                .get_object()
+                .bucket(bucket)
+                .key(key)
+                .set_if_match(etag.clone())
+                .send()
+                .await
+                .map_err(|e| DownloadError::S3(S3Error::from_sdk(&e)))
+        })
+        .await?;
+        let declared = object
+            .content_length()
+            .and_then(|length| u64::try_from(length).ok());
+        let validators = Validators {
+            etag: object.e_tag().map(str::to_owned).or_else(|| etag.clone()),
             last_modified: None,
-        },
-    ) {
-        tracing::warn!("could not record the ETag of `s3://{bucket}/{key}`: {error}");
+        };
+        let chunks = stream::try_unfold(object.body, |mut body| async move {
+            match body.try_next().await {
+                Ok(Some(chunk)) => Ok(Some((chunk, body))),
+                Ok(None) => Ok(None),
+                Err(_) => Err(DownloadError::S3(S3Error::BodyCutOff)),
+            }
+        });
+        Ok(Opened::Body(Body {
+            declared,
+            chunks: Box::pin(chunks),
+            validators,
+        }))
+    };
+    let task = progress.start(&name, Some(size));
+    match download::fetch(&name, &entry, stager.bounds, None, task.as_ref(), open).await {
+        Ok(Fetched::Written { digest, validators }) => {
+            task.finish("downloaded");
+            if let Err(error) = Cache::write_validators(&entry, &validators) {
+                tracing::warn!("could not record the ETag of `{name}`: {error}");
+            }
+            Ok(StagedPackage {
+                path: entry,
+                digest,
+            })
+        }
+        Ok(Fetched::NotModified) => unreachable!("the object request is not conditional"),
+        Err(source) => {
+            task.finish("failed");
+            Err(failed(source))
+        }
     }
-    task.finish("downloaded");
-    Ok(StagedPackage {
-        path: entry,
-        digest: hasher.finish(),
-    })
 }

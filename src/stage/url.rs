@@ -1,13 +1,15 @@
-//! `url` sources: a plain HTTP(S) download, cached and revalidated on every run with
-//! `If-None-Match` / `If-Modified-Since` (the content behind a URL may change).
+//! `url` sources: a plain HTTP(S) download (no token), cached and revalidated on every run
+//! with `If-None-Match` / `If-Modified-Since` (the content behind a URL may change).
 
 use reqwest::header::{IF_MODIFIED_SINCE, IF_NONE_MATCH};
+use reqwest::StatusCode;
 
 use crate::progress::Progress;
+use crate::retry;
 use crate::secret::redact_url;
-use crate::stage::cache::{Cache, Validators};
-use crate::stage::download::{self, Limits, Outcome};
-use crate::stage::{hash_entry, StageError, StagedPackage, Stager};
+use crate::stage::cache::Cache;
+use crate::stage::download::{self, DownloadError, Fetched, Opened};
+use crate::stage::{StageError, StagedPackage, Stager};
 
 pub async fn stage(
     stager: &Stager,
@@ -22,49 +24,56 @@ pub async fn stage(
         .next()
         .unwrap_or("package.zip");
     let entry = stager.cache.entry("url", url, file_name);
-    let validators = entry
-        .is_file()
-        .then(|| Cache::read_validators(&entry))
-        .flatten()
+    let cached = stager.cached(&entry).await?;
+    let validators = cached
+        .as_ref()
+        .and_then(|_| Cache::read_validators(&entry))
         .unwrap_or_default();
 
-    let request = || {
-        let mut request = stager.client.get(url);
+    let label = redact_url(url);
+    let open = || async {
+        let mut request = stager.http.get(url);
         if let Some(etag) = &validators.etag {
             request = request.header(IF_NONE_MATCH, etag);
         }
         if let Some(modified) = &validators.last_modified {
             request = request.header(IF_MODIFIED_SINCE, modified);
         }
-        request
-    };
-    let label = redact_url(url);
-    let task = progress.start(&label, None);
-    let limits = Limits {
-        max_size: stager.max_size,
-        expected: None,
-    };
-    match download::download(url, request, &entry, &limits, task.as_ref()).await {
-        Ok(Outcome::NotModified) => {
-            task.finish("not modified, cached");
-            let digest = hash_entry(&entry).await?;
-            Ok(StagedPackage {
-                path: entry,
-                digest,
-            })
+        let response = download::within_stall(&label, stager.bounds.stall, async {
+            request
+                .send()
+                .await
+                .map_err(|source| DownloadError::request(url, source))
+        })
+        .await?;
+        let status = response.status();
+        if status == StatusCode::NOT_MODIFIED && cached.is_some() {
+            return Ok(Opened::NotModified);
         }
-        Ok(Outcome::Downloaded(downloaded)) => {
+        if !status.is_success() {
+            return Err(DownloadError::Status {
+                url: label.clone(),
+                status,
+                retry_after: retry::retry_after(response.headers()),
+            });
+        }
+        Ok(Opened::Body(download::http_body(&label, response)))
+    };
+    let task = progress.start(&label, None);
+    let fetched = download::fetch(&label, &entry, stager.bounds, None, task.as_ref(), open).await;
+    match fetched {
+        Ok(Fetched::NotModified) => {
+            task.finish("not modified, cached");
+            Ok(cached.expect("only a cached entry is revalidated"))
+        }
+        Ok(Fetched::Written { digest, validators }) => {
             task.finish("downloaded");
-            let validators = Validators {
-                etag: downloaded.etag,
-                last_modified: downloaded.last_modified,
-            };
             if let Err(error) = Cache::write_validators(&entry, &validators) {
                 tracing::warn!("could not record the cache validators of `{label}`: {error}");
             }
             Ok(StagedPackage {
                 path: entry,
-                digest: downloaded.digest,
+                digest,
             })
         }
         Err(source) => {

@@ -53,7 +53,7 @@ impl Tree {
         self
     }
 
-    /// A package file under the gitops dir; its bytes start like a zip.
+    /// A package file under the gitops dir: a whole zip.
     pub fn package(&self, relative: &str, payload: &str) -> PathBuf {
         let path = self.gitops().join(relative);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -173,10 +173,16 @@ impl Tree {
     }
 }
 
+/// A whole zip holding `app.py` = `payload` (stored, fixed timestamp: the same payload
+/// always gives the same bytes).
 pub fn zip_bytes(payload: &str) -> Vec<u8> {
-    let mut bytes = b"PK\x03\x04".to_vec();
-    bytes.extend_from_slice(payload.as_bytes());
-    bytes
+    use std::io::Write;
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    writer.start_file("app.py", options).unwrap();
+    writer.write_all(payload.as_bytes()).unwrap();
+    writer.finish().unwrap().into_inner()
 }
 
 /// A finished run, with its output as text.

@@ -1,0 +1,119 @@
+//! Retries for every network call (GitHub API, downloads, S3): one backoff policy, and
+//! one way for an error to say whether another attempt may succeed and when.
+
+use std::future::Future;
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable};
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+
+/// A server's `Retry-After` is honoured up to this long; past it the computed delay is used.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// What an error tells the retry loop.
+pub trait Transient {
+    /// Whether another attempt may succeed (a connect error, 5xx, 429, a cut-off body).
+    fn is_transient(&self) -> bool;
+    /// The delay the server asked for, if any.
+    fn retry_after(&self) -> Option<Duration> {
+        None
+    }
+}
+
+/// The backoff every request of a run shares: 4 retries, 250 ms doubling to 8 s, jittered.
+pub fn backoff() -> ExponentialBuilder {
+    ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(250))
+        .with_max_delay(Duration::from_secs(8))
+        .with_max_times(4)
+        .with_jitter()
+}
+
+/// Runs `attempt` until it succeeds, fails permanently, or the backoff is spent. A
+/// `Retry-After` from the server replaces the computed delay (capped at a minute).
+/// `what` names the thing fetched in the warning logged before each retry.
+pub async fn with_retries<T, E, F, Fut>(what: &str, attempt: F) -> Result<T, E>
+where
+    E: Transient + std::fmt::Display,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    attempt
+        .retry(backoff())
+        .sleep(tokio::time::sleep)
+        .when(E::is_transient)
+        .adjust(|error: &E, delay| {
+            delay.map(|delay| {
+                error
+                    .retry_after()
+                    .map_or(delay, |after| after.min(MAX_RETRY_AFTER))
+            })
+        })
+        .notify(|error, delay| {
+            tracing::warn!("{error}; retrying {what} in {delay:.1?}");
+        })
+        .await
+}
+
+/// `Retry-After` in seconds (the form GitHub and S3 use; an HTTP date is ignored).
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get(RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("boom")]
+    struct Boom(bool);
+
+    impl Transient for Boom {
+        fn is_transient(&self) -> bool {
+            self.0
+        }
+        fn retry_after(&self) -> Option<Duration> {
+            Some(Duration::ZERO)
+        }
+    }
+
+    #[tokio::test]
+    async fn transient_errors_are_retried_four_times_and_permanent_ones_never() {
+        let attempts = AtomicUsize::new(0);
+        let result: Result<(), Boom> = with_retries("`x`", || async {
+            attempts.fetch_add(1, Ordering::SeqCst);
+            Err(Boom(true))
+        })
+        .await;
+        assert!(result.is_err());
+        assert_eq!(attempts.load(Ordering::SeqCst), 5);
+
+        let attempts = AtomicUsize::new(0);
+        let _: Result<(), Boom> = with_retries("`x`", || async {
+            attempts.fetch_add(1, Ordering::SeqCst);
+            Err(Boom(false))
+        })
+        .await;
+        assert_eq!(attempts.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_only() {
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, "7".parse().unwrap());
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
+        headers.insert(
+            RETRY_AFTER,
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(retry_after(&headers), None);
+    }
+}

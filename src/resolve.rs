@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::config::PackageSource;
 use crate::desired::{
-    Deployment, DesiredService, PackageRef, Repo, DeploymentKey, DEFAULT_MEMORY_MIB,
+    Deployment, DeploymentKey, DesiredService, PackageRef, Repo, DEFAULT_MEMORY_MIB,
     DEFAULT_TIMEOUT_SECONDS,
 };
 use crate::problem::Problem;

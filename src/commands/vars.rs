@@ -21,7 +21,14 @@ pub async fn run(
             known: super::known(&repo),
         });
     };
-    let prepared = crate::prepare::prepare(settings, &[service], progress).await?;
+    let root = crate::workdir::WorkRoot::lock(
+        &settings.work_dir,
+        &settings.checkout,
+        crate::workdir::DEFAULT_LOCK_WAIT,
+        || None,
+    )
+    .await?;
+    let prepared = crate::prepare::prepare(settings, &root, &[service], progress).await?;
     let mut json = serde_json::to_string_pretty(&prepared[0].vars).expect("variables serialize");
     json.push('\n');
     std::io::stdout()

@@ -27,6 +27,8 @@ pub struct Invocation {
     /// Arguments to show as `****` (e.g. `-backend-config` values).
     pub secret_args: Vec<usize>,
     pub cwd: PathBuf,
+    /// Set for the child on top of its explicit environment (e.g. `TF_DATA_DIR`).
+    pub envs: Vec<(String, String)>,
 }
 
 impl Invocation {
@@ -100,6 +102,7 @@ pub async fn run(
         .env("TF_IN_AUTOMATION", "1")
         .env("TF_INPUT", "0")
         .env("CHECKPOINT_DISABLE", "1")
+        .envs(invocation.envs.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -230,6 +233,7 @@ mod tests {
             ],
             secret_args: vec![1],
             cwd: PathBuf::from("."),
+            envs: Vec::new(),
         };
         assert_eq!(
             invocation.display(),

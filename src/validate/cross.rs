@@ -29,10 +29,7 @@ pub fn check(repo: &Repo, texts: &HashMap<PathBuf, &str>, problems: &mut Vec<Pro
                     .iter()
                     .filter(|(name, target)| {
                         (*name, target.as_str())
-                            != (
-                                service.name.as_str(),
-                                deployment.key.to_string().as_str(),
-                            )
+                            != (service.name.as_str(), deployment.key.to_string().as_str())
                     })
                     .map(|(name, target)| format!("{name} {target}"))
                     .collect();

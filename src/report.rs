@@ -849,7 +849,7 @@ mod tests {
             shown.contains("runtime python3.12, handler app.handler, memory 256 MiB, timeout 3 s, role (known after apply), environment keys DB_PASSWORD, MODE"),
             "{shown}"
         );
-        let comment = markdown("plan", &[summary.clone()], &[]);
+        let comment = markdown("plan", std::slice::from_ref(&summary), &[]);
         assert!(comment.contains("memory `256 MiB`"), "{comment}");
         assert!(
             comment.contains("environment keys `DB_PASSWORD, MODE`"),

@@ -219,7 +219,8 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 
 /// Whether terraform (or OpenTofu) would read a file of this name in its working directory:
 /// configuration, variables, overrides, lock and CLI files, tests, version pins of version
-/// managers, and the implied provider mirror `terraform.d/`.
+/// managers, and the implied provider mirror `terraform.d/`. State (`terraform.tfstate*`) is
+/// data terraform keeps there itself and is never removed.
 pub fn terraform_reads(name: &str) -> bool {
     const SUFFIXES: [&str; 12] = [
         ".tf",
@@ -235,14 +236,13 @@ pub fn terraform_reads(name: &str) -> bool {
         ".tfmock.hcl",
         ".tfmock.json",
     ];
-    const NAMES: [&str; 7] = [
+    const NAMES: [&str; 6] = [
         ".terraform.lock.hcl",
         ".terraformrc",
         "terraform.rc",
         "terraform.d",
         ".terraform-version",
         ".opentofu-version",
-        "terraform.tfstate.d",
     ];
     NAMES.contains(&name) || SUFFIXES.iter().any(|suffix| name.ends_with(suffix))
 }

@@ -569,10 +569,12 @@ fn a_work_dir_inside_the_checkout_is_refused_before_anything_runs() {
     let module = repo.join("module");
     std::fs::create_dir_all(&module).unwrap();
     std::fs::write(module.join("main.tf"), "# from the checkout\n").unwrap();
-    let cases: Vec<(Vec<String>, Vec<(&str, String)>, PathBuf)> = vec![
+    /// Flags, a `RUNNER_TEMP`, and a path the refused run must not create.
+    type Case = (Vec<String>, Option<String>, PathBuf);
+    let cases: Vec<Case> = vec![
         (
             vec!["--work-dir".into(), ".lambda-gitops".into()],
-            vec![],
+            None,
             tree.gitops().join(".lambda-gitops"),
         ),
         (
@@ -580,7 +582,7 @@ fn a_work_dir_inside_the_checkout_is_refused_before_anything_runs() {
                 "--work-dir".into(),
                 tree.gitops().join("deep/new/dir").display().to_string(),
             ],
-            vec![],
+            None,
             tree.gitops().join("deep"),
         ),
         (
@@ -588,7 +590,7 @@ fn a_work_dir_inside_the_checkout_is_refused_before_anything_runs() {
                 "--work-dir".into(),
                 repo.join("outside-gitops").display().to_string(),
             ],
-            vec![],
+            None,
             repo.join("outside-gitops"),
         ),
         (
@@ -596,7 +598,7 @@ fn a_work_dir_inside_the_checkout_is_refused_before_anything_runs() {
                 "--work-dir".into(),
                 tree.temp.path().join("link/work").display().to_string(),
             ],
-            vec![],
+            None,
             repo.join("work"),
         ),
         (
@@ -604,29 +606,32 @@ fn a_work_dir_inside_the_checkout_is_refused_before_anything_runs() {
                 "--work-dir".into(),
                 tree.gitops().join("x/../../w").display().to_string(),
             ],
-            vec![],
+            None,
             repo.join("w"),
         ),
         (
             vec!["--cache-dir".into(), ".cache".into()],
-            vec![],
+            None,
             tree.gitops().join(".cache"),
         ),
         (
             vec![],
-            vec![("RUNNER_TEMP", repo.join("tmp").display().to_string())],
+            Some(repo.join("tmp").display().to_string()),
             repo.join("tmp"),
         ),
         (
             vec!["--module-dir".into(), module.display().to_string()],
-            vec![],
+            None,
             tree.gitops().join("never"),
         ),
     ];
-    for (flags, env, never) in cases {
+    for (flags, runner_temp, never) in cases {
         let mut args = vec!["plan"];
         args.extend(flags.iter().map(String::as_str));
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let env: Vec<(&str, &str)> = runner_temp
+            .iter()
+            .map(|dir| ("RUNNER_TEMP", dir.as_str()))
+            .collect();
         let run = fake.ci(&tree, &args, &env);
         run.fails_with(&["is inside the checkout", "hint:"]);
         assert!(!never.exists(), "{flags:?} created {never:?}");

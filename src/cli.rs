@@ -25,14 +25,11 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "DIR", default_value = ".")]
     pub gitops_dir: PathBuf,
 
-    /// Where per-service Terraform work dirs are written.
-    #[arg(
-        long,
-        global = true,
-        value_name = "DIR",
-        default_value = ".lambda-gitops"
-    )]
-    pub work_dir: PathBuf,
+    /// Where per-service Terraform work dirs are written; refused inside the gitops
+    /// checkout [default: $RUNNER_TEMP/lambda-gitops, else <cache-dir>/work/<hash of the
+    /// gitops dir>].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub work_dir: Option<PathBuf>,
 
     /// Package cache [default: $XDG_CACHE_HOME/lambda-gitops or ~/.cache/lambda-gitops].
     #[arg(long, global = true, value_name = "DIR")]
@@ -148,9 +145,10 @@ pub struct TerraformArgs {
     #[arg(long = "backend-config", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub backend_config: Vec<String>,
 
-    /// How long to wait for the state lock.
-    #[arg(long, value_name = "DURATION", default_value = "5m")]
-    pub lock_timeout: String,
+    /// How long to wait for the state lock and the work dir lock, e.g. `0s`, `30s`, `5m`,
+    /// `1h`.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_lock_timeout)]
+    pub lock_timeout: LockTimeout,
 
     /// After relaying an interrupt, how long terraform may take to stop before it is killed.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
@@ -174,7 +172,58 @@ pub enum ReportFormat {
     Markdown,
 }
 
-pub use crate::terraform::module::Backend;
+pub use crate::terraform::backend::Backend;
+
+/// A duration in terraform's syntax (Go's `time.ParseDuration`), kept as typed for
+/// `-lock-timeout` and parsed for lambda-gitops's own waits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LockTimeout {
+    pub text: String,
+    pub duration: std::time::Duration,
+}
+
+/// Parses `0`, `0s`, `30s`, `5m`, `1h30m`, `1.5h`, `500ms`: decimal numbers, each with a
+/// unit of `ns`, `us`, `µs`, `ms`, `s`, `m` or `h`.
+pub fn parse_lock_timeout(text: &str) -> Result<LockTimeout, String> {
+    let invalid = || format!("`{text}` is not a duration such as 0s, 30s, 5m or 1h");
+    let mut seconds = 0f64;
+    let mut rest = text;
+    if rest != "0" {
+        if rest.is_empty() {
+            return Err(invalid());
+        }
+        while !rest.is_empty() {
+            let number_end = rest
+                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .ok_or_else(invalid)?;
+            let (number, tail) = rest.split_at(number_end);
+            if number.is_empty() || number == "." {
+                return Err(invalid());
+            }
+            let value: f64 = number.parse().map_err(|_| invalid())?;
+            let unit_end = tail
+                .find(|c: char| c.is_ascii_digit() || c == '.')
+                .unwrap_or(tail.len());
+            let (unit, tail) = tail.split_at(unit_end);
+            let factor = match unit {
+                "ns" => 1e-9,
+                "us" | "µs" | "μs" => 1e-6,
+                "ms" => 1e-3,
+                "s" => 1.0,
+                "m" => 60.0,
+                "h" => 3600.0,
+                _ => return Err(invalid()),
+            };
+            seconds += value * factor;
+            rest = tail;
+        }
+    }
+    let duration = std::time::Duration::try_from_secs_f64(seconds).map_err(|_| invalid())?;
+    Ok(LockTimeout {
+        text: text.to_owned(),
+        duration,
+    })
+}
 
 fn parse_key_value(text: &str) -> Result<String, String> {
     match text.split_once('=') {
@@ -330,6 +379,24 @@ mod tests {
         assert!(parse_stall_timeout("30s").is_ok());
         for bad in ["", "0s", "5 minutes", "m5", "1d", "-1s", "25h", "soon"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn lock_timeouts_take_terraforms_duration_syntax() {
+        let secs = |text: &str| parse_lock_timeout(text).map(|t| t.duration.as_secs_f64());
+        assert_eq!(secs("0"), Ok(0.0));
+        assert_eq!(secs("0s"), Ok(0.0));
+        assert_eq!(secs("30s"), Ok(30.0));
+        assert_eq!(secs("5m"), Ok(300.0));
+        assert_eq!(secs("1h30m"), Ok(5400.0));
+        assert_eq!(secs("1.5h"), Ok(5400.0));
+        assert_eq!(secs("500ms"), Ok(0.5));
+        assert_eq!(parse_lock_timeout("5m").unwrap().text, "5m");
+        for bad in [
+            "", "5", "5 m", "-5m", "five", "5mins", "m", "1h-", ".s", "1e3s",
+        ] {
+            assert!(parse_lock_timeout(bad).is_err(), "{bad:?} was accepted");
         }
     }
 

@@ -21,6 +21,12 @@ pub const AWS_REGION: &str = "AWS_REGION";
 /// Second fallback for the AWS region.
 pub const AWS_DEFAULT_REGION: &str = "AWS_DEFAULT_REGION";
 
+/// Set by GitHub Actions: the runner's per-job temp dir; the default work dir goes there.
+pub const RUNNER_TEMP: &str = "RUNNER_TEMP";
+/// Not read but set, for every terraform command: its data dir, inside the service's work
+/// dir, whatever the caller's environment holds.
+pub const TF_DATA_DIR: &str = "TF_DATA_DIR";
+
 /// Variables that hold credentials lambda-gitops itself uses and that no child process needs.
 pub const TOKENS: [&str; 2] = [GITHUB_TOKEN, GH_TOKEN];
 

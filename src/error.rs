@@ -110,6 +110,33 @@ pub enum Error {
 
     #[error("could not write to stdout: {0}")]
     Stdout(#[source] io::Error),
+
+    #[error("{what} `{}` is inside the checkout `{}`: terraform would read whatever a pull request commits there", path.display(), checkout.display())]
+    InsideCheckout {
+        what: String,
+        path: PathBuf,
+        checkout: PathBuf,
+    },
+
+    #[error("the work dir `{}` is in use by {}", path.display(), pid.map(|pid| format!("pid {pid}")).unwrap_or_else(|| "another run".to_owned()))]
+    WorkDirLocked { path: PathBuf, pid: Option<u32> },
+
+    #[error("{} services would share one terraform state ({backend} backend, {}): each service's plan would destroy the functions of the services planned before it", services.len(), value.as_ref().map(|v| format!("`{setting}={v}`")).unwrap_or_else(|| format!("no `{setting}` given")))]
+    SharedState {
+        backend: &'static str,
+        setting: &'static str,
+        value: Option<String>,
+        services: Vec<String>,
+    },
+
+    #[error("{service}: the plan would {} of {} — the state at {state} holds another service's resources", describe_foreign(changes), backticked(owners))]
+    ForeignResources {
+        service: String,
+        owners: Vec<String>,
+        /// `(action, address)` of each change to a resource of another service.
+        changes: Vec<(String, String)>,
+        state: String,
+    },
 }
 
 /// A terraform command that ran and failed.
@@ -188,6 +215,18 @@ impl Error {
             Self::UnknownService { known, .. } | Self::ServiceRequired { known } => {
                 Some(format!("Lambda services: {}", backticked(known)))
             }
+            Self::InsideCheckout { .. } => Some(
+                "leave `--work-dir` and `--cache-dir` out (the defaults lie outside it) or choose directories outside the checkout".into(),
+            ),
+            Self::WorkDirLocked { .. } => Some(
+                "wait for that run to finish, raise `--lock-timeout`, or give this run its own `--work-dir`".into(),
+            ),
+            Self::SharedState { setting, .. } => Some(format!(
+                "give each service its own state: `--backend-config {setting}=lambda/{{service}}.tfstate` (`{{service}}` becomes the service's name)"
+            )),
+            Self::ForeignResources { .. } => Some(
+                "give each service its own state (`--backend-config key=lambda/{service}.tfstate`); if a service was renamed, move or destroy its resources with terraform directly".into(),
+            ),
             _ => None,
         }
     }
@@ -222,6 +261,20 @@ fn describe_exit(code: Option<i32>, signal: Option<i32>) -> String {
         (Some(code), _) => format!("exited with code {code}"),
         (None, Some(signal)) => format!("was killed by signal {signal}"),
         (None, None) => "ended without an exit code".to_owned(),
+    }
+}
+
+fn describe_foreign(changes: &[(String, String)]) -> String {
+    let shown: Vec<String> = changes
+        .iter()
+        .take(5)
+        .map(|(action, address)| format!("{action} `{address}`"))
+        .collect();
+    let more = changes.len().saturating_sub(shown.len());
+    if more > 0 {
+        format!("{} and {more} more", shown.join(", "))
+    } else {
+        shown.join(", ")
     }
 }
 

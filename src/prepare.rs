@@ -1,5 +1,6 @@
 //! Stages 4–5 for a set of services: stage every package they need (each once, across
-//! services), render each service's variables and write its work dir.
+//! services), render each service's variables and write its work dir under the locked
+//! work dir root.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -10,7 +11,7 @@ use crate::progress::Progress;
 use crate::render::{render, TfVars};
 use crate::settings::Settings;
 use crate::stage::Stager;
-use crate::workdir::WorkDir;
+use crate::workdir::{WorkDir, WorkRoot};
 
 pub struct Prepared<'a> {
     pub service: &'a DesiredService,
@@ -20,6 +21,7 @@ pub struct Prepared<'a> {
 
 pub async fn prepare<'a>(
     settings: &Settings,
+    root: &WorkRoot,
     services: &[&'a DesiredService],
     progress: Arc<dyn Progress>,
 ) -> Result<Vec<Prepared<'a>>, Error> {
@@ -35,7 +37,7 @@ pub async fn prepare<'a>(
     services
         .iter()
         .map(|service| {
-            let work_dir = WorkDir::create(&settings.work_dir, &service.name)?;
+            let work_dir = root.service(&service.name)?;
             let vars = render(
                 service,
                 &settings.aws_region,
@@ -43,7 +45,7 @@ pub async fn prepare<'a>(
                 WorkDir::relative_package_path,
             );
             work_dir.place_packages(WorkDir::used_packages(&vars, &staged))?;
-            work_dir.write_tfvars(&vars)?;
+            work_dir.write_vars(&vars)?;
             Ok(Prepared {
                 service,
                 work_dir,

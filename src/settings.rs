@@ -15,7 +15,11 @@ const DEFAULT_GITHUB_API: &str = "https://api.github.com";
 pub struct Settings {
     /// The gitops dir as the user named it (messages show paths under it this way).
     pub gitops_dir: PathBuf,
+    /// Outside `checkout`: `--work-dir`, else [`crate::workdir::default_root`].
     pub work_dir: PathBuf,
+    /// Canonical root of the checkout holding the gitops dir (its git work tree, else the
+    /// gitops dir): nothing terraform reads may come from under it.
+    pub checkout: PathBuf,
     pub cache_dir: PathBuf,
     /// Canonical directory every `path` package source must resolve inside.
     pub package_root: PathBuf,
@@ -66,6 +70,32 @@ impl Settings {
             },
         };
 
+        let checkout = match git_work_tree(&gitops_dir) {
+            Some(tree) => tree,
+            None => gitops_dir
+                .canonicalize()
+                .map_err(|source| Error::io("resolve the gitops dir", &gitops_dir, source))?,
+        };
+        let work_dir = match &args.work_dir {
+            Some(dir) => {
+                crate::workdir::refuse_inside_checkout("`--work-dir`", dir, &checkout)?;
+                dir.clone()
+            }
+            None => {
+                let runner_temp = non_empty(env_vars::RUNNER_TEMP).map(PathBuf::from);
+                let dir =
+                    crate::workdir::default_root(runner_temp.as_deref(), &cache_dir, &gitops_dir);
+                crate::workdir::refuse_inside_checkout("the default work dir", &dir, &checkout)?;
+                dir
+            }
+        };
+        let what = if args.cache_dir.is_some() {
+            "`--cache-dir`"
+        } else {
+            "the default cache dir"
+        };
+        crate::workdir::refuse_inside_checkout(what, &cache_dir, &checkout)?;
+
         let package_root = match &args.package_root {
             Some(root) => root.clone(),
             None => git_work_tree(&gitops_dir).unwrap_or_else(|| gitops_dir.clone()),
@@ -92,7 +122,8 @@ impl Settings {
 
         Ok(Self {
             gitops_dir,
-            work_dir: args.work_dir.clone(),
+            work_dir,
+            checkout,
             cache_dir,
             package_root,
             github: GithubSettings {
@@ -212,6 +243,18 @@ mod tests {
             "http://ghe.example.com/api/v3/"
         );
         assert!(allowed.github.allow_insecure);
+    }
+
+    #[test]
+    fn the_work_dir_defaults_outside_the_gitops_dir() {
+        let s = resolve(&[], &[("HOME", "/h"), ("RUNNER_TEMP", "/runner/_temp")]).unwrap();
+        assert_eq!(s.work_dir, PathBuf::from("/runner/_temp/lambda-gitops"));
+        let s = resolve(&[], &[("HOME", "/h")]).unwrap();
+        assert!(
+            s.work_dir.starts_with("/h/.cache/lambda-gitops/work"),
+            "{:?}",
+            s.work_dir
+        );
     }
 
     #[test]

@@ -33,6 +33,7 @@ def main(command, *args):
                         "code_sha256": f["CodeSha256"],
                         "last_modified": f["LastModified"],
                         "environment": f.get("Environment", {}).get("Variables", {}),
+                        "memory_size": f["MemorySize"],
                         "tags": tags,
                         "arn": f["FunctionArn"],
                     }

@@ -9,14 +9,28 @@ use std::path::PathBuf;
 use common::{Run, Tree};
 
 const FAKE_TERRAFORM: &str = r#"#!/bin/sh
-# Records each call and its environment, then acts like terraform enough for lambda-gitops.
+# Records each call, its environment, its directory and what is in it, then acts like
+# terraform enough for lambda-gitops: it runs the providers found in its data dir and in the
+# implied mirror terraform.d/, and records the variables files terraform would auto-load.
 echo "$*" >> "$FAKE_DIR/calls"
 env > "$FAKE_DIR/env"
 service=$(basename "$PWD")
+echo "$PWD" > "$FAKE_DIR/pwd-$service"
+data="${TF_DATA_DIR:-.terraform}"
 case "$1" in
   version) echo "{\"terraform_version\": \"${FAKE_VERSION:-1.11.4}\"}" ;;
-  init) : > .terraform.lock.hcl; echo "Terraform has been successfully initialized!" ;;
+  init)
+    mkdir -p "$data"
+    [ -f .terraform.lock.hcl ] || : > .terraform.lock.hcl
+    echo "Terraform has been successfully initialized!" ;;
   plan)
+    ls -A > "$FAKE_DIR/files-$service"
+    for provider in $(find "$data/providers" terraform.d -name 'terraform-provider-*' 2>/dev/null); do
+      sh "$provider"
+    done
+    for auto in terraform.tfvars terraform.tfvars.json *.auto.tfvars *.auto.tfvars.json; do
+      [ -f "$auto" ] && echo "$auto" >> "$FAKE_DIR/autoloaded-$service"
+    done
     case "$(cat "$FAKE_DIR/plan-mode" 2>/dev/null)" in
       graceful)
         trap 'echo TERM >> "$FAKE_DIR/signals"; sleep 0.5; exit 1' TERM
@@ -27,6 +41,13 @@ case "$1" in
         trap 'echo ignored >> "$FAKE_DIR/signals"' TERM INT
         echo "planning slowly"
         while :; do sleep 0.1; done ;;
+      hold)
+        echo "holding the work dir"
+        i=0
+        while [ ! -f "$FAKE_DIR/release" ]; do
+          i=$((i + 1)); [ "$i" -gt 600 ] && exit 1
+          sleep 0.1
+        done ;;
     esac
     code=$(cat "$FAKE_DIR/plan-exit-$service" 2>/dev/null || echo 0)
     if [ "$code" = 1 ]; then
@@ -35,10 +56,14 @@ case "$1" in
     : > plan.tfplan
     exit "$code" ;;
   show)
-    if [ "$(cat "$FAKE_DIR/plan-exit-$service" 2>/dev/null)" = 2 ]; then
+    if [ -f "$FAKE_DIR/plan-json-$service" ]; then
+      cat "$FAKE_DIR/plan-json-$service"
+    elif [ "$(cat "$FAKE_DIR/plan-exit-$service" 2>/dev/null)" = 2 ]; then
       cat <<JSON
 {"format_version":"1.2","resource_changes":[{"address":"aws_lambda_function.staging[\"staging\"]","mode":"managed","type":"aws_lambda_function","name":"staging","index":"staging",
- "change":{"actions":["update"],"before":{"function_name":"$service-staging","tags":{"environment":"staging","version":"1.0.0"}},"after":{"function_name":"$service-staging","tags":{"environment":"staging","version":"1.1.0"}}}}]}
+ "change":{"actions":["update"],
+  "before":{"function_name":"$service-staging","runtime":"python3.12","handler":"app.handler","memory_size":128,"timeout":3,"role":"arn:aws:iam::1:role/r","environment":[{"variables":{"MODE":"a"}}],"tags":{"service":"$service","environment":"staging","version":"1.0.0"}},
+  "after":{"function_name":"$service-staging","runtime":"python3.12","handler":"app.handler","memory_size":512,"timeout":3,"role":"arn:aws:iam::1:role/r","environment":[{"variables":{"MODE":"secret-value"}}],"tags":{"service":"$service","environment":"staging","version":"1.1.0"}}}}]}
 JSON
     else
       echo '{"format_version":"1.2","resource_changes":[]}'
@@ -46,6 +71,11 @@ JSON
   apply) echo "Apply complete!" ;;
 esac
 "#;
+
+/// A "provider" planted where terraform would find one: if it ever runs, it leaves a mark.
+const PLANTED_PROVIDER: &str = "#!/bin/sh\ntouch \"$FAKE_DIR/provider-ran\"\n";
+const PROVIDER_PATH: &str =
+    "providers/registry.terraform.io/hashicorp/aws/5.100.0/linux_amd64/terraform-provider-aws_v5.100.0_x5";
 
 struct Fake {
     dir: PathBuf,
@@ -67,6 +97,49 @@ impl Fake {
             code.to_string(),
         )
         .unwrap();
+    }
+
+    fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.join(name)).unwrap_or_default()
+    }
+
+    /// The directory terraform ran in for `service`.
+    fn pwd(&self, service: &str) -> PathBuf {
+        PathBuf::from(self.read(&format!("pwd-{service}")).trim())
+    }
+
+    fn provider_ran(&self) -> bool {
+        self.dir.join("provider-ran").exists()
+    }
+
+    /// Runs the binary as CI does: cwd = the gitops dir, no `--work-dir`, a HOME and cache
+    /// of its own; `env` on top.
+    fn ci(&self, tree: &Tree, args: &[&str], env: &[(&str, &str)]) -> Run {
+        Run::from(self.ci_command(tree, args, env).output().unwrap())
+    }
+
+    fn ci_command(
+        &self,
+        tree: &Tree,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> std::process::Command {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_lambda-gitops"));
+        command
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", tree.temp.path())
+            .env("FAKE_DIR", &self.dir)
+            .env("AWS_REGION", "eu-west-2")
+            .envs(env.iter().copied())
+            .current_dir(tree.gitops())
+            .args(args)
+            .arg("--gitops-dir")
+            .arg(tree.gitops())
+            .arg("--terraform-bin")
+            .arg(self.dir.join("terraform"))
+            .stdin(std::process::Stdio::null());
+        command
     }
 
     fn calls(&self) -> Vec<String> {
@@ -127,23 +200,30 @@ fn terraform_runs_in_automation_mode_without_the_github_token() {
     );
     let calls = fake.calls();
     assert_eq!(calls[0], "version -json");
-    assert!(calls[1].starts_with("init -input=false"), "{calls:?}");
     assert!(
-        calls[2]
-            .starts_with("plan -input=false -out=plan.tfplan -detailed-exitcode -lock-timeout=5m"),
+        calls[1].starts_with("init -input=false -reconfigure -lockfile=readonly"),
+        "{calls:?}"
+    );
+    assert!(
+        calls[2].starts_with(
+            "plan -input=false -var-file=lambda-gitops.tfvars.json -out=plan.tfplan -detailed-exitcode -lock-timeout=5m"
+        ),
         "{calls:?}"
     );
     assert_eq!(calls[3], "show -json plan.tfplan");
-    // Written by lambda-gitops into the work dir: the module, its backend and the plan JSON.
+    // Written by lambda-gitops into the work dir: the module, its lock file and backend, the
+    // variables (under a name terraform never loads by itself) and the plan JSON.
     for file in [
         "main.tf",
         "variables.tf",
         "lambda_gitops_backend.tf",
-        "terraform.tfvars.json",
+        ".terraform.lock.hcl",
+        "lambda-gitops.tfvars.json",
         "plan.json",
     ] {
         assert!(tree.work().join("a").join(file).is_file(), "{file}");
     }
+    assert!(fake.read("autoloaded-a").is_empty());
 
     // A second plan reuses the init.
     fake.run(&tree, &["plan"], &[]).success();
@@ -180,6 +260,14 @@ fn across_services_the_worst_outcome_wins() {
         "{}",
         run.stdout
     );
+    assert!(
+        run.stdout.contains(
+            "runtime python3.12, handler app.handler, memory 128 MiB → 512 MiB, timeout 3 s, role arn:aws:iam::1:role/r, environment keys MODE"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("secret-value"), "{}", run.stdout);
     // Without --detailed-exitcode, changes are success.
     assert_eq!(fake.run(&tree, &["plan"], &[]).code, 0);
 
@@ -279,9 +367,10 @@ fn a_users_module_replaces_the_bundled_one_and_the_region_reaches_the_variables(
         !work.join("main.tf").exists(),
         "the bundled module was written too"
     );
-    let vars: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(work.join("terraform.tfvars.json")).unwrap())
-            .unwrap();
+    let vars: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(work.join("lambda-gitops.tfvars.json")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(vars["aws_region"], "eu-west-2");
 }
 
@@ -314,13 +403,18 @@ fn markdown_reports_make_a_pull_request_comment() {
         "{}",
         run.stdout
     );
-    assert!(run.stdout.contains("### a — no changes"), "{}", run.stdout);
     assert!(
-        run.stdout
-            .contains("| staging | update | `b-staging` | 1.0.0 → 1.1.0 |"),
+        run.stdout.contains("### `a` — no changes"),
         "{}",
         run.stdout
     );
+    assert!(
+        run.stdout
+            .contains("| `staging` | update | `b-staging` | `1.0.0` → `1.1.0` | runtime `python3.12` · handler `app.handler` · memory `128 MiB` → `512 MiB` · timeout `3 s` · role `arn:aws:iam::1:role/r` · environment keys `MODE` |"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("secret-value"), "{}", run.stdout);
 }
 
 /// Runs `plan` with the fake in `mode`, sends SIGTERM twice once it is planning; returns
@@ -386,5 +480,486 @@ fn a_terraform_that_ignores_the_signal_is_killed_after_the_grace_period() {
     assert!(
         stderr.contains("did not stop within 1s; killing it"),
         "{stderr}"
+    );
+}
+
+/// Issue 7 §1: a pull request commits `.lambda-gitops/<service>/…` — the old default work
+/// dir — with a provider script, an auto-loaded variables file and an override. Run the way
+/// CI runs it, none of it reaches terraform.
+#[test]
+fn planted_lambda_gitops_content_in_the_checkout_never_reaches_terraform() {
+    let tree = Tree::new();
+    tree.standard("a", &[]);
+    tree.write(
+        ".lambda-gitops/a/x.auto.tfvars.json",
+        r#"{"memory_size": 10240, "role_arn": "arn:aws:iam::1:role/admin"}"#,
+    );
+    tree.write(".lambda-gitops/a/override.tf", "# an override\n");
+    tree.write(
+        &format!(".lambda-gitops/a/.terraform/{PROVIDER_PATH}"),
+        PLANTED_PROVIDER,
+    );
+    tree.write(".lambda-gitops/a/.terraform/lambda-gitops-init", "stamp");
+    tree.write(".lambda-gitops/a/.terraform.lock.hcl", "# planted\n");
+    let fake = Fake::new(&tree);
+
+    fake.ci(&tree, &["plan"], &[("GITHUB_ACTIONS", "true")])
+        .success();
+    assert!(
+        !fake.provider_ran(),
+        "terraform ran a provider from the checkout"
+    );
+    let pwd = fake.pwd("a");
+    assert!(
+        !pwd.starts_with(tree.temp.path().join("repo")),
+        "terraform ran in the checkout: {pwd:?}"
+    );
+    assert_eq!(
+        fake.read("autoloaded-a"),
+        "",
+        "terraform auto-loaded variables"
+    );
+    let files = fake.read("files-a");
+    for planted in ["x.auto.tfvars.json", "override.tf"] {
+        assert!(!files.lines().any(|f| f == planted), "{planted} in {files}");
+    }
+}
+
+/// Issue 7 §1: the default work dir lies outside the gitops checkout: under `$RUNNER_TEMP`
+/// on a CI runner, else in the cache dir, one per gitops dir.
+#[test]
+fn the_default_work_dir_is_outside_the_checkout_and_under_runner_temp_in_ci() {
+    let tree = Tree::new();
+    tree.standard("a", &[]);
+    let fake = Fake::new(&tree);
+    fake.ci(&tree, &["plan"], &[]).success();
+    let cache_work = tree.temp.path().join(".cache/lambda-gitops/work");
+    let pwd = fake.pwd("a");
+    assert!(
+        pwd.starts_with(cache_work.canonicalize().unwrap()),
+        "{pwd:?} is not under {cache_work:?}"
+    );
+
+    let runner_temp = tree.temp.path().join("runner-temp");
+    std::fs::create_dir_all(&runner_temp).unwrap();
+    fake.ci(
+        &tree,
+        &["plan"],
+        &[
+            ("GITHUB_ACTIONS", "true"),
+            ("RUNNER_TEMP", runner_temp.to_str().unwrap()),
+        ],
+    )
+    .success();
+    assert_eq!(
+        fake.pwd("a"),
+        runner_temp.canonicalize().unwrap().join("lambda-gitops/a")
+    );
+}
+
+/// Issue 7 §1: `--work-dir` (or `--cache-dir`, or `--module-dir`) inside the gitops dir or
+/// the git work tree holding it is refused before anything runs or is written.
+#[test]
+fn a_work_dir_inside_the_checkout_is_refused_before_anything_runs() {
+    let tree = Tree::new();
+    tree.standard("a", &[]);
+    let fake = Fake::new(&tree);
+    let repo = tree.temp.path().join("repo");
+    std::os::unix::fs::symlink(&repo, tree.temp.path().join("link")).unwrap();
+    let module = repo.join("module");
+    std::fs::create_dir_all(&module).unwrap();
+    std::fs::write(module.join("main.tf"), "# from the checkout\n").unwrap();
+    /// Flags, a `RUNNER_TEMP`, and a path the refused run must not create.
+    type Case = (Vec<String>, Option<String>, PathBuf);
+    let cases: Vec<Case> = vec![
+        (
+            vec!["--work-dir".into(), ".lambda-gitops".into()],
+            None,
+            tree.gitops().join(".lambda-gitops"),
+        ),
+        (
+            vec![
+                "--work-dir".into(),
+                tree.gitops().join("deep/new/dir").display().to_string(),
+            ],
+            None,
+            tree.gitops().join("deep"),
+        ),
+        (
+            vec![
+                "--work-dir".into(),
+                repo.join("outside-gitops").display().to_string(),
+            ],
+            None,
+            repo.join("outside-gitops"),
+        ),
+        (
+            vec![
+                "--work-dir".into(),
+                tree.temp.path().join("link/work").display().to_string(),
+            ],
+            None,
+            repo.join("work"),
+        ),
+        (
+            vec![
+                "--work-dir".into(),
+                tree.gitops().join("x/../../w").display().to_string(),
+            ],
+            None,
+            repo.join("w"),
+        ),
+        (
+            vec!["--cache-dir".into(), ".cache".into()],
+            None,
+            tree.gitops().join(".cache"),
+        ),
+        (
+            vec![],
+            Some(repo.join("tmp").display().to_string()),
+            repo.join("tmp"),
+        ),
+        (
+            vec!["--module-dir".into(), module.display().to_string()],
+            None,
+            tree.gitops().join("never"),
+        ),
+    ];
+    for (flags, runner_temp, never) in cases {
+        let mut args = vec!["plan"];
+        args.extend(flags.iter().map(String::as_str));
+        let env: Vec<(&str, &str)> = runner_temp
+            .iter()
+            .map(|dir| ("RUNNER_TEMP", dir.as_str()))
+            .collect();
+        let run = fake.ci(&tree, &args, &env);
+        run.fails_with(&["is inside the checkout", "hint:"]);
+        assert!(!never.exists(), "{flags:?} created {never:?}");
+        assert_eq!(fake.calls(), Vec::<String>::new(), "{flags:?}");
+    }
+    // Next to the checkout is fine.
+    fake.ci(&tree, &["plan", "--work-dir", "../../work"], &[])
+        .success();
+    assert_eq!(
+        fake.pwd("a"),
+        tree.temp.path().canonicalize().unwrap().join("work/a")
+    );
+}
+
+/// Issue 7 §1: whatever is found in the work dir itself and was not written by
+/// lambda-gitops — variables files, overrides, a data dir it did not create, an implied
+/// provider mirror — is removed before terraform runs.
+#[test]
+fn stray_files_in_the_work_dir_are_removed_before_terraform_reads_them() {
+    let tree = Tree::new();
+    tree.standard("a", &[]);
+    let fake = Fake::new(&tree);
+    let work = tree.work().join("a");
+    let plant = |relative: &str, text: &str| {
+        let path = work.join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    plant("x.auto.tfvars.json", r#"{"memory_size": 10240}"#);
+    plant("terraform.tfvars", "memory_size = 10240\n");
+    plant("terraform.tfvars.json", "{}");
+    plant("override.tf", "# override\n");
+    plant("b_override.tf.json", "{}");
+    plant("evil.tofu", "# tofu reads these\n");
+    plant(&format!(".terraform/{PROVIDER_PATH}"), PLANTED_PROVIDER);
+    plant(
+        &format!("terraform.d/plugins/{PROVIDER_PATH}"),
+        PLANTED_PROVIDER,
+    );
+    plant("terraform.tfstate", "{}");
+
+    let run = fake.run(&tree, &["plan"], &[]);
+    run.success();
+    assert!(!fake.provider_ran(), "a planted provider ran");
+    assert_eq!(fake.read("autoloaded-a"), "");
+    let files: Vec<String> = fake.read("files-a").lines().map(str::to_owned).collect();
+    assert_eq!(
+        files
+            .iter()
+            .map(String::as_str)
+            .collect::<std::collections::BTreeSet<_>>(),
+        [
+            ".terraform",
+            ".terraform.lock.hcl",
+            "lambda-gitops.tfvars.json",
+            "lambda_gitops_backend.tf",
+            "main.tf",
+            "outputs.tf",
+            "packages",
+            "terraform.tfstate",
+            "variables.tf",
+            "versions.tf",
+        ]
+        .into_iter()
+        .collect(),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("removed `x.auto.tfvars.json`"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(work.join(".terraform.lock.hcl")).unwrap(),
+        std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/terraform/.terraform.lock.hcl"
+        ))
+        .unwrap(),
+        "the shipped lock file"
+    );
+}
+
+/// Issue 7 §1: every terraform command gets `TF_DATA_DIR` inside the service's work dir,
+/// whatever the caller's environment says.
+#[test]
+fn terraform_gets_its_own_data_dir_inside_the_work_dir() {
+    let tree = Tree::new();
+    tree.standard("a", &[]);
+    let fake = Fake::new(&tree);
+    fake.plan_exits("a", 2);
+    fake.run(
+        &tree,
+        &["apply", "--auto-approve"],
+        &[("TF_DATA_DIR", "/tmp/elsewhere")],
+    )
+    .success();
+    let env = fake.read("env");
+    let expected = format!(
+        "TF_DATA_DIR={}",
+        tree.work()
+            .canonicalize()
+            .unwrap()
+            .join("a/.terraform")
+            .display()
+    );
+    assert!(
+        env.lines().any(|line| line == expected),
+        "{expected} not in\n{env}"
+    );
+    assert!(fake.calls().last().unwrap().starts_with("apply"));
+}
+
+/// Issue 7 §2: `{service}` in a backend setting becomes each service's name.
+#[test]
+fn backend_settings_get_each_services_name() {
+    let tree = Tree::new();
+    tree.standard("a", &[]);
+    tree.standard("b", &[]);
+    let fake = Fake::new(&tree);
+    fake.run(
+        &tree,
+        &[
+            "plan",
+            "--backend",
+            "s3",
+            "--backend-config",
+            "bucket=state",
+            "--backend-config",
+            "key=lambda/{service}.tfstate",
+        ],
+        &[],
+    )
+    .success();
+    let inits: Vec<String> = fake
+        .calls()
+        .into_iter()
+        .filter(|call| call.starts_with("init"))
+        .collect();
+    assert_eq!(inits.len(), 2, "{inits:?}");
+    assert!(
+        inits[0].ends_with("-backend-config=bucket=state -backend-config=key=lambda/a.tfstate"),
+        "{inits:?}"
+    );
+    assert!(
+        inits[1].ends_with("-backend-config=bucket=state -backend-config=key=lambda/b.tfstate"),
+        "{inits:?}"
+    );
+}
+
+/// Issue 7 §2: the README's old recipe — one fixed key — with several services would make
+/// each service's plan destroy the others' functions: refused before terraform starts.
+#[test]
+fn several_services_on_one_fixed_state_key_are_refused_before_terraform_starts() {
+    let tree = Tree::new();
+    tree.standard("a", &[]);
+    tree.standard("b", &[]);
+    let fake = Fake::new(&tree);
+    let fixed = [
+        "--backend",
+        "s3",
+        "--backend-config",
+        "bucket=state",
+        "--backend-config",
+        "key=lambda/terraform.tfstate",
+    ];
+    for command in [&["plan"][..], &["apply", "--auto-approve"][..]] {
+        let mut args = command.to_vec();
+        args.extend(fixed);
+        fake.run(&tree, &args, &[]).fails_with(&[
+            "2 services would share one terraform state",
+            "`key=lambda/terraform.tfstate`",
+            "would destroy the functions of the services planned before it",
+            "--backend-config key=lambda/{service}.tfstate",
+        ]);
+    }
+    fake.run(
+        &tree,
+        &[
+            "plan",
+            "--backend",
+            "s3",
+            "--backend-config",
+            "bucket=state",
+        ],
+        &[],
+    )
+    .fails_with(&["no `key` given"]);
+    assert_eq!(fake.calls(), Vec::<String>::new());
+    assert!(!tree.work().exists(), "nothing may be written");
+
+    // One service at a time is its own state.
+    let mut args = vec!["plan", "--service", "a"];
+    args.extend(fixed);
+    fake.run(&tree, &args, &[]).success();
+}
+
+/// The plan JSON of a state that belongs to service `b`, planned as `a`: b's functions,
+/// their permission and notification go.
+fn foreign_plan() -> String {
+    let arn = "arn:aws:lambda:eu-west-2:1:function:b-staging";
+    serde_json::json!({"format_version": "1.2", "resource_changes": [
+        {"address": "aws_lambda_function.environment[\"staging\"]", "mode": "managed",
+         "type": "aws_lambda_function", "name": "environment", "index": "staging",
+         "change": {"actions": ["delete"], "before": {"function_name": "b-staging", "arn": arn,
+            "tags": {"service": "b", "environment": "staging", "version": "1.0.0"}}, "after": null}},
+        {"address": "aws_lambda_permission.s3[\"staging\"]", "mode": "managed",
+         "type": "aws_lambda_permission", "name": "s3", "index": "staging",
+         "change": {"actions": ["delete"], "before": {"function_name": "b-staging"}, "after": null}},
+        {"address": "aws_s3_bucket_notification.triggers", "mode": "managed",
+         "type": "aws_s3_bucket_notification", "name": "triggers",
+         "change": {"actions": ["delete", "create"], "before": {"bucket": "b-uploads",
+            "lambda_function": [{"lambda_function_arn": arn, "filter_prefix": "staging/"}]},
+            "after": {"bucket": "a-uploads", "lambda_function": []}}}
+    ]})
+    .to_string()
+}
+
+/// Issue 7 §2, defence in depth: a plan that would destroy or replace another service's
+/// resources is refused — `plan` exits 1 and `apply` applies nothing.
+#[test]
+fn a_plan_that_would_destroy_another_services_resources_is_refused() {
+    let tree = Tree::new();
+    tree.standard("a", &[]);
+    let fake = Fake::new(&tree);
+    fake.plan_exits("a", 2);
+    std::fs::write(fake.dir.join("plan-json-a"), foreign_plan()).unwrap();
+    let backend = [
+        "--backend",
+        "s3",
+        "--backend-config",
+        "key=lambda/terraform.tfstate",
+    ];
+    for command in [&["plan"][..], &["apply", "--auto-approve"][..]] {
+        let mut args = command.to_vec();
+        args.extend(backend);
+        let run = fake.run(&tree, &args, &[]);
+        assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+        for needle in [
+            "a: the plan would delete `aws_lambda_function.environment[\"staging\"]`",
+            "replace `aws_s3_bucket_notification.triggers`",
+            "of `b`",
+            "s3 backend key=lambda/terraform.tfstate",
+            "key=lambda/{service}.tfstate",
+        ] {
+            assert!(
+                run.stderr.contains(needle),
+                "{needle:?} missing:\n{}",
+                run.stderr
+            );
+        }
+    }
+    assert!(!fake.calls().iter().any(|call| call.starts_with("apply")));
+}
+
+/// Issue 8 §3: a second run on the same work dir waits for the first (saying so, with its
+/// pid) or, once `--lock-timeout` is spent, fails naming the pid.
+#[test]
+fn a_second_run_on_the_same_work_dir_waits_for_the_lock_or_fails_naming_the_pid() {
+    use std::io::{BufRead, BufReader};
+    let tree = Tree::new();
+    tree.standard("a", &[]);
+    let fake = Fake::new(&tree);
+    std::fs::write(fake.dir.join("plan-mode"), "hold").unwrap();
+    let spawn = |args: &[&str]| {
+        let mut command = tree.command(args);
+        command
+            .arg("--terraform-bin")
+            .arg(fake.dir.join("terraform"))
+            .env("FAKE_DIR", &fake.dir)
+            .env("AWS_REGION", "eu-west-2")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        command.spawn().unwrap()
+    };
+    let wait_for = |child: &mut std::process::Child, needle: &str| {
+        let mut seen = Vec::new();
+        for line in BufReader::new(child.stderr.as_mut().unwrap()).lines() {
+            let line = line.unwrap();
+            let found = line.contains(needle);
+            seen.push(line);
+            if found {
+                return;
+            }
+        }
+        panic!("never saw {needle:?}:\n{}", seen.join("\n"));
+    };
+
+    let mut first = spawn(&["plan"]);
+    wait_for(&mut first, "holding the work dir");
+    let calls = fake.calls().len();
+
+    let busy = fake.run(&tree, &["plan", "--lock-timeout", "0s"], &[]);
+    busy.fails_with(&[&format!("is in use by pid {}", first.id())]);
+    assert_eq!(
+        fake.calls().len(),
+        calls,
+        "the second run started terraform"
+    );
+
+    let mut second = spawn(&["plan", "--lock-timeout", "5m"]);
+    wait_for(
+        &mut second,
+        &format!("waiting for the work dir lock held by pid {}", first.id()),
+    );
+    std::fs::write(fake.dir.join("release"), "").unwrap();
+    assert!(first.wait().unwrap().success());
+    assert!(second.wait().unwrap().success());
+}
+
+/// Issue 8 §5: `--lock-timeout` takes terraform's duration syntax, checked before anything runs.
+#[test]
+fn an_invalid_lock_timeout_is_refused_before_anything_runs() {
+    let tree = Tree::new();
+    tree.standard("a", &[]);
+    let fake = Fake::new(&tree);
+    for bad in ["5", "five", "5 minutes", "-1s"] {
+        fake.run(&tree, &["plan", &format!("--lock-timeout={bad}")], &[])
+            .fails_with(&["not a duration such as 0s, 30s, 5m or 1h"]);
+    }
+    assert_eq!(fake.calls(), Vec::<String>::new());
+    fake.run(&tree, &["plan", "--lock-timeout", "1h30m"], &[])
+        .success();
+    assert!(
+        fake.calls()[2].contains("-lock-timeout=1h30m"),
+        "{:?}",
+        fake.calls()
     );
 }

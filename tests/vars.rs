@@ -47,7 +47,8 @@ fn previews_sort_numerically_and_hashes_match_openssl() {
     );
 
     // The file written to the work dir is what was printed, and its packages are in place.
-    let written = std::fs::read_to_string(tree.work().join("svc/terraform.tfvars.json")).unwrap();
+    let written =
+        std::fs::read_to_string(tree.work().join("svc/lambda-gitops.tfvars.json")).unwrap();
     assert_eq!(
         serde_json::from_str::<serde_json::Value>(&written).unwrap(),
         vars

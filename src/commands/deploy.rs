@@ -1,7 +1,9 @@
 //! `lambda-gitops plan` and `apply`: the whole pipeline. Validation and staging finish for
 //! every selected service before terraform starts at all; then each service is planned
 //! (and applied) in turn, its report printed on stdout as it completes. Across services the
-//! worst outcome sets the exit code: error > changes > no changes.
+//! worst outcome sets the exit code: error > changes > no changes. Before anything is
+//! staged, several services sharing one state are refused and the work dir is locked for
+//! the whole run.
 
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
@@ -17,8 +19,10 @@ use crate::progress::Progress;
 use crate::prompt;
 use crate::report::{self, Failure, Summary};
 use crate::settings::Settings;
+use crate::terraform::backend::BackendSettings;
 use crate::terraform::binary::Terraform;
 use crate::terraform::runner::{Runner, RunnerSettings};
+use crate::workdir::WorkRoot;
 
 #[derive(Debug, Clone, Copy)]
 pub enum Mode {
@@ -48,8 +52,26 @@ pub async fn run(
     }
     let repo = super::load_repo(settings)?;
     let services = super::select(&repo, &args.services)?;
+    let backend = BackendSettings {
+        backend: args.backend,
+        config: args.backend_config.clone(),
+    };
+    let names: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
+    backend.check_one_state_per_service(&names)?;
+    if let Some(dir) = &args.module_dir {
+        crate::workdir::refuse_inside_checkout("`--module-dir`", dir, &settings.checkout)?;
+    }
+    let root = WorkRoot::lock(
+        &settings.work_dir,
+        &settings.checkout,
+        args.lock_timeout.duration,
+        || interrupts.first(),
+    )
+    .await?;
     let prepared = interrupts
-        .guard(crate::prepare::prepare(settings, &services, progress))
+        .guard(crate::prepare::prepare(
+            settings, &root, &services, progress,
+        ))
         .await??;
 
     let timeout = args.terraform_timeout;
@@ -64,9 +86,8 @@ pub async fn run(
         RunnerSettings {
             terraform,
             module_dir: args.module_dir.clone(),
-            backend: args.backend,
-            backend_config: args.backend_config.clone(),
-            lock_timeout: args.lock_timeout.clone(),
+            backend,
+            lock_timeout: args.lock_timeout.text.clone(),
             grace: std::time::Duration::from_secs(args.grace_period),
             timeout,
             color: settings.color,
@@ -82,7 +103,7 @@ pub async fn run(
     for service in &prepared {
         let name = &service.service.name;
         let outcome = async {
-            let summary = runner.plan(name, &service.work_dir.path).await?;
+            let summary = runner.plan(name, &service.work_dir).await?;
             if args.format == ReportFormat::Text {
                 print(&report::text(&summary))?;
             }
@@ -99,7 +120,7 @@ pub async fn run(
                             service: name.clone(),
                         });
                     }
-                    runner.apply(name, &service.work_dir.path).await?;
+                    runner.apply(name, &service.work_dir).await?;
                     tracing::info!("{name}: applied");
                     exit_code::SUCCESS
                 }
@@ -115,7 +136,9 @@ pub async fn run(
             Err(error) => {
                 let stop = matches!(
                     error,
-                    Error::Interrupted { .. } | Error::InterruptedLocked { .. }
+                    Error::Interrupted { .. }
+                        | Error::InterruptedLocked { .. }
+                        | Error::InterruptedKilled { .. }
                 );
                 code = exit_code::worst(code, error.exit_code());
                 eprint!("{}", error::render(&error));

@@ -23,8 +23,20 @@ pub async fn run(
             known: super::known(&repo),
         });
     };
+    let root = crate::workdir::WorkRoot::lock(
+        &settings.work_dir,
+        &settings.checkout,
+        crate::workdir::DEFAULT_LOCK_WAIT,
+        || interrupts.first(),
+    )
+    .await?;
     let prepared = interrupts
-        .guard(crate::prepare::prepare(settings, &[service], progress))
+        .guard(crate::prepare::prepare(
+            settings,
+            &root,
+            &[service],
+            progress,
+        ))
         .await??;
     let mut json = serde_json::to_string_pretty(&prepared[0].vars).expect("variables serialize");
     json.push('\n');

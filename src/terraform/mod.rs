@@ -2,10 +2,12 @@
 //! `apply` subprocesses, one service at a time.
 //!
 //! [`binary`] finds terraform (or tofu) and checks its version, [`module`] writes the
-//! bundled module (or the user's) and the backend into the work dir, [`process`] runs one
-//! command with live output and signal relay (the first signal of
+//! bundled module (or the user's) with its lock file and the backend into the work dir,
+//! [`backend`] substitutes `{service}` and keeps services off each other's state, [`process`]
+//! runs one command with live output and signal relay (the first signal of
 //! [`crate::interrupts`]), and [`runner`] sequences the commands for a service.
 
+pub mod backend;
 pub mod binary;
 pub mod module;
 pub mod process;

@@ -1,10 +1,13 @@
 //! The module a service's work dir runs: the bundled one (embedded in the binary, so one
-//! installed file works anywhere) or `--module-dir`'s `*.tf` files, plus a generated
+//! installed file works anywhere) with the provider lock file shipped beside it, or
+//! `--module-dir`'s `*.tf` files (and its lock file, when it has one), plus a generated
 //! backend file. The work dir is the root module.
 
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
+use crate::terraform::backend::Backend;
+use crate::workdir;
 
 /// The bundled module, `terraform/` in the source tree.
 pub const BUNDLED: [(&str, &str); 4] = [
@@ -14,32 +17,62 @@ pub const BUNDLED: [(&str, &str); 4] = [
     ("outputs.tf", include_str!("../../terraform/outputs.tf")),
 ];
 
+/// The bundled module's provider selection (`terraform providers lock`), with hashes for
+/// [`LOCK_PLATFORMS`] only: the filesystem mirror it was made from holds no other build.
+pub const BUNDLED_LOCK: &str = include_str!("../../terraform/.terraform.lock.hcl");
+
+/// The platforms whose provider hashes [`BUNDLED_LOCK`] holds. Elsewhere terraform records
+/// the hashes of what it installs (trust on first use, in lambda-gitops's own work dir).
+pub const LOCK_PLATFORMS: [&str; 1] = ["linux_amd64"];
+
+pub const LOCK_FILE: &str = ".terraform.lock.hcl";
 const BACKEND_FILE: &str = "lambda_gitops_backend.tf";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Backend {
-    /// State in the work dir (`terraform.tfstate`).
-    Local,
-    /// State in S3; configure it with `--backend-config` (bucket, key, region, use_lockfile…).
-    S3,
+/// What [`write`] put into the work dir.
+#[derive(Debug, Clone)]
+pub struct ModuleFiles {
+    /// Name and contents of every file written, the lock file included when shipped.
+    pub files: Vec<(String, String)>,
+    /// A lock file was written: init must not change it (`-lockfile=readonly`).
+    pub lock_shipped: bool,
 }
 
-impl Backend {
-    fn block(self) -> &'static str {
-        match self {
-            Self::Local => "terraform {\n  backend \"local\" {}\n}\n",
-            Self::S3 => "terraform {\n  backend \"s3\" {}\n}\n",
-        }
+impl ModuleFiles {
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.files.iter().map(|(name, _)| name.as_str())
     }
 }
 
-/// Writes the module and backend into `work_dir`, removing `*.tf` files that are no longer
-/// part of it. Returns the files' contents, for the init fingerprint.
+/// terraform's name for the platform this binary was built for, e.g. `linux_amd64`.
+pub fn platform() -> String {
+    let os = match std::env::consts::OS {
+        "macos" => "darwin",
+        other => other,
+    };
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        other => other,
+    };
+    format!("{os}_{arch}")
+}
+
+/// Whether the bundled lock file fits `terraform` here: a platform it has hashes for, and
+/// terraform itself (OpenTofu resolves `hashicorp/aws` through its own registry address).
+pub fn bundled_lock_fits(terraform: &Path) -> bool {
+    let name = terraform.file_name().unwrap_or_default().to_string_lossy();
+    LOCK_PLATFORMS.contains(&platform().as_str()) && !name.starts_with("tofu")
+}
+
+/// Writes the module, its lock file (see [`bundled_lock_fits`]) and the backend into
+/// `work_dir`. Files are replaced by rename, so nothing is written through a symlink.
 pub fn write(
     work_dir: &Path,
     module_dir: Option<&Path>,
     backend: Backend,
-) -> Result<Vec<(String, String)>, Error> {
+    ship_bundled_lock: bool,
+) -> Result<ModuleFiles, Error> {
     let mut files: Vec<(String, String)> = match module_dir {
         None => BUNDLED
             .iter()
@@ -47,25 +80,30 @@ pub fn write(
             .collect(),
         Some(dir) => read_module(dir)?,
     };
-    files.push((BACKEND_FILE.to_owned(), backend.block().to_owned()));
+    let lock = match module_dir {
+        None => ship_bundled_lock.then(|| BUNDLED_LOCK.to_owned()),
+        Some(dir) => {
+            let path = dir.join(LOCK_FILE);
+            match std::fs::read_to_string(&path) {
+                Ok(text) => Some(text),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => return Err(Error::io("read", &path, e)),
+            }
+        }
+    };
+    let lock_shipped = lock.is_some();
+    if let Some(text) = lock {
+        files.push((LOCK_FILE.to_owned(), text));
+    }
+    files.push((BACKEND_FILE.to_owned(), backend.block()));
 
     for (name, text) in &files {
-        let path = work_dir.join(name);
-        if std::fs::read_to_string(&path).ok().as_deref() != Some(text) {
-            std::fs::write(&path, text).map_err(|e| Error::io("write", &path, e))?;
-        }
+        workdir::write_file(&work_dir.join(name), text.as_bytes())?;
     }
-    for stale in terraform_files(work_dir)? {
-        let name = stale
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
-        if !files.iter().any(|(file, _)| *file == name) {
-            std::fs::remove_file(&stale).map_err(|e| Error::io("remove", &stale, e))?;
-        }
-    }
-    Ok(files)
+    Ok(ModuleFiles {
+        files,
+        lock_shipped,
+    })
 }
 
 fn read_module(dir: &Path) -> Result<Vec<(String, String)>, Error> {
@@ -109,19 +147,54 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_bundled_module_is_written_with_its_backend_and_stale_files_go() {
+    fn the_bundled_module_is_written_with_its_lock_file_and_backend() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("old.tf"), "# stale").unwrap();
-        std::fs::write(dir.path().join("terraform.tfvars.json"), "{}").unwrap();
-        write(dir.path(), None, Backend::S3).unwrap();
-        assert!(!dir.path().join("old.tf").exists());
-        assert!(dir.path().join("terraform.tfvars.json").exists());
+        let written = write(dir.path(), None, Backend::S3, true).unwrap();
+        assert!(written.lock_shipped);
         assert!(std::fs::read_to_string(dir.path().join("main.tf"))
             .unwrap()
             .contains("aws_s3_bucket_notification"));
         assert!(std::fs::read_to_string(dir.path().join(BACKEND_FILE))
             .unwrap()
             .contains("backend \"s3\""));
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(LOCK_FILE)).unwrap(),
+            BUNDLED_LOCK
+        );
+        let unlocked = write(dir.path(), None, Backend::Local, false).unwrap();
+        assert!(!unlocked.lock_shipped);
+        assert!(!unlocked.names().any(|name| name == LOCK_FILE));
+    }
+
+    #[test]
+    fn a_symlink_in_the_work_dir_is_replaced_not_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside.tf");
+        std::fs::write(&outside, "# someone else's file").unwrap();
+        let work = dir.path().join("work");
+        std::fs::create_dir(&work).unwrap();
+        std::os::unix::fs::symlink(&outside, work.join("main.tf")).unwrap();
+        write(&work, None, Backend::Local, true).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&outside).unwrap(),
+            "# someone else's file"
+        );
+        assert!(!std::fs::symlink_metadata(work.join("main.tf"))
+            .unwrap()
+            .file_type()
+            .is_symlink());
+    }
+
+    #[test]
+    fn the_bundled_lock_file_pins_the_provider_the_module_requires() {
+        assert!(BUNDLED_LOCK.contains("provider \"registry.terraform.io/hashicorp/aws\""));
+        assert!(BUNDLED_LOCK.contains("h1:"));
+        let versions = BUNDLED[0].1;
+        assert!(
+            versions.contains("\">= 5.60, < 7.0\""),
+            "versions.tf changed: regenerate terraform/.terraform.lock.hcl"
+        );
+        assert!(BUNDLED_LOCK.contains("constraints = \">= 5.60.0, < 7.0.0\""));
     }
 
     #[test]

@@ -1,32 +1,34 @@
 //! The terraform commands for one service's work dir, in order: `init` (skipped when the
-//! module, backend and terraform are what the last init saw), `plan -out=plan.tfplan
-//! -detailed-exitcode`, `show -json plan.tfplan` (kept as `plan.json`), and `apply` of
-//! exactly that saved plan.
+//! module, backend and terraform are what the last init saw), `plan -var-file=…
+//! -out=plan.tfplan -detailed-exitcode`, `show -json plan.tfplan` (kept as `plan.json`), and
+//! `apply` of exactly that saved plan. Before any of them the work dir is made to hold only
+//! what lambda-gitops wrote ([`WorkDir::scrub`]); every command gets `TF_DATA_DIR`. A plan
+//! that touches another service's resources is refused before anything is applied.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::child_env::ChildEnv;
+use crate::env_vars;
 use crate::error::{Error, TerraformFailure, TerraformTimeout};
 use crate::interrupts::Interrupts;
 use crate::report::{self, Summary};
 use crate::stage::hash::Hasher;
+use crate::terraform::backend::BackendSettings;
 use crate::terraform::binary::Terraform;
-use crate::terraform::module::{self, Backend};
+use crate::terraform::module::{self, ModuleFiles};
 use crate::terraform::process::{self, Finished, Invocation, RunOptions};
+use crate::workdir::{Marker, WorkDir, VARS_FILE};
 
 pub const PLAN_FILE: &str = "plan.tfplan";
 pub const PLAN_JSON: &str = "plan.json";
-/// Inside `.terraform/`, so that removing it forces a fresh init.
-const INIT_STAMP: &str = ".terraform/lambda-gitops-init";
 
 #[derive(Debug, Clone)]
 pub struct RunnerSettings {
     pub terraform: Terraform,
     pub module_dir: Option<PathBuf>,
-    pub backend: Backend,
-    /// `KEY=VALUE` pairs for `-backend-config`.
-    pub backend_config: Vec<String>,
+    /// The backend and its `-backend-config` pairs, `{service}` not yet substituted.
+    pub backend: BackendSettings,
     /// For `-lock-timeout`, e.g. `5m`.
     pub lock_timeout: String,
     pub grace: Duration,
@@ -63,19 +65,50 @@ impl Runner {
         }
     }
 
-    /// Writes the module, inits when needed, plans and summarises.
-    pub async fn plan(&mut self, service: &str, work_dir: &Path) -> Result<Summary, Error> {
+    /// Writes the module, clears out what lambda-gitops did not write, inits when needed,
+    /// plans and summarises.
+    pub async fn plan(&mut self, service: &str, work_dir: &WorkDir) -> Result<Summary, Error> {
         self.check_interrupted()?;
-        let files = module::write(
-            work_dir,
+        let module = module::write(
+            &work_dir.path,
             self.settings.module_dir.as_deref(),
-            self.settings.backend,
+            self.settings.backend.backend,
+            module::bundled_lock_fits(&self.settings.terraform.path),
         )?;
-        self.init(service, work_dir, &files).await?;
+        let marker = work_dir.data_dir_marker()?;
+        let lock_path = work_dir.path.join(module::LOCK_FILE);
+        // Without a shipped lock file, the one terraform recorded stays while the init that
+        // wrote it vouches for it.
+        let recorded_lock = !module.lock_shipped
+            && marker
+                .as_ref()
+                .is_some_and(|m| m.lock_file.is_some() && m.lock_file == sha256_of(&lock_path));
+        let mut written: Vec<&str> = module.names().collect();
+        if recorded_lock {
+            written.push(module::LOCK_FILE);
+        }
+        for name in work_dir.scrub(&written)? {
+            tracing::warn!(
+                "{service}: removed `{name}` from the work dir: lambda-gitops did not write it and terraform would read it"
+            );
+        }
+        work_dir.clear_plan()?;
+
+        let backend_config = self.settings.backend.for_service(service);
+        let fingerprint = self.init_fingerprint(&module, &backend_config);
+        let current = marker.is_some_and(|m| m.fingerprint == fingerprint)
+            && (module.lock_shipped || recorded_lock);
+        if current {
+            tracing::debug!("{service}: terraform init is current; skipped");
+        } else {
+            self.init(service, work_dir, &module, &backend_config, fingerprint)
+                .await?;
+        }
 
         let mut args = vec![
             "plan".to_owned(),
             "-input=false".to_owned(),
+            format!("-var-file={VARS_FILE}"),
             format!("-out={PLAN_FILE}"),
             "-detailed-exitcode".to_owned(),
             format!("-lock-timeout={}", self.settings.lock_timeout),
@@ -87,17 +120,35 @@ impl Runner {
 
         let show = vec!["show".to_owned(), "-json".to_owned(), PLAN_FILE.to_owned()];
         let finished = self.run(service, work_dir, show, &[], true, &[0]).await?;
-        let plan_json = work_dir.join(PLAN_JSON);
+        let plan_json = work_dir.path.join(PLAN_JSON);
         std::fs::write(&plan_json, &finished.stdout)
             .map_err(|e| Error::io("write", &plan_json, e))?;
-        report::summarize(service, &finished.stdout).map_err(|e| Error::PlanJson {
-            path: plan_json,
-            message: e.to_string(),
-        })
+        let summary = report::summarize(service, finished.stdout.as_bytes()).map_err(|e| {
+            Error::PlanJson {
+                path: plan_json,
+                message: e.to_string(),
+            }
+        })?;
+        if !summary.foreign.is_empty() {
+            let mut owners: Vec<String> = summary.foreign.iter().map(|f| f.owner.clone()).collect();
+            owners.sort();
+            owners.dedup();
+            return Err(Error::ForeignResources {
+                service: service.to_owned(),
+                owners,
+                changes: summary
+                    .foreign
+                    .iter()
+                    .map(|f| (f.action.as_str().to_owned(), f.address.clone()))
+                    .collect(),
+                state: self.settings.backend.state_location(service),
+            });
+        }
+        Ok(summary)
     }
 
     /// Applies the saved plan of the last [`Runner::plan`].
-    pub async fn apply(&mut self, service: &str, work_dir: &Path) -> Result<(), Error> {
+    pub async fn apply(&mut self, service: &str, work_dir: &WorkDir) -> Result<(), Error> {
         self.check_interrupted()?;
         let mut args = vec![
             "apply".to_owned(),
@@ -113,51 +164,46 @@ impl Runner {
     async fn init(
         &mut self,
         service: &str,
-        work_dir: &Path,
-        files: &[(String, String)],
+        work_dir: &WorkDir,
+        module: &ModuleFiles,
+        backend_config: &[String],
+        fingerprint: String,
     ) -> Result<(), Error> {
-        let stamp = self.init_fingerprint(files);
-        let stamp_path = work_dir.join(INIT_STAMP);
-        if std::fs::read_to_string(&stamp_path).ok().as_deref() == Some(stamp.as_str())
-            && work_dir.join(".terraform.lock.hcl").is_file()
-        {
-            tracing::debug!("{service}: terraform init is current; skipped");
-            return Ok(());
-        }
         let mut args = vec![
             "init".to_owned(),
             "-input=false".to_owned(),
             "-reconfigure".to_owned(),
         ];
+        if module.lock_shipped {
+            args.push("-lockfile=readonly".to_owned());
+        }
         args.extend(self.no_color());
         let first_secret = args.len();
         args.extend(
-            self.settings
-                .backend_config
+            backend_config
                 .iter()
                 .map(|pair| format!("-backend-config={pair}")),
         );
         let secrets: Vec<usize> = (first_secret..args.len()).collect();
         self.run(service, work_dir, args, &secrets, false, &[0])
             .await?;
-        let write = || {
-            std::fs::create_dir_all(work_dir.join(".terraform"))?;
-            std::fs::write(&stamp_path, stamp)
-        };
-        write().map_err(|e| Error::io("write", &stamp_path, e))
+        work_dir.write_data_dir_marker(&Marker {
+            fingerprint,
+            lock_file: sha256_of(&work_dir.path.join(module::LOCK_FILE)),
+        })
     }
 
-    /// What an init depends on: the module and backend files, the backend config and the
-    /// terraform binary.
-    fn init_fingerprint(&self, files: &[(String, String)]) -> String {
+    /// What an init depends on: the module, lock and backend files, the backend config and
+    /// the terraform binary.
+    fn init_fingerprint(&self, module: &ModuleFiles, backend_config: &[String]) -> String {
         let mut hasher = Hasher::default();
-        for (name, text) in files {
+        for (name, text) in &module.files {
             hasher.update(name.as_bytes());
             hasher.update(&[0]);
             hasher.update(text.as_bytes());
             hasher.update(&[0]);
         }
-        for pair in &self.settings.backend_config {
+        for pair in backend_config {
             hasher.update(pair.as_bytes());
             hasher.update(&[0]);
         }
@@ -170,13 +216,17 @@ impl Runner {
         (!self.settings.color).then(|| "-no-color".to_owned())
     }
 
-    fn invocation(&self, work_dir: &Path, args: Vec<String>, secrets: &[usize]) -> Invocation {
+    fn invocation(&self, work_dir: &WorkDir, args: Vec<String>, secrets: &[usize]) -> Invocation {
         Invocation {
             program: self.settings.terraform.path.clone(),
             args,
             secret_args: secrets.to_vec(),
-            cwd: work_dir.to_path_buf(),
-            env: self.settings.env.clone(),
+            cwd: work_dir.path.clone(),
+            env: {
+                let mut env = self.settings.env.clone();
+                env.set(env_vars::TF_DATA_DIR, work_dir.data_dir());
+                env
+            },
         }
     }
 
@@ -184,7 +234,7 @@ impl Runner {
     async fn run(
         &mut self,
         service: &str,
-        work_dir: &Path,
+        work_dir: &WorkDir,
         args: Vec<String>,
         secrets: &[usize],
         capture: bool,
@@ -206,7 +256,7 @@ impl Runner {
                 source: source.source,
             })?;
         let program = self.settings.terraform.name();
-        let cwd = work_dir.to_path_buf();
+        let cwd = work_dir.path.clone();
         if let Some(signal) = finished.interrupted {
             return Err(match (finished.killed, finished.lock_id) {
                 (true, _) => Error::InterruptedKilled {
@@ -257,4 +307,16 @@ fn failure(service: &str, finished: &Finished, invocation: &Invocation, program:
         cwd: invocation.cwd.clone(),
         tail: finished.tail.clone(),
     }))
+}
+
+/// SHA-256 hex of a regular file's bytes; `None` when there is none.
+fn sha256_of(path: &std::path::Path) -> Option<String> {
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    if !meta.file_type().is_file() {
+        return None;
+    }
+    let bytes = std::fs::read(path).ok()?;
+    let mut hasher = Hasher::default();
+    hasher.update(&bytes);
+    Some(hasher.finish().hex())
 }

@@ -2,6 +2,7 @@
 //!
 //! The pipeline, one module a stage (ARCHITECTURE.md walks it):
 //! [`scan`] → [`validate`] → [`resolve`] → [`stage`] → [`render`] → [`terraform`] → [`report`].
+//! Every gitops file is read through [`yaml`].
 
 pub mod cli;
 pub mod commands;
@@ -24,6 +25,7 @@ pub mod stage;
 pub mod terraform;
 pub mod validate;
 pub mod workdir;
+pub mod yaml;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

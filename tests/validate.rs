@@ -155,9 +155,9 @@ fn previews_without_a_production_need_a_function_name_template() {
     tree.standard("svc", &[7]);
     tree.remove("environments/production");
     scan(&tree).fails_with(&[
-        "services/svc/config.yaml",
-        "no production config",
-        "lambda.preview.functionName",
+        "services/svc/config.yaml:3",
+        "`svc` has previews (`pr-7`) but neither `lambda.preview.functionName` nor a production config",
+        "set `lambda.preview.functionName`",
     ]);
 }
 

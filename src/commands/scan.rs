@@ -15,7 +15,7 @@ use std::io::Write;
 use serde::Serialize;
 
 use crate::cli::Format;
-use crate::desired::{Deployment, PackageRef, Repo, DeploymentKey};
+use crate::desired::{Deployment, DeploymentKey, PackageRef, Repo};
 use crate::error::Error;
 use crate::settings::Settings;
 

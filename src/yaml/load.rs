@@ -23,6 +23,10 @@ pub enum LoadError {
     ByteOrderMark,
     #[error("the file is not UTF-8 (a Latin-1 or other non-UTF-8 character on this line)")]
     NotUtf8 { line: usize },
+    #[error(
+        "the file holds the control character U+{code:04X}, which YAML does not allow unescaped"
+    )]
+    ControlCharacter { line: usize, code: u32 },
     #[error("the YAML is nested deeper than {MAX_DEPTH} levels")]
     TooDeep { line: usize },
     #[error("YAML syntax error: {message}")]
@@ -44,6 +48,7 @@ impl LoadError {
     pub fn line(&self) -> Option<usize> {
         match self {
             Self::NotUtf8 { line }
+            | Self::ControlCharacter { line, .. }
             | Self::TooDeep { line }
             | Self::Syntax { line, .. }
             | Self::DuplicateKey { line, .. }
@@ -84,9 +89,20 @@ pub fn decode(bytes: &[u8]) -> Result<&str, LoadError> {
     if bytes.starts_with(b"\xEF\xBB\xBF") {
         return Err(LoadError::ByteOrderMark);
     }
-    std::str::from_utf8(bytes).map_err(|error| LoadError::NotUtf8 {
+    let text = std::str::from_utf8(bytes).map_err(|error| LoadError::NotUtf8 {
         line: line_at(bytes, error.valid_up_to()),
-    })
+    })?;
+    // YAML's printable set: no C0 or C1 controls but tab, line breaks and NEL.
+    match text
+        .char_indices()
+        .find(|(_, c)| c.is_control() && !matches!(c, '\t' | '\n' | '\r' | '\u{85}'))
+    {
+        Some((offset, c)) => Err(LoadError::ControlCharacter {
+            line: line_at(bytes, offset),
+            code: c as u32,
+        }),
+        None => Ok(text),
+    }
 }
 
 fn line_at(bytes: &[u8], offset: usize) -> usize {
@@ -470,6 +486,14 @@ mod tests {
             })
         );
         assert_eq!(parse(b"# nothing\n"), Err(LoadError::Empty));
+        assert_eq!(
+            parse(b"a: 1\nb: x\x1b[2J\n"),
+            Err(LoadError::ControlCharacter {
+                line: 2,
+                code: 0x1b
+            })
+        );
+        assert!(parse("a: \"tab\there\"\r\n".as_bytes()).is_ok());
         assert_eq!(
             parse(b"a: 1\n---\nb: 2\n"),
             Err(LoadError::SeveralDocuments { line: 2 })

@@ -359,6 +359,21 @@ mod tests {
     }
 
     #[test]
+    fn symlinks_that_stay_inside_the_root_are_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, "shared/a/config.yaml", "x");
+        std::fs::create_dir_all(root.join("services")).unwrap();
+        std::os::unix::fs::symlink(root.join("shared/a"), root.join("services/a")).unwrap();
+        let tree = scan(root);
+        assert_eq!(tree.services.len(), 1, "{:?}", tree.problems);
+        assert_eq!(
+            tree.services[0].file.path,
+            root.join("services/a/config.yaml")
+        );
+    }
+
+    #[test]
     fn files_outside_the_root_and_fifos_are_refused_unread() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("gitops");

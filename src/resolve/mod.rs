@@ -6,15 +6,17 @@
 mod cross;
 mod package;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
+use crate::config::EnvValue;
 use crate::desired::{
     Deployment, DeploymentKey, DesiredService, PackageRef, Repo, DEFAULT_MEMORY_MIB,
     DEFAULT_TIMEOUT_SECONDS,
 };
 use crate::problem::Problem;
 use crate::scan::EnvName;
-use crate::validate::files::{env_strings, CheckedPreview, CheckedService};
+use crate::validate::files::{CheckedPreview, CheckedService};
 use crate::validate::{rules, Checked};
 
 const DEFAULT_PREVIEW_PREFIX: &str = "preview/pr-{pr}/";
@@ -202,4 +204,12 @@ fn preview_deployment(
         environment: env_strings(&lambda.preview.environment),
         package,
     })
+}
+
+/// Environment variables as Lambda takes them: text, exactly as written.
+fn env_strings(environment: &BTreeMap<String, EnvValue>) -> BTreeMap<String, String> {
+    environment
+        .iter()
+        .map(|(key, value)| (key.clone(), value.0.clone()))
+        .collect()
 }

@@ -563,11 +563,3 @@ fn has_placeholder(template: &str, placeholder: &str, name: &str) -> Result<(), 
         )
     })
 }
-
-/// Environment variables as Lambda takes them: text, exactly as written.
-pub fn env_strings(environment: &BTreeMap<String, EnvValue>) -> BTreeMap<String, String> {
-    environment
-        .iter()
-        .map(|(key, value)| (key.clone(), value.0.clone()))
-        .collect()
-}

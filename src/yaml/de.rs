@@ -186,27 +186,32 @@ impl<'a> NodeDeserializer<'a> {
         matches!(self.plain(), Some(Plain::Null))
     }
 
-    fn unexpected(&self) -> Unexpected<'a> {
+    /// What this node is, for "invalid type" errors: a plain scalar as written (`number
+    /// `1.10``, not `1.1`).
+    fn found(&self) -> String {
         match &self.node.kind {
-            Kind::Scalar(scalar) => match self.plain() {
-                Some(Plain::Null) => Unexpected::Unit,
-                Some(Plain::Bool(b)) => Unexpected::Bool(b),
-                Some(Plain::Int(i)) => match i64::try_from(i) {
-                    Ok(i) => Unexpected::Signed(i),
-                    Err(_) => Unexpected::Other("an integer out of range"),
-                },
-                Some(Plain::BigInt) => Unexpected::Other("an integer out of range"),
-                Some(Plain::Float(x)) => Unexpected::Float(x),
-                Some(Plain::Text) | None => Unexpected::Str(&scalar.value),
-            },
-            Kind::Sequence(_) => Unexpected::Seq,
-            Kind::Mapping(_) => Unexpected::Map,
-            Kind::Alias => Unexpected::Other("an alias"),
+            Kind::Scalar(scalar) => {
+                let text = excerpt(&scalar.value);
+                match self.plain() {
+                    Some(Plain::Null) => "null".to_owned(),
+                    Some(Plain::Bool(_)) => format!("boolean `{text}`"),
+                    Some(Plain::Int(_) | Plain::BigInt | Plain::Float(_)) => {
+                        format!("number `{text}`")
+                    }
+                    Some(Plain::Text) | None => format!("string \"{text}\""),
+                }
+            }
+            Kind::Sequence(_) => "sequence".to_owned(),
+            Kind::Mapping(_) => "map".to_owned(),
+            Kind::Alias => "an alias".to_owned(),
         }
     }
 
     fn invalid<T>(&self, expected: &dyn de::Expected) -> Result<T, Error> {
-        Err(de::Error::invalid_type(self.unexpected(), expected))
+        Err(Error::new(ErrorKind::InvalidType {
+            found: self.found(),
+            expected: expected.to_string(),
+        }))
     }
 
     /// Puts any error from `result` at this node.
@@ -668,6 +673,11 @@ mod tests {
         );
         let error = read("name: x\nsize: 99999999999\n").unwrap_err();
         assert_eq!(error.line, Some(2));
+        let error = read("name: x\nsize: 1.10\n").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "size: invalid type: number `1.10`, expected u32"
+        );
         let error = read("name: x\nlist: [a, {b: c}]\n").unwrap_err();
         assert_eq!(error.path, "list[1]");
     }

@@ -74,6 +74,11 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub quiet: u8,
 
+    /// Succeed when the gitops dir declares no Lambda service yet (otherwise that is an
+    /// error: the gitops dir is probably not the one meant).
+    #[arg(long, global = true)]
+    pub allow_empty: bool,
+
     /// When to use colour on stderr.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,

@@ -1,8 +1,10 @@
-//! The YAML schema of the gitops files, as serde types. Unknown keys are errors: a
-//! silently ignored typo would change what is deployed.
+//! The YAML schema of the gitops files, as serde types read through [`crate::yaml::de`].
+//! Unknown keys are errors: a silently ignored typo would change what is deployed.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
+use serde::de::{self, IgnoredAny};
 use serde::Deserialize;
 
 /// `services/<service>/config.yaml` of a Lambda service.
@@ -14,16 +16,9 @@ pub struct ServiceConfig {
     pub lambda: LambdaService,
     /// Helm keys shared with Kubernetes services; accepted and ignored.
     #[serde(default, rename = "chartPath")]
-    pub _chart_path: Option<serde_yaml::Value>,
+    pub _chart_path: Option<IgnoredAny>,
     #[serde(default, rename = "chartRepo")]
-    pub _chart_repo: Option<serde_yaml::Value>,
-}
-
-/// Only `deploymentType` is read from a service config before we know it is ours.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DeploymentTypeProbe {
-    pub deployment_type: Option<String>,
+    pub _chart_repo: Option<IgnoredAny>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -79,12 +74,6 @@ pub struct EnvConfig {
     pub git_version: Option<GitVersion>,
 }
 
-/// Whether an environment config is a Lambda one at all (Kubernetes configs share the tree).
-#[derive(Debug, Deserialize)]
-pub struct LambdaKeyProbe {
-    pub lambda: Option<serde_yaml::Value>,
-}
-
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EnvLambda {
@@ -121,23 +110,38 @@ pub struct PreviewLambda {
     pub s3_key: Option<String>,
 }
 
-/// An environment variable's value: YAML scalars of any kind, kept as text.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(untagged)]
-pub enum EnvValue {
-    Text(String),
-    Integer(i64),
-    Float(f64),
-    Bool(bool),
+/// An environment variable's value: exactly the characters written. A plain `1.10`,
+/// `0x1F`, `.inf` or `true` is that text, never a number printed back; null and
+/// collections are refused (Lambda takes text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvValue(pub String);
+
+impl<'de> Deserialize<'de> for EnvValue {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Text;
+        impl de::Visitor<'_> for Text {
+            type Value = EnvValue;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("text (a scalar)")
+            }
+
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<EnvValue, E> {
+                Ok(EnvValue(text.to_owned()))
+            }
+
+            fn visit_unit<E: de::Error>(self) -> Result<EnvValue, E> {
+                Err(E::custom(
+                    "the value is null: write `\"\"` for an empty value, quote it (`\"null\"`) for the text, or remove the key",
+                ))
+            }
+        }
+        deserializer.deserialize_str(Text)
+    }
 }
 
-impl std::fmt::Display for EnvValue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Text(text) => f.write_str(text),
-            Self::Integer(n) => write!(f, "{n}"),
-            Self::Float(x) => write!(f, "{x}"),
-            Self::Bool(b) => write!(f, "{b}"),
-        }
+impl fmt::Display for EnvValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
     }
 }

@@ -34,8 +34,12 @@ pub enum Error {
     #[error("the gitops dir has {} Lambda services; choose one with `--service`", known.len())]
     ServiceRequired { known: Vec<String> },
 
-    #[error("the gitops dir declares no Lambda service (`services/*/config.yaml` with `deploymentType: lambda`)")]
-    NoServices,
+    #[error("no Lambda service in the gitops dir `{}`{}: looked for `services/*/config.yaml` with `deploymentType: lambda` and found {}", gitops_dir.display(), shown_canonical(gitops_dir, canonical), describe_configs(*service_configs))]
+    NoServices {
+        gitops_dir: PathBuf,
+        canonical: PathBuf,
+        service_configs: usize,
+    },
 
     #[error("{} package{} could not be staged", errors.len(), plural(errors.len()))]
     Stage { errors: Vec<StageError> },
@@ -212,6 +216,7 @@ impl Error {
             Self::ApprovalRequired => Some(
                 "review the plan with `lambda-gitops plan`, then run `apply --auto-approve`".into(),
             ),
+            Self::NoServices { .. } => Some("run from the gitops repo (or pass `--gitops-dir`, the directory holding `services/`); `--allow-empty` accepts a repo with no Lambda service yet".into()),
             Self::UnknownService { known, .. } | Self::ServiceRequired { known } => {
                 Some(format!("Lambda services: {}", backticked(known)))
             }
@@ -275,6 +280,22 @@ fn describe_foreign(changes: &[(String, String)]) -> String {
         format!("{} and {more} more", shown.join(", "))
     } else {
         shown.join(", ")
+    }
+}
+
+/// ` (/abs/path)` when the gitops dir was given as another spelling of it.
+fn shown_canonical(given: &Path, canonical: &Path) -> String {
+    if given == canonical || canonical.as_os_str().is_empty() {
+        String::new()
+    } else {
+        format!(" (`{}`)", canonical.display())
+    }
+}
+
+fn describe_configs(count: usize) -> String {
+    match count {
+        0 => "no service config at all".to_owned(),
+        n => format!("{n} service config{}, none of them Lambda", plural(n)),
     }
 }
 

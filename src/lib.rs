@@ -2,6 +2,7 @@
 //!
 //! The pipeline, one module a stage (ARCHITECTURE.md walks it):
 //! [`scan`] → [`validate`] → [`resolve`] → [`stage`] → [`render`] → [`terraform`] → [`report`].
+//! Every gitops file is read through [`yaml`].
 
 pub mod child_env;
 pub mod cli;
@@ -29,6 +30,7 @@ pub mod stage;
 pub mod terraform;
 pub mod validate;
 pub mod workdir;
+pub mod yaml;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

@@ -34,6 +34,8 @@ pub struct Settings {
     pub color: bool,
     /// -2 (errors only) … 2 (trace).
     pub verbosity: i8,
+    /// `--allow-empty`: no Lambda service is not an error.
+    pub allow_empty: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -142,6 +144,7 @@ impl Settings {
                 .unwrap_or_default(),
             color,
             verbosity: args.verbose as i8 - args.quiet as i8,
+            allow_empty: args.allow_empty,
         })
     }
 }

@@ -53,11 +53,9 @@ fn syntax_errors_wrong_types_and_missing_fields_are_all_reported_at_once() {
     );
     let run = scan(&tree);
     run.fails_with(&[
-        "environments/production/svc/config.yaml:3",
-        "environments/staging/svc/config.yaml",
-        "missing field `functionName`",
-        "services/svc/config.yaml:10",
-        "memorySize",
+        "environments/production/svc/config.yaml:3: YAML syntax error",
+        "environments/staging/svc/config.yaml:4: lambda: missing field `functionName`",
+        "services/svc/config.yaml:10: lambda.memorySize: invalid type: string \"lots\", expected u32",
         "3 problems",
     ]);
 }
@@ -110,7 +108,9 @@ fn two_functions_may_not_share_a_name() {
     let tree = Tree::new();
     tree.standard("svc", &[]);
     tree.env("staging", "svc", "1.1.0", "svc-prod", "staging/");
-    scan(&tree).fails_with(&["function `svc-prod`", "is also used by svc production"]);
+    scan(&tree).fails_with(&[
+        "environments/staging/svc/config.yaml:5: function `svc-prod` (svc staging) is also used by svc production",
+    ]);
 }
 
 #[test]
@@ -155,9 +155,9 @@ fn previews_without_a_production_need_a_function_name_template() {
     tree.standard("svc", &[7]);
     tree.remove("environments/production");
     scan(&tree).fails_with(&[
-        "services/svc/config.yaml",
-        "no production config",
-        "lambda.preview.functionName",
+        "services/svc/config.yaml:3",
+        "`svc` has previews (`pr-7`) but neither `lambda.preview.functionName` nor a production config",
+        "set `lambda.preview.functionName`",
     ]);
 }
 
@@ -272,5 +272,415 @@ fn broken_yaml_of_an_unknown_service_is_reported_as_it_may_hide_a_lambda() {
         "environments/staging/mystery/config.yaml",
         "lambda: [unclosed\n",
     );
-    scan(&tree).fails_with(&["environments/staging/mystery/config.yaml:"]);
+    scan(&tree).fails_with(&[
+        "environments/staging/mystery/config.yaml:1: YAML syntax error",
+        "no readable `services/mystery/config.yaml` says what `mystery` is",
+    ]);
+}
+
+// --- Previews and environment configs are never skipped (issue 7 §3, §5) ---
+
+#[test]
+fn a_preview_of_an_unknown_service_that_does_not_parse_is_an_error() {
+    let tree = Tree::new();
+    tree.standard("svc", &[7]);
+    // The service was renamed; its old preview file is broken.
+    tree.write(
+        "environments/preview/pr-8/services/old-svc.values.yaml",
+        "serviceName: old-svc\nlambda: {version: [unclosed\n",
+    );
+    scan(&tree).fails_with(&[
+        "environments/preview/pr-8/services/old-svc.values.yaml:2: YAML syntax error",
+        "no readable `services/old-svc/config.yaml` says what `old-svc` is",
+    ]);
+}
+
+#[test]
+fn a_lambda_preview_of_an_unknown_service_is_an_error_even_without_deployment_type() {
+    let tree = Tree::new();
+    tree.standard("svc", &[7]);
+    tree.write(
+        "environments/preview/pr-8/services/scv.values.yaml",
+        "serviceName: svc\nlambda:\n  version: \"1.1.0\"\n",
+    );
+    scan(&tree).fails_with(&[
+        "environments/preview/pr-8/services/scv.values.yaml:2: a preview of `scv`, which is not a Lambda service",
+        "did you mean the directory `svc`?",
+    ]);
+}
+
+#[test]
+fn a_preview_nobody_can_tell_apart_from_a_lambda_one_is_an_error() {
+    let tree = Tree::new();
+    tree.standard("svc", &[7]);
+    tree.write(
+        "environments/preview/pr-8/services/mystery.values.yaml",
+        "image:\n  tag: pr-8\n",
+    );
+    scan(&tree).fails_with(&[
+        "environments/preview/pr-8/services/mystery.values.yaml: cannot tell whether this is a Lambda file",
+        "declare `deploymentType`",
+    ]);
+
+    // Declaring what it is settles it, even when the strict reading refuses the file.
+    tree.write(
+        "environments/preview/pr-8/services/mystery.values.yaml",
+        "deploymentType: kubernetes\nimage: {tag: pr-8}\nimage: {tag: pr-9}\n",
+    );
+    scan(&tree).success();
+}
+
+#[test]
+fn previews_of_a_service_whose_config_has_a_syntax_error_are_still_checked() {
+    let tree = Tree::new();
+    tree.standard("svc", &[7]);
+    tree.write(
+        "services/svc/config.yaml",
+        "serviceName: svc\ndeploymentType: lambda\nlambda: [unclosed\n",
+    );
+    tree.write(
+        "environments/preview/pr-7/services/svc.values.yaml",
+        "serviceName: svc\ndeploymentType: lambda\nlambda:\n  verison: \"1.1.0\"\n",
+    );
+    let run = scan(&tree);
+    run.fails_with(&[
+        "services/svc/config.yaml:3: YAML syntax error",
+        "environments/preview/pr-7/services/svc.values.yaml:4: lambda: unknown field `verison`",
+        "2 problems",
+    ]);
+    assert!(
+        !run.stderr.contains("not a Lambda service"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn an_invalid_production_config_gives_its_own_error_only() {
+    let tree = Tree::new();
+    tree.standard("svc", &[7]);
+    tree.write(
+        "environments/production/svc/config.yaml",
+        "serviceName: svc\nenvName: production\nlambda:\n  version: \"1.0.0\"\n  functionName: [svc-prod\n",
+    );
+    let run = scan(&tree);
+    run.fails_with(&[
+        "environments/production/svc/config.yaml:5: YAML syntax error",
+        "1 problem",
+    ]);
+    assert!(!run.stderr.contains("to name them after"), "{}", run.stderr);
+
+    // A valid production config whose package is missing still names the previews.
+    tree.env("production", "svc", "9.9.9", "svc-prod", "Projects/");
+    let run = scan(&tree);
+    run.fails_with(&[
+        "environments/production/svc/config.yaml:4",
+        "cannot be read",
+        "1 problem",
+    ]);
+    assert!(!run.stderr.contains("to name them after"), "{}", run.stderr);
+}
+
+#[test]
+fn a_new_service_may_preview_before_production_when_its_template_names_them() {
+    let tree = Tree::new();
+    tree.standard("svc", &[7]);
+    tree.remove("environments/production");
+    tree.service_with(
+        "svc",
+        "    path: \"packages/svc-{version}.zip\"\n",
+        "  preview:\n    functionName: \"svc-pr-{pr}\"\n",
+    );
+    let run = tree.run(&["scan", "--format", "json"]);
+    run.success();
+    assert_eq!(
+        run.json()["services"][0]["previews"][0]["function_name"],
+        "svc-pr-7"
+    );
+}
+
+#[test]
+fn an_environment_config_of_an_unknown_service_without_a_lambda_key_cannot_be_told_apart() {
+    let tree = Tree::new();
+    tree.standard("svc", &[]);
+    tree.write(
+        "environments/staging/mystery/config.yaml",
+        "serviceName: mystery\nenvName: staging\nreplicas: 2\n",
+    );
+    scan(&tree).fails_with(&[
+        "environments/staging/mystery/config.yaml: cannot tell whether this is a Lambda file",
+    ]);
+}
+
+// --- Files and what errors may quote (issue 7 §4) ---
+
+#[test]
+fn a_config_symlinked_outside_the_repo_is_refused_without_reading_it() {
+    let tree = Tree::new();
+    tree.standard("svc", &[]);
+    let outside = tree.temp.path().join("runner-secret.yaml");
+    std::fs::write(&outside, "deploymentType: lambda\nlambda: hunter2-token\n").unwrap();
+    tree.remove("services/svc/config.yaml");
+    std::os::unix::fs::symlink(&outside, tree.gitops().join("services/svc/config.yaml")).unwrap();
+    let run = scan(&tree);
+    run.fails_with(&[
+        "services/svc/config.yaml: resolves outside the gitops dir (through a symlink); refused without reading it",
+    ]);
+    assert!(!run.stderr.contains("hunter2"), "{}", run.stderr);
+
+    // A directory of the layout that leads outside is refused the same way, file by file.
+    let elsewhere = tree.temp.path().join("elsewhere");
+    std::fs::create_dir_all(elsewhere.join("svc")).unwrap();
+    std::fs::write(elsewhere.join("svc/config.yaml"), "lambda: hunter2-token\n").unwrap();
+    tree.remove("services/svc/config.yaml");
+    tree.path_service("svc");
+    tree.remove("environments/staging");
+    std::os::unix::fs::symlink(&elsewhere, tree.gitops().join("environments/staging")).unwrap();
+    let run = scan(&tree);
+    run.fails_with(&["environments/staging/svc/config.yaml: resolves outside the gitops dir"]);
+    assert!(!run.stderr.contains("hunter2"), "{}", run.stderr);
+}
+
+#[test]
+fn file_contents_in_errors_are_one_line_of_at_most_200_characters() {
+    let tree = Tree::new();
+    tree.standard("svc", &[]);
+    let long = "x".repeat(5000);
+    tree.service_with(
+        "svc",
+        "    path: \"packages/svc-{version}.zip\"\n",
+        &format!("  memorySize: \"{long}\\nsecond line\"\n"),
+    );
+    let run = scan(&tree);
+    run.fails_with(&["services/svc/config.yaml:10: lambda.memorySize: invalid type: string \"xxx"]);
+    assert!(!run.stderr.contains(&"x".repeat(201)), "{}", run.stderr);
+    assert!(!run.stderr.contains("second line"), "{}", run.stderr);
+}
+
+#[test]
+fn a_release_tag_that_would_leave_its_api_endpoint_is_refused_before_any_request() {
+    let tree = Tree::new();
+    tree.standard("svc", &[]);
+    tree.service(
+        "svc",
+        "    githubRelease: {repository: o/r, tag: \"../../../user/repos?x={version}\", asset: \"a.zip\"}\n",
+    );
+    scan(&tree).fails_with(&[
+        "services/svc/config.yaml:9: tag `../../../user/repos?x=0` must be one URL path segment",
+    ]);
+
+    // A harmless template, steered by the version a pull request chooses.
+    tree.service(
+        "svc",
+        "    githubRelease: {repository: o/r, tag: \"{version}\", asset: \"svc-{version}.zip\"}\n",
+    );
+    tree.env("staging", "svc", "..", "svc-staging", "staging/");
+    scan(&tree).fails_with(&[
+        "environments/staging/svc/config.yaml:4: with version `..`: tag `..` must be one URL path segment",
+    ]);
+}
+
+// --- What the function gets is what the file says (issue 8 §1) ---
+
+fn env_block(entries: &str) -> String {
+    format!("serviceName: svc\nenvName: staging\nlambda:\n  version: \"1.1.0\"\n  functionName: svc-staging\n  s3TriggerPrefix: staging/\n  environment:\n{entries}")
+}
+
+#[test]
+fn environment_values_reach_the_function_exactly_as_written() {
+    let tree = Tree::new();
+    tree.standard("svc", &[]);
+    tree.write(
+        "environments/staging/svc/config.yaml",
+        &env_block("    DECIMAL: 1.10\n    HEX: 0x1F\n    BIG: 123456789012345678901234567890\n    INF: .inf\n    BOOL: yes\n    OCTAL: 0o17\n    QUOTED: \"1.10\"\n"),
+    );
+    let run = tree.run(&["vars"]);
+    run.success();
+    let environment = &run.json()["staging_environment"];
+    assert_eq!(
+        environment,
+        &serde_json::json!({
+            "DECIMAL": "1.10", "HEX": "0x1F", "BIG": "123456789012345678901234567890",
+            "INF": ".inf", "BOOL": "yes", "OCTAL": "0o17", "QUOTED": "1.10"
+        })
+    );
+}
+
+#[test]
+fn null_and_nested_environment_values_are_refused_with_their_line() {
+    let tree = Tree::new();
+    tree.standard("svc", &[]);
+    tree.write(
+        "environments/staging/svc/config.yaml",
+        &env_block("    EMPTY:\n    NESTED: {a: b}\n"),
+    );
+    scan(&tree).fails_with(&[
+        "environments/staging/svc/config.yaml:8: lambda.environment.EMPTY: the value is null",
+    ]);
+    tree.write(
+        "environments/staging/svc/config.yaml",
+        &env_block("    NESTED: {a: b}\n"),
+    );
+    scan(&tree).fails_with(&[
+        "environments/staging/svc/config.yaml:8: lambda.environment.NESTED: invalid type: map, expected text",
+    ]);
+}
+
+#[test]
+fn environment_keys_lambda_reserves_are_refused() {
+    let tree = Tree::new();
+    tree.standard("svc", &[]);
+    tree.write(
+        "environments/staging/svc/config.yaml",
+        &env_block(
+            "    AWS_SESSION_TOKEN: x\n    AWS_LAMBDA_RUNTIME_API: y\n    LAMBDA_TASK_ROOT: z\n",
+        ),
+    );
+    scan(&tree).fails_with(&[
+        "config.yaml:8: environment variable `AWS_SESSION_TOKEN` is reserved by Lambda",
+        "config.yaml:9: environment variable `AWS_LAMBDA_RUNTIME_API` is reserved",
+        "config.yaml:10: environment variable `LAMBDA_TASK_ROOT` is reserved",
+    ]);
+}
+
+#[test]
+fn an_environment_over_lambdas_4_kb_is_refused() {
+    let tree = Tree::new();
+    tree.standard("svc", &[]);
+    let value = "v".repeat(2100);
+    tree.write(
+        "environments/staging/svc/config.yaml",
+        &env_block(&format!("    A: {value}\n    B: {value}\n")),
+    );
+    scan(&tree).fails_with(&[
+        "environments/staging/svc/config.yaml:7: the environment is 4202 bytes (keys and values); Lambda allows 4096",
+    ]);
+}
+
+#[test]
+fn duplicate_keys_are_refused_naming_both_lines() {
+    let tree = Tree::new();
+    tree.standard("svc", &[]);
+    tree.write(
+        "environments/staging/svc/config.yaml",
+        "serviceName: svc\nenvName: staging\nlambda:\n  version: \"1.1.0\"\n  functionName: svc-staging\n  s3TriggerPrefix: staging/\n  version: \"6.6.6\"\n",
+    );
+    scan(&tree).fails_with(&[
+        "environments/staging/svc/config.yaml:7: duplicate key `version`: it is also at line 4",
+    ]);
+    tree.write(
+        "environments/staging/svc/config.yaml",
+        &env_block("    {A: 1, B: 2, A: 3}\n").replace("  environment:\n    ", "  environment: "),
+    );
+    scan(&tree).fails_with(&[
+        "environments/staging/svc/config.yaml:7: duplicate key `A`: it is also at line 7",
+    ]);
+}
+
+#[test]
+fn control_characters_in_strings_that_reach_reports_are_refused() {
+    let tree = Tree::new();
+    tree.standard("svc", &[7]);
+    tree.env(
+        "staging",
+        "svc",
+        "1.1.0",
+        "svc-staging",
+        "staging/\\n::warning::all clear",
+    );
+    tree.write(
+        "environments/preview/pr-7/services/svc.values.yaml",
+        "serviceName: svc\nlambda:\n  version: \"1.1.0-pr7\"\n  s3Key: \"k\\u001b[2J\"\n",
+    );
+    tree.service_with(
+        "svc",
+        "    path: \"packages/svc-{version}.zip\"\n",
+        "  roleArn: \"arn:x\\r\\nfake\"\n",
+    );
+    let run = scan(&tree);
+    run.fails_with(&[
+        "environments/staging/svc/config.yaml:6: `s3TriggerPrefix` `staging/…` holds a control character or line break",
+        "environments/preview/pr-7/services/svc.values.yaml:4: `s3Key` `k\\u{1b}[2J` holds a control character",
+        "services/svc/config.yaml:10: `roleArn` `arn:x…` holds a control character",
+    ]);
+    assert!(!run.stderr.contains("\n::warning"), "{}", run.stderr);
+}
+
+// --- Bounded input (issue 8 §2) ---
+
+#[test]
+fn bom_and_latin1_are_errors_in_lambda_files_and_ignored_in_kubernetes_files() {
+    let tree = Tree::new();
+    tree.standard("svc", &[]);
+    let staging = tree.gitops().join("environments/staging/svc/config.yaml");
+    let mut bytes = b"\xEF\xBB\xBF".to_vec();
+    bytes.extend(std::fs::read(&staging).unwrap());
+    std::fs::write(&staging, &bytes).unwrap();
+    let production = tree
+        .gitops()
+        .join("environments/production/svc/config.yaml");
+    let mut bytes = std::fs::read(&production).unwrap();
+    bytes.extend(b"# r\xE9sum\xE9\n");
+    std::fs::write(&production, &bytes).unwrap();
+    scan(&tree).fails_with(&[
+        "environments/staging/svc/config.yaml:1: the file starts with a byte-order mark",
+        "environments/production/svc/config.yaml:10: the file is not UTF-8",
+        "save the file as UTF-8 without a byte-order mark",
+    ]);
+
+    let tree = Tree::new();
+    tree.standard("svc", &[]);
+    let dir = tree.gitops();
+    std::fs::create_dir_all(dir.join("services/api")).unwrap();
+    std::fs::write(
+        dir.join("services/api/config.yaml"),
+        b"\xEF\xBB\xBF# caf\xE9\nserviceName: api\ndeploymentType: kubernetes\n",
+    )
+    .unwrap();
+    tree.write("environments/staging/api/config.yaml", "x");
+    std::fs::write(
+        dir.join("environments/staging/api/config.yaml"),
+        b"image: caf\xE9\n",
+    )
+    .unwrap();
+    tree.write("environments/preview/pr-3/services/api.values.yaml", "x");
+    std::fs::write(
+        dir.join("environments/preview/pr-3/services/api.values.yaml"),
+        b"\xFF\xFEi\x00m\x00",
+    )
+    .unwrap();
+    scan(&tree).success();
+}
+
+#[test]
+fn a_config_over_1_mib_is_refused_before_parsing() {
+    let tree = Tree::new();
+    tree.standard("svc", &[]);
+    let mut text =
+        std::fs::read_to_string(tree.gitops().join("environments/staging/svc/config.yaml"))
+            .unwrap();
+    text.push_str(&"# padding\n".repeat(110_000));
+    tree.write("environments/staging/svc/config.yaml", &text);
+    scan(&tree).fails_with(&[
+        "environments/staging/svc/config.yaml: the file is 1100",
+        "YAML files are read up to 1 MiB",
+    ]);
+    // A Kubernetes service's large file is not ours to judge.
+    tree.standard("svc", &[]);
+    tree.write("services/api/config.yaml", "deploymentType: kubernetes\n");
+    tree.write("environments/staging/api/config.yaml", &text);
+    scan(&tree).success();
+}
+
+#[test]
+fn anchors_and_aliases_are_refused_in_lambda_configs() {
+    let tree = Tree::new();
+    tree.standard("svc", &[]);
+    tree.write(
+        "environments/staging/svc/config.yaml",
+        "serviceName: svc\nenvName: staging\nlambda:\n  version: &v \"1.1.0\"\n  functionName: svc-staging\n  s3TriggerPrefix: *v\n",
+    );
+    scan(&tree).fails_with(&[
+        "environments/staging/svc/config.yaml:4: anchors (`&name`) are not accepted in Lambda configs",
+    ]);
 }

@@ -18,6 +18,10 @@ pub async fn run(
     let repo = super::load_repo(settings)?;
     let names: Vec<String> = service.into_iter().collect();
     let selected = super::select(&repo, &names)?;
+    if selected.is_empty() {
+        // Only under `--allow-empty`: no service, no variables.
+        return Ok(());
+    }
     let [service] = selected.as_slice() else {
         return Err(Error::ServiceRequired {
             known: super::known(&repo),

@@ -1,241 +1,383 @@
-//! Each file on its own: parse it strictly and check its values. Files that are not about
-//! Lambda (Kubernetes services share the tree) are left alone; files that are, and are
-//! wrong, become problems — never skipped.
+//! Each file on its own: decide whether it is about Lambda, parse it strictly and check its
+//! values.
+//!
+//! A file is left alone only when it provably belongs to something else: its service's
+//! config declares another `deploymentType` (Kubernetes services share the tree), or the
+//! file itself does. Every other file is read as a possible Lambda one, and a file that is
+//! wrong — or that cannot be told apart from a Lambda one — is a problem, never skipped:
+//! a skipped preview would be destroyed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 
-use crate::config::{
-    DeploymentTypeProbe, EnvConfig, EnvValue, GitVersion, LambdaKeyProbe, PreviewValues,
-    ServiceConfig,
-};
+use crate::config::{EnvConfig, EnvValue, GitVersion, PreviewValues, ServiceConfig};
 use crate::problem::Problem;
-use crate::scan::{EnvName, SourceFile, Tree};
+use crate::scan::{EnvFile, EnvName, PreviewFile, SourceFile, Tree};
 use crate::validate::rules;
-use crate::validate::yaml::{closest, line_of, parse};
+use crate::validate::yaml::{closest, document, typed};
+use crate::yaml::{probe, Document};
+
+/// A file that was read as a Lambda one: its path and parsed document, for line lookups.
+pub struct Source {
+    pub path: PathBuf,
+    pub doc: Document,
+}
+
+impl Source {
+    /// A problem at the key `path` of this file.
+    pub fn at(&self, path: &[&str], message: impl Into<String>) -> Problem {
+        Problem::new(&self.path, self.doc.line_of(path), message)
+    }
+}
 
 pub struct CheckedService {
-    pub file: SourceFile,
+    pub source: Source,
     pub config: ServiceConfig,
 }
 
 pub struct CheckedEnv {
     pub env: EnvName,
-    pub file: SourceFile,
+    pub source: Source,
     pub config: EnvConfig,
 }
 
 pub struct CheckedPreview {
     pub pr: u64,
-    pub file: SourceFile,
+    pub source: Source,
     pub config: PreviewValues,
 }
 
+/// The files that passed, ready to resolve.
 #[derive(Default)]
 pub struct Checked {
     /// By service name.
     pub services: BTreeMap<String, CheckedService>,
     pub environments: Vec<CheckedEnv>,
     pub previews: Vec<CheckedPreview>,
+    /// Every environment file of a Lambda service, valid or not: an invalid production
+    /// config has its own problem and must not also read as a missing one.
+    pub env_files: BTreeSet<(String, EnvName)>,
 }
 
-/// Records a rule's failure as a problem at the key `path` of `file`.
-fn rule_at<'a>(
-    file: &'a SourceFile,
-    problems: &'a mut Vec<Problem>,
-) -> impl FnMut(Result<(), String>, &[&str]) + 'a {
-    move |result, path| {
-        if let Err(message) = result {
-            problems.push(at(file, path, message));
-        }
-    }
-}
-
-/// A problem at the key `path` of `file`.
-pub fn at(file: &SourceFile, path: &[&str], message: impl Into<String>) -> Problem {
-    Problem::new(&file.path, line_of(&file.text, path), message)
+/// What `services/<dir>/config.yaml` says the service is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ServiceKind {
+    Lambda,
+    /// Another `deploymentType` (or none): its files are not ours.
+    Other,
+    /// The config could not be read, so nobody can tell.
+    Unreadable,
 }
 
 pub fn check(tree: &Tree, problems: &mut Vec<Problem>) -> Checked {
     let mut checked = Checked::default();
+    let mut kinds: BTreeMap<&str, ServiceKind> = BTreeMap::new();
 
-    // Service dirs that are Lambda services, even when their config has errors: env and
-    // preview files for them are still ours to check.
-    let mut lambda_dirs = Vec::new();
-    // Services of another deploymentType (Kubernetes): their own files are not ours.
-    let mut other_dirs = Vec::new();
     for service in &tree.services {
-        let probe = match parse::<DeploymentTypeProbe>(&service.file) {
-            Ok(probe) => probe,
+        let doc = match document(&service.file) {
+            Ok(doc) => doc,
             Err(problem) => {
-                problems.push(problem);
+                // A Kubernetes config that only the strict reading refuses (a Latin-1
+                // comment, a byte-order mark, a duplicate key) still says what it is.
+                let declared = service
+                    .file
+                    .bytes()
+                    .ok()
+                    .and_then(|bytes| probe::top_level_scalar(bytes, "deploymentType"));
+                let kind = match declared {
+                    Some(kind) if kind != "lambda" => ServiceKind::Other,
+                    _ => {
+                        problems.push(problem);
+                        ServiceKind::Unreadable
+                    }
+                };
+                kinds.insert(&service.dir, kind);
                 continue;
             }
         };
-        if probe.deployment_type.as_deref() != Some("lambda") {
-            other_dirs.push(service.dir.as_str());
-            continue;
-        }
-        lambda_dirs.push(service.dir.clone());
-        match parse::<ServiceConfig>(&service.file) {
-            Ok(config) => {
-                let before = problems.len();
-                check_service(&service.file, &service.dir, &config, problems);
-                if problems.len() == before {
-                    checked.services.insert(
-                        service.dir.clone(),
-                        CheckedService {
-                            file: service.file.clone(),
-                            config,
-                        },
-                    );
+        match deployment_type(&doc) {
+            Some("lambda") => {
+                kinds.insert(&service.dir, ServiceKind::Lambda);
+                let source = Source {
+                    path: service.file.path.clone(),
+                    doc,
+                };
+                if let Some(config) = parse_checked(&service.file, &source, problems, |config| {
+                    check_service(&source, &service.dir, config)
+                }) {
+                    checked
+                        .services
+                        .insert(service.dir.clone(), CheckedService { source, config });
                 }
             }
-            Err(problem) => problems.push(problem),
+            declared => {
+                if let Some(declared) = declared.filter(|d| closest(d, &["lambda"]).is_some()) {
+                    problems.push(
+                        Problem::new(
+                            &service.file.path,
+                            doc.line_of(&["deploymentType"]),
+                            format!("deploymentType `{declared}` is not a known type"),
+                        )
+                        .with_hint("did you mean `lambda`?"),
+                    );
+                }
+                kinds.insert(&service.dir, ServiceKind::Other);
+            }
         }
     }
-    let lambda_names: Vec<&str> = lambda_dirs.iter().map(String::as_str).collect();
+    let lambda_names: Vec<&str> = kinds
+        .iter()
+        .filter(|(_, kind)| **kind == ServiceKind::Lambda)
+        .map(|(name, _)| *name)
+        .collect();
 
     for env_file in &tree.environments {
-        let is_lambda_service = lambda_names.contains(&env_file.dir.as_str());
-        if !is_lambda_service {
-            match parse::<LambdaKeyProbe>(&env_file.file) {
-                Ok(LambdaKeyProbe { lambda: None }) => continue,
-                Ok(_) => {
-                    let mut problem = at(
-                        &env_file.file,
-                        &["lambda"],
-                        format!(
-                            "declares `lambda` but `services/{}/config.yaml` is not a Lambda service",
-                            env_file.dir
-                        ),
-                    );
-                    if let Some(best) = closest(&env_file.dir, &lambda_names) {
-                        problem =
-                            problem.with_hint(format!("did you mean the directory `{best}`?"));
-                    }
-                    problems.push(problem);
-                    continue;
-                }
-                // A Kubernetes service's config, however it is written, is ArgoCD's business.
-                Err(_) if other_dirs.contains(&env_file.dir.as_str()) => continue,
-                // Broken YAML of an unknown service might hide a Lambda config: say so
-                // rather than skip it.
-                Err(problem) => {
-                    problems.push(problem);
-                    continue;
-                }
-            }
+        let EnvFile { env, dir, file } = env_file;
+        let kind = kinds.get(dir.as_str()).copied();
+        if kind == Some(ServiceKind::Other) {
+            continue;
         }
-        match parse::<EnvConfig>(&env_file.file) {
-            Ok(config) => {
-                let before = problems.len();
-                check_env(
-                    &env_file.file,
-                    env_file.env,
-                    &env_file.dir,
-                    &config,
-                    problems,
-                );
-                if problems.len() == before {
-                    checked.environments.push(CheckedEnv {
-                        env: env_file.env,
-                        file: env_file.file.clone(),
-                        config,
-                    });
-                }
-            }
-            Err(problem) => problems.push(problem),
+        if kind == Some(ServiceKind::Lambda) {
+            checked.env_files.insert((dir.clone(), *env));
+        }
+        let doc = match kind {
+            Some(ServiceKind::Lambda) => document(file).map_err(|p| problems.push(p)).ok(),
+            _ => unclaimed(
+                file,
+                dir,
+                kind,
+                "an environment config",
+                &lambda_names,
+                problems,
+            ),
+        };
+        let Some(doc) = doc else { continue };
+        let source = Source {
+            path: file.path.clone(),
+            doc,
+        };
+        let config = parse_checked(file, &source, problems, |config| {
+            check_env(&source, *env, dir, config)
+        });
+        if let (Some(config), Some(ServiceKind::Lambda)) = (config, kind) {
+            checked.environments.push(CheckedEnv {
+                env: *env,
+                source,
+                config,
+            });
         }
     }
 
     for preview in &tree.previews {
-        if !lambda_names.contains(&preview.service.as_str()) {
-            match parse::<DeploymentTypeProbe>(&preview.file) {
-                Ok(probe) if probe.deployment_type.as_deref() == Some("lambda") => {
-                    problems.push(at(
-                        &preview.file,
-                        &["deploymentType"],
-                        format!(
-                            "a Lambda preview of `{}`, which is not a Lambda service in `services/`",
-                            preview.service
-                        ),
-                    ));
-                }
-                // Values of a Kubernetes service's preview: not ours.
-                _ => {}
-            }
+        let PreviewFile { dir, service, file } = preview;
+        let kind = kinds.get(service.as_str()).copied();
+        if kind == Some(ServiceKind::Other) {
             continue;
         }
-        let pr = match rules::preview_dir(&preview.dir) {
+        let doc = match kind {
+            Some(ServiceKind::Lambda) => document(file).map_err(|p| problems.push(p)).ok(),
+            _ => unclaimed(file, service, kind, "a preview", &lambda_names, problems),
+        };
+        let pr = match rules::preview_dir(dir) {
             Ok(pr) => Some(pr),
             Err(message) => {
-                problems.push(Problem::new(&preview.file.path, None, message));
+                if kind == Some(ServiceKind::Lambda) || doc.is_some() {
+                    problems.push(Problem::new(&file.path, None, message));
+                }
                 None
             }
         };
-        match parse::<PreviewValues>(&preview.file) {
-            Ok(config) => {
-                let before = problems.len();
-                check_preview(&preview.file, &preview.service, &config, problems);
-                if let (Some(pr), true) = (pr, problems.len() == before) {
-                    checked.previews.push(CheckedPreview {
-                        pr,
-                        file: preview.file.clone(),
-                        config,
-                    });
-                }
-            }
-            Err(problem) => problems.push(problem),
+        let Some(doc) = doc else { continue };
+        let source = Source {
+            path: file.path.clone(),
+            doc,
+        };
+        let config = parse_checked(file, &source, problems, |config| {
+            check_preview(&source, service, config)
+        });
+        if let (Some(config), Some(pr), Some(ServiceKind::Lambda)) = (config, pr, kind) {
+            checked.previews.push(CheckedPreview { pr, source, config });
         }
     }
     checked
 }
 
-fn check_service(
+/// The top-level `deploymentType`, when it is a scalar.
+fn deployment_type(doc: &Document) -> Option<&str> {
+    doc.root
+        .get(&["deploymentType"])
+        .and_then(|node| node.as_scalar())
+        .map(|scalar| scalar.value.as_str())
+}
+
+/// Deserializes `source` as `T` and runs `rules` on it: the config when both pass.
+fn parse_checked<T: serde::de::DeserializeOwned>(
     file: &SourceFile,
-    dir: &str,
-    config: &ServiceConfig,
+    source: &Source,
     problems: &mut Vec<Problem>,
-) {
-    let mut rule = rule_at(file, problems);
-    rule(
-        name_matches(&config.service_name, dir, "its directory"),
+    rules: impl FnOnce(&T) -> Vec<Problem>,
+) -> Option<T> {
+    match typed::<T>(file, &source.doc) {
+        Ok(config) => {
+            let found = rules(&config);
+            let clean = found.is_empty();
+            problems.extend(found);
+            clean.then_some(config)
+        }
+        Err(problem) => {
+            problems.push(problem);
+            None
+        }
+    }
+}
+
+/// A file of `service` when `services/<service>/config.yaml` is missing (`kind` `None`) or
+/// unreadable. Left alone when it declares another `deploymentType`; read as a Lambda file
+/// (its own problems reported, never deployed) when it looks like one and the config is
+/// unreadable; otherwise a problem, because nobody can tell it is not a Lambda file.
+fn unclaimed(
+    file: &SourceFile,
+    service: &str,
+    kind: Option<ServiceKind>,
+    what: &str,
+    lambda_names: &[&str],
+    problems: &mut Vec<Problem>,
+) -> Option<Document> {
+    let config = format!("services/{service}/config.yaml");
+    let doc = match document(file) {
+        Ok(doc) => doc,
+        Err(problem) => {
+            let declared = file
+                .bytes()
+                .ok()
+                .and_then(|bytes| probe::top_level_scalar(bytes, "deploymentType"));
+            if declared.is_some_and(|d| d != "lambda") {
+                return None;
+            }
+            problems.push(problem.with_hint(format!(
+                "no readable `{config}` says what `{service}` is, so this may be a Lambda file"
+            )));
+            return None;
+        }
+    };
+    let declared = deployment_type(&doc);
+    if declared.is_some_and(|d| d != "lambda") {
+        return None;
+    }
+    let looks_lambda = declared.is_some() || doc.root.entry("lambda").is_some();
+    match (kind, looks_lambda) {
+        // The config's own problem fails the run; this file's problems are worth knowing too.
+        (Some(_), true) => Some(doc),
+        (Some(_), false) => None,
+        (None, true) => {
+            let line = doc
+                .line_of(&["deploymentType"])
+                .or_else(|| doc.line_of(&["lambda"]));
+            let mut problem = Problem::new(
+                &file.path,
+                line,
+                format!(
+                    "{what} of `{service}`, which is not a Lambda service: there is no `{config}`"
+                ),
+            );
+            if let Some(best) = closest(service, lambda_names) {
+                problem = problem.with_hint(format!("did you mean the directory `{best}`?"));
+            }
+            problems.push(problem);
+            None
+        }
+        (None, false) => {
+            problems.push(
+                Problem::new(
+                    &file.path,
+                    None,
+                    format!("cannot tell whether this is a Lambda file: there is no `{config}` to say what `{service}` is"),
+                )
+                .with_hint(format!(
+                    "add `{config}` with its `deploymentType`, or declare `deploymentType` (e.g. `kubernetes`) in this file"
+                )),
+            );
+            None
+        }
+    }
+}
+
+/// Collects failed rules as problems at their keys.
+struct Rules<'a> {
+    source: &'a Source,
+    problems: Vec<Problem>,
+}
+
+impl<'a> Rules<'a> {
+    fn new(source: &'a Source) -> Self {
+        Self {
+            source,
+            problems: Vec::new(),
+        }
+    }
+
+    fn check(&mut self, result: Result<(), String>, path: &[&str]) {
+        if let Err(message) = result {
+            self.problems.push(self.source.at(path, message));
+        }
+    }
+
+    fn environment(&mut self, environment: &BTreeMap<String, EnvValue>, path: &[&str]) {
+        for key in environment.keys() {
+            let mut key_path = path.to_vec();
+            key_path.push(key);
+            self.check(rules::env_key(key), &key_path);
+        }
+        let pairs = environment.iter().map(|(k, v)| (k.as_str(), v.0.as_str()));
+        self.check(rules::env_size(pairs), path);
+    }
+
+    fn done(self) -> Vec<Problem> {
+        self.problems
+    }
+}
+
+fn check_service(source: &Source, dir: &str, config: &ServiceConfig) -> Vec<Problem> {
+    let mut rule = Rules::new(source);
+    rule.check(
+        name_matches(&config.service_name, dir, "its directory")
+            .and_then(|()| rules::service_name(&config.service_name)),
         &["serviceName"],
     );
     let lambda = &config.lambda;
-    rule(
-        non_empty(&lambda.runtime, "runtime"),
-        &["lambda", "runtime"],
-    );
-    rule(
-        non_empty(&lambda.handler, "handler"),
-        &["lambda", "handler"],
-    );
+    for (value, name) in [(&lambda.runtime, "runtime"), (&lambda.handler, "handler")] {
+        rule.check(
+            non_empty(value, name).and_then(|()| rules::printable(value, name)),
+            &["lambda", name],
+        );
+    }
     if let Some(memory) = lambda.memory_size {
-        rule(
+        rule.check(
             in_range(memory, 128, 10_240, "memorySize (MiB)"),
             &["lambda", "memorySize"],
         );
     }
     if let Some(timeout) = lambda.timeout {
-        rule(
+        rule.check(
             in_range(timeout, 1, 900, "timeout (seconds)"),
             &["lambda", "timeout"],
         );
     }
     if let Some(role) = &lambda.role_arn {
-        rule(
-            role.starts_with("arn:")
-                .then_some(())
-                .ok_or_else(|| format!("roleArn `{role}` is not an ARN")),
+        rule.check(
+            rules::printable(role, "roleArn").and_then(|()| {
+                role.starts_with("arn:").then_some(()).ok_or_else(|| {
+                    format!("roleArn `{}` is not an ARN", crate::problem::excerpt(role))
+                })
+            }),
             &["lambda", "roleArn"],
         );
     }
-    rule(
+    rule.check(
         rules::bucket(&lambda.trigger_bucket),
         &["lambda", "triggerBucket"],
     );
-    rule(
+    rule.check(
         rules::bucket(&lambda.package_bucket),
         &["lambda", "packageBucket"],
     );
@@ -247,29 +389,29 @@ fn check_service(
         package.path.is_some(),
     ];
     if sources.iter().filter(|set| **set).count() != 1 {
-        rule(
+        rule.check(
             Err("`package` must have exactly one of `githubRelease`, `url` or `path`".into()),
             &["lambda", "package"],
         );
     }
     if let Some(release) = &package.github_release {
-        rule(
-            rules::repository(&release.repository),
-            &["lambda", "package", "githubRelease", "repository"],
+        let at = |key| ["lambda", "package", "githubRelease", key];
+        rule.check(rules::repository(&release.repository), &at("repository"));
+        // The version is checked where it is chosen; here, the template's own characters.
+        rule.check(
+            rules::release_segment(&release.tag.replace("{version}", "0"), "tag"),
+            &at("tag"),
         );
-        rule(
-            non_empty(&release.tag, "tag"),
-            &["lambda", "package", "githubRelease", "tag"],
-        );
-        rule(
-            non_empty(&release.asset, "asset"),
-            &["lambda", "package", "githubRelease", "asset"],
+        rule.check(
+            rules::release_segment(&release.asset.replace("{version}", "0"), "asset"),
+            &at("asset"),
         );
     }
     if let Some(url) = &package.url {
-        let valid = reqwest::Url::parse(&url.replace("{version}", "0"))
-            .is_ok_and(|parsed| matches!(parsed.scheme(), "http" | "https"));
-        rule(
+        let valid = rules::printable(url, "url").is_ok()
+            && reqwest::Url::parse(&url.replace("{version}", "0"))
+                .is_ok_and(|parsed| matches!(parsed.scheme(), "http" | "https"));
+        rule.check(
             valid
                 .then_some(())
                 .ok_or_else(|| "`url` must be an http(s) URL".to_owned()),
@@ -277,128 +419,127 @@ fn check_service(
         );
     }
     if let Some(path) = &package.path {
-        rule(non_empty(path, "path"), &["lambda", "package", "path"]);
+        rule.check(
+            non_empty(path, "path").and_then(|()| rules::printable(path, "path")),
+            &["lambda", "package", "path"],
+        );
     }
 
     let preview = &lambda.preview;
     if let Some(template) = &preview.function_name {
-        rule(
+        let at = ["lambda", "preview", "functionName"];
+        rule.check(
             has_placeholder(template, "{pr}", "preview.functionName"),
-            &["lambda", "preview", "functionName"],
+            &at,
         );
-        rule(
-            rules::function_name(&template.replace("{pr}", "1")),
-            &["lambda", "preview", "functionName"],
-        );
+        rule.check(rules::function_name(&template.replace("{pr}", "1")), &at);
     }
     if let Some(template) = &preview.s3_trigger_prefix {
-        rule(
+        let at = ["lambda", "preview", "s3TriggerPrefix"];
+        rule.check(
             has_placeholder(template, "{pr}", "preview.s3TriggerPrefix"),
-            &["lambda", "preview", "s3TriggerPrefix"],
+            &at,
         );
+        rule.check(rules::printable(template, "s3TriggerPrefix"), &at);
     }
-    for key in preview.environment.keys() {
-        rule(
-            rules::env_key(key),
-            &["lambda", "preview", "environment", key],
-        );
-    }
+    rule.environment(&preview.environment, &["lambda", "preview", "environment"]);
+    rule.done()
 }
 
-fn check_env(
-    file: &SourceFile,
-    env: EnvName,
-    dir: &str,
-    config: &EnvConfig,
-    problems: &mut Vec<Problem>,
-) {
-    let mut rule = rule_at(file, problems);
-    rule(
+fn check_env(source: &Source, env: EnvName, dir: &str, config: &EnvConfig) -> Vec<Problem> {
+    let mut rule = Rules::new(source);
+    rule.check(
         name_matches(&config.service_name, dir, "its directory"),
         &["serviceName"],
     );
-    rule(
+    rule.check(
         (config.env_name == env.as_str())
             .then_some(())
             .ok_or_else(|| {
                 format!(
                     "envName `{}` does not match its directory `{}`",
-                    config.env_name,
+                    crate::problem::excerpt(&config.env_name),
                     env.as_str()
                 )
             }),
         &["envName"],
     );
     let lambda = &config.lambda;
-    rule(rules::version(&lambda.version), &["lambda", "version"]);
-    rule(
+    rule.check(rules::version(&lambda.version), &["lambda", "version"]);
+    rule.check(
         rules::function_name(&lambda.function_name),
         &["lambda", "functionName"],
     );
-    rule(
-        non_empty(&lambda.s3_trigger_prefix, "s3TriggerPrefix"),
+    rule.check(
+        non_empty(&lambda.s3_trigger_prefix, "s3TriggerPrefix")
+            .and_then(|()| rules::printable(&lambda.s3_trigger_prefix, "s3TriggerPrefix")),
         &["lambda", "s3TriggerPrefix"],
     );
-    for key in lambda.environment.keys() {
-        rule(rules::env_key(key), &["lambda", "environment", key]);
-    }
+    rule.environment(&lambda.environment, &["lambda", "environment"]);
     if let Some(git) = &config.git_version {
         check_git_version(git, &mut rule);
     }
+    rule.done()
 }
 
-fn check_preview(
-    file: &SourceFile,
-    service: &str,
-    config: &PreviewValues,
-    problems: &mut Vec<Problem>,
-) {
-    let mut rule = rule_at(file, problems);
-    rule(
+fn check_preview(source: &Source, service: &str, config: &PreviewValues) -> Vec<Problem> {
+    let mut rule = Rules::new(source);
+    rule.check(
         name_matches(&config.service_name, service, "its file name"),
         &["serviceName"],
     );
     if let Some(kind) = &config.deployment_type {
-        rule(
+        rule.check(
             (kind == "lambda").then_some(()).ok_or_else(|| {
-                format!("deploymentType `{kind}` must be `lambda` for a Lambda service")
+                format!(
+                    "deploymentType `{}` must be `lambda` for a Lambda service",
+                    crate::problem::excerpt(kind)
+                )
             }),
             &["deploymentType"],
         );
     }
-    rule(
+    rule.check(
         rules::version(&config.lambda.version),
         &["lambda", "version"],
     );
     if let Some(sha) = &config.lambda.commit_sha {
-        rule(rules::commit_sha(sha), &["lambda", "commitSha"]);
+        rule.check(rules::commit_sha(sha), &["lambda", "commitSha"]);
     }
     if let Some(key) = &config.lambda.s3_key {
-        rule(
+        rule.check(
             (!key.is_empty() && !key.starts_with('/'))
                 .then_some(())
                 .ok_or_else(|| {
-                    format!("s3Key `{key}` must be a non-empty key without a leading `/`")
-                }),
+                    format!(
+                        "s3Key `{}` must be a non-empty key without a leading `/`",
+                        crate::problem::excerpt(key)
+                    )
+                })
+                .and_then(|()| rules::printable(key, "s3Key")),
             &["lambda", "s3Key"],
         );
     }
     if let Some(git) = &config.git_version {
         check_git_version(git, &mut rule);
     }
+    rule.done()
 }
 
-fn check_git_version(git: &GitVersion, rule: &mut impl FnMut(Result<(), String>, &[&str])) {
-    rule(rules::commit_sha(&git.sha), &["gitVersion", "sha"]);
+fn check_git_version(git: &GitVersion, rule: &mut Rules<'_>) {
+    rule.check(rules::commit_sha(&git.sha), &["gitVersion", "sha"]);
     if let Some(short) = &git.short_sha {
-        rule(rules::commit_sha(short), &["gitVersion", "shortSha"]);
+        rule.check(rules::commit_sha(short), &["gitVersion", "shortSha"]);
     }
 }
 
 fn name_matches(declared: &str, expected: &str, what: &str) -> Result<(), String> {
-    (declared == expected)
-        .then_some(())
-        .ok_or_else(|| format!("serviceName `{declared}` does not match {what} `{expected}`"))
+    (declared == expected).then_some(()).ok_or_else(|| {
+        format!(
+            "serviceName `{}` does not match {what} `{expected}`",
+            crate::problem::excerpt(declared)
+        )
+    })
 }
 
 fn non_empty(value: &str, name: &str) -> Result<(), String> {
@@ -416,14 +557,9 @@ fn in_range(value: u32, min: u32, max: u32, name: &str) -> Result<(), String> {
 
 fn has_placeholder(template: &str, placeholder: &str, name: &str) -> Result<(), String> {
     template.contains(placeholder).then_some(()).ok_or_else(|| {
-        format!("{name} `{template}` must contain `{placeholder}`, or every preview would share it")
+        format!(
+            "{name} `{}` must contain `{placeholder}`, or every preview would share it",
+            crate::problem::excerpt(template)
+        )
     })
-}
-
-/// Environment variables as Lambda takes them: text.
-pub fn env_strings(environment: &BTreeMap<String, EnvValue>) -> BTreeMap<String, String> {
-    environment
-        .iter()
-        .map(|(key, value)| (key.clone(), value.to_string()))
-        .collect()
 }

@@ -1,40 +1,23 @@
-//! Stage 2 — validate: the scanned files → a valid [`Repo`] or every problem at once.
+//! Stage 2 — validate: the scanned files → the [`Checked`] configs of Lambda services, and
+//! a problem for everything wrong in them.
 //!
-//! Each file is parsed strictly and checked on its own ([`files`]), the survivors are
-//! resolved into the desired state ([`crate::resolve`]), and rules across files are
-//! checked on that ([`cross`]). Nothing is fetched or written.
+//! Each file is decided on (Lambda or provably not), parsed strictly through
+//! [`crate::yaml`] and checked on its own ([`files`], with the single-value [`rules`]). Rules
+//! across files need the resolved state: they run in [`crate::resolve`], the next stage.
+//! Nothing is fetched or written.
 
-mod cross;
 pub mod files;
 pub mod rules;
 pub mod yaml;
 
-use std::collections::HashMap;
-use std::path::PathBuf;
+pub use files::Checked;
 
-use crate::desired::Repo;
-use crate::problem::{self, Problem};
-use crate::resolve::{self, Roots};
+use crate::problem::Problem;
 use crate::scan::Tree;
 
-pub fn validate(tree: &Tree, roots: &Roots<'_>) -> Result<Repo, Vec<Problem>> {
-    let mut problems = tree.problems.clone();
-    let checked = files::check(tree, &mut problems);
-    let repo = resolve::resolve(&checked, roots, &mut problems);
-
-    let texts: HashMap<PathBuf, &str> = tree
-        .services
-        .iter()
-        .map(|s| &s.file)
-        .chain(tree.environments.iter().map(|e| &e.file))
-        .chain(tree.previews.iter().map(|p| &p.file))
-        .map(|file| (file.path.clone(), file.text.as_str()))
-        .collect();
-    cross::check(&repo, &texts, &mut problems);
-
-    if problems.is_empty() {
-        Ok(repo)
-    } else {
-        Err(problem::sorted(problems))
-    }
+/// Checks every file of `tree`; what was refused is added to `problems` (with the scan's
+/// own problems), what passed is returned.
+pub fn validate(tree: &Tree, problems: &mut Vec<Problem>) -> Checked {
+    problems.extend(tree.problems.iter().cloned());
+    files::check(tree, problems)
 }

@@ -171,6 +171,26 @@ impl Tree {
     pub fn run(&self, args: &[&str]) -> Run {
         Run::from(self.command(args).output().unwrap())
     }
+
+    /// The binary run from `cwd` with `--gitops-dir` spelt `gitops_dir` (`None`: the
+    /// default), and the work and cache dirs of [`Tree::command`].
+    pub fn run_from(&self, cwd: &Path, gitops_dir: Option<&Path>, args: &[&str]) -> Run {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_lambda-gitops"));
+        command
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.temp.path())
+            .current_dir(cwd)
+            .args(args)
+            .arg("--work-dir")
+            .arg(self.work())
+            .arg("--cache-dir")
+            .arg(self.cache());
+        if let Some(dir) = gitops_dir {
+            command.arg("--gitops-dir").arg(dir);
+        }
+        Run::from(command.output().unwrap())
+    }
 }
 
 /// A whole zip holding `app.py` = `payload` (stored, fixed timestamp: the same payload

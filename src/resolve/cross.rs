@@ -1,16 +1,40 @@
-//! Rules across files: what no single file can get wrong on its own.
+//! Rules across files: what no single file can get wrong on its own, checked on the
+//! resolved state, with lines looked up in the checked files' documents.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use crate::desired::Repo;
+use crate::desired::{Deployment, DeploymentKey, DesiredService, Repo};
 use crate::problem::Problem;
-use crate::validate::yaml::line_of;
+use crate::validate::Checked;
+use crate::yaml::Document;
 
 /// Function names are unique; each service's trigger prefixes are prefix-free; no two
 /// services share a trigger bucket.
-pub fn check(repo: &Repo, texts: &HashMap<PathBuf, &str>, problems: &mut Vec<Problem>) {
-    let line = |file: &Path, path: &[&str]| texts.get(file).and_then(|text| line_of(text, path));
+pub fn check(repo: &Repo, checked: &Checked, problems: &mut Vec<Problem>) {
+    let docs: HashMap<&Path, &Document> = checked
+        .services
+        .values()
+        .map(|s| &s.source)
+        .chain(checked.environments.iter().map(|e| &e.source))
+        .chain(checked.previews.iter().map(|p| &p.source))
+        .map(|source| (source.path.as_path(), &source.doc))
+        .collect();
+    let line = |file: &Path, path: &[&str]| docs.get(file).and_then(|doc| doc.line_of(path));
+    // Where a deployment's `key` (`functionName`, `s3TriggerPrefix`) is written: its own
+    // file for staging and production; for a preview, the service's `lambda.preview`
+    // template, else the preview file.
+    let blame = |service: &DesiredService, deployment: &Deployment, key: &str, message: String| {
+        let template = ["lambda", "preview", key];
+        let (file, line) = match deployment.key {
+            DeploymentKey::Preview(_) if line(&service.file, &template).is_some() => {
+                (&service.file, line(&service.file, &template))
+            }
+            DeploymentKey::Preview(_) => (&deployment.file, line(&deployment.file, &["lambda"])),
+            _ => (&deployment.file, line(&deployment.file, &["lambda", key])),
+        };
+        Problem::new(file, line, message)
+    };
 
     let mut owners: BTreeMap<&str, Vec<(&str, String)>> = BTreeMap::new();
     for service in &repo.services {
@@ -33,9 +57,10 @@ pub fn check(repo: &Repo, texts: &HashMap<PathBuf, &str>, problems: &mut Vec<Pro
                     })
                     .map(|(name, target)| format!("{name} {target}"))
                     .collect();
-                problems.push(Problem::new(
-                    &deployment.file,
-                    line(&deployment.file, &["lambda", "functionName"]),
+                problems.push(blame(
+                    service,
+                    deployment,
+                    "functionName",
                     format!(
                         "function `{}` ({} {}) is also used by {}",
                         deployment.function_name,
@@ -50,9 +75,10 @@ pub fn check(repo: &Repo, texts: &HashMap<PathBuf, &str>, problems: &mut Vec<Pro
         let deployments: Vec<_> = service.deployments().collect();
         for (i, a) in deployments.iter().enumerate() {
             if a.trigger_prefix.is_empty() {
-                problems.push(Problem::new(
-                    &a.file,
-                    line(&a.file, &["lambda", "s3TriggerPrefix"]),
+                problems.push(blame(
+                    service,
+                    a,
+                    "s3TriggerPrefix",
                     format!(
                         "the S3 trigger prefix of {} {} is empty: it would catch every upload",
                         service.name, a.key
@@ -70,9 +96,8 @@ pub fn check(repo: &Repo, texts: &HashMap<PathBuf, &str>, problems: &mut Vec<Pro
                     && long.trigger_prefix.starts_with(&short.trigger_prefix)
                 {
                     problems.push(
-                        Problem::new(
-                            &long.file,
-                            line(&long.file, &["lambda", "s3TriggerPrefix"]),
+                        blame(
+                            service, long, "s3TriggerPrefix",
                             format!(
                                 "trigger prefix `{}` of {} overlaps `{}` of {} ({})",
                                 long.trigger_prefix,
@@ -89,7 +114,7 @@ pub fn check(repo: &Repo, texts: &HashMap<PathBuf, &str>, problems: &mut Vec<Pro
         }
     }
 
-    let mut by_bucket: BTreeMap<&str, Vec<&crate::desired::DesiredService>> = BTreeMap::new();
+    let mut by_bucket: BTreeMap<&str, Vec<&DesiredService>> = BTreeMap::new();
     for service in &repo.services {
         by_bucket
             .entry(service.trigger_bucket.as_str())

@@ -1,0 +1,402 @@
+"""The benchmarks behind BENCHMARKS.md, each against a baseline measured in the same run on the
+same input, reported as ratios (absolute times vary by machine; ratios much less).
+
+usage: bench.py BINARY [--rounds N] [--only staging,scan,deploy,services] [--previews 3,20]
+
+  staging   `vars` staging a 200 MiB `path` package vs `sha256sum` of the file; peak memory
+  scan      `scan --format json` of 40 services x 100 previews vs `cat` of the same files
+  deploy    the reference design's hand-written workflow (../shared/baseline or
+            $SEED_BASELINE: seed-workflow.sh + its Terraform) vs lambda-gitops vs bare
+            `terraform apply` of lambda-gitops's own module with the same variables (the
+            floor), step by step: first deploy, no-op re-run, one preview added, one removed,
+            at 3 and at 20 previews. Each side has its own emulator (moto on 127.0.0.1); the
+            sides take turns step by step; every round starts from empty emulators.
+  services  three services in one run vs the same three run one after another
+
+Everything talks to emulators on loopback only; terraform's providers come from a filesystem
+mirror ($TF_PLUGIN_MIRROR, else the one found under /opt, /usr/share, ~/.terraform.d).
+"""
+import argparse
+import json
+import os
+import resource
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import zipfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def write(path, text, mode="w"):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, mode) as f:
+        f.write(text)
+
+
+def timed(argv, cwd=None, env=None, check=True):
+    start = time.perf_counter()
+    result = subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    elapsed = time.perf_counter() - start
+    if check and result.returncode not in (0, 2):
+        sys.stderr.write(result.stderr.decode(errors="replace")[-4000:])
+        raise SystemExit(f"{argv[0]} exited {result.returncode}")
+    return elapsed
+
+
+def median_of(runs, argv, cwd=None):
+    """Median wall time over `runs`, and the peak RSS of the children (KiB)."""
+    times, peak = [], 0
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(argv, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+        peak = max(peak, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    return statistics.median(times), peak
+
+
+def ms(seconds):
+    return f"{seconds * 1000:.0f} ms" if seconds < 10 else f"{seconds:.1f} s"
+
+
+# --- staging and scan --------------------------------------------------------------------
+
+def bench_staging(binary, scratch, runs):
+    big = os.path.join(scratch, "big")
+    write(f"{big}/services/svc/config.yaml",
+          "serviceName: svc\ndeploymentType: lambda\nlambda:\n  runtime: python3.12\n  handler: a.h\n"
+          "  triggerBucket: svc-up\n  packageBucket: svc-pk\n  package:\n    path: \"pkg-{version}.zip\"\n")
+    write(f"{big}/environments/staging/svc/config.yaml",
+          "serviceName: svc\nenvName: staging\nlambda:\n  version: \"1\"\n  functionName: f\n  s3TriggerPrefix: s/\n")
+    size = 200 << 20
+    with zipfile.ZipFile(f"{big}/pkg-1.zip", "w", zipfile.ZIP_STORED) as z:
+        z.writestr("payload.bin", os.urandom(size))
+    common = ["--gitops-dir", big, "--work-dir", f"{scratch}/work", "--cache-dir", f"{scratch}/cache", "-q"]
+    tool, rss = median_of(runs, [binary, "vars", *common])
+    base, _ = median_of(runs, ["sha256sum", f"{big}/pkg-1.zip"])
+    return [
+        ("`vars` staging a 200 MiB `path` package (scan, validate, whole-zip check, SHA-256, link)",
+         ms(tool), f"`sha256sum` of the file: {ms(base)}", tool / base),
+        ("peak memory of that `vars` run", f"{rss / 1024:.1f} MiB", f"the package: {size >> 20} MiB",
+         rss / 1024 / (size >> 20)),
+    ]
+
+
+def bench_scan(binary, scratch, runs):
+    wide = os.path.join(scratch, "wide")
+    files = 0
+    for s in range(40):
+        name = f"svc{s}"
+        write(f"{wide}/services/{name}/config.yaml",
+              f"serviceName: {name}\ndeploymentType: lambda\nlambda:\n  runtime: python3.12\n  handler: a.h\n"
+              f"  triggerBucket: {name}-up\n  packageBucket: {name}-pk\n  package:\n    url: \"https://example.com/{name}-{{version}}.zip\"\n")
+        write(f"{wide}/environments/staging/{name}/config.yaml",
+              f"serviceName: {name}\nenvName: staging\nlambda:\n  version: \"1\"\n  functionName: {name}-s\n  s3TriggerPrefix: s/\n")
+        write(f"{wide}/environments/production/{name}/config.yaml",
+              f"serviceName: {name}\nenvName: production\nlambda:\n  version: \"1\"\n  functionName: {name}-p\n  s3TriggerPrefix: p/\n")
+        files += 3
+        for pr in range(1, 101):
+            write(f"{wide}/environments/preview/pr-{pr}/services/{name}.values.yaml",
+                  f"serviceName: {name}\ndeploymentType: lambda\nlambda:\n  version: \"1-pr{pr}\"\n  commitSha: abcdef1\n")
+            files += 1
+    tool, _ = median_of(runs, [binary, "scan", "--gitops-dir", wide, "--format", "json"])
+    base, _ = median_of(runs, ["sh", "-c", f"find {wide} -name '*.yaml' -exec cat {{}} + > /dev/null"])
+    return [(f"`scan --format json` of {files} files (40 services × 100 previews)", ms(tool),
+             f"`cat` of the same files: {ms(base)}", tool / base)]
+
+
+# --- deploys against emulators -----------------------------------------------------------
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Emulator:
+    def __init__(self, scratch, name):
+        self.port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        log = open(os.path.join(scratch, f"moto-{name}.log"), "w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=log, stderr=log)
+        deadline = time.time() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 1).close()
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise SystemExit("moto did not start")
+                time.sleep(0.1)
+
+    def reset(self, buckets):
+        request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
+        urllib.request.urlopen(request).read()
+        import boto3
+        s3 = boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
+                          aws_access_key_id="bench", aws_secret_access_key="bench")
+        for bucket in buckets:
+            s3.create_bucket(Bucket=bucket)
+
+    def env(self, base):
+        env = dict(base)
+        env.update(AWS_ENDPOINT_URL=self.endpoint, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench",
+                   AWS_REGION="us-east-1", AWS_DEFAULT_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true")
+        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "GITHUB_TOKEN", "GH_TOKEN"):
+            env.pop(name, None)
+        return env
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait()
+
+
+def find_mirror():
+    mirror = os.environ.get("TF_PLUGIN_MIRROR")
+    if mirror:
+        return mirror
+    for base in ("/opt", "/usr/share", "/usr/local/share", os.path.expanduser("~/.terraform.d")):
+        for dirpath, dirnames, _ in os.walk(base):
+            if "registry.terraform.io" in dirnames:
+                return dirpath
+            if dirpath.count(os.sep) - base.count(os.sep) >= 2:
+                dirnames[:] = []
+    return None
+
+
+def package(path, payload):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
+        info = zipfile.ZipInfo("app.py", date_time=(2020, 1, 1, 0, 0, 0))
+        z.writestr(info, f"def handler(event, context):\n    return {payload!r}\n")
+
+
+def gitops_tree(root, service, previews):
+    """The fixtures' layout, `path` packages, `previews` PR previews of one service."""
+    write(f"{root}/services/{service}/config.yaml",
+          f"serviceName: {service}\ndeploymentType: lambda\nlambda:\n  runtime: python3.12\n"
+          f"  handler: app.handler\n  triggerBucket: {service}-uploads\n  packageBucket: {service}-packages\n"
+          f"  package:\n    path: \"packages/{service}-{{version}}.zip\"\n"
+          f"  preview:\n    functionName: \"{service}-prod-pr-{{pr}}\"\n")
+    for env, version, function, prefix in (("staging", "1.1.0", f"{service}-prod-staging", "staging/"),
+                                           ("production", "1.0.0", f"{service}-prod", "Projects/")):
+        write(f"{root}/environments/{env}/{service}/config.yaml",
+              f"serviceName: {service}\nenvName: {env}\nlambda:\n  version: \"{version}\"\n"
+              f"  functionName: {function}\n  s3TriggerPrefix: \"{prefix}\"\n"
+              f"gitVersion:\n  sha: \"abcdef1234567\"\n  shortSha: \"abcdef1\"\n")
+        package(f"{root}/packages/{service}-{version}.zip", f"{service} {version}")
+    for pr in range(1, previews + 1):
+        add_preview(root, service, pr)
+
+
+def add_preview(root, service, pr):
+    write(f"{root}/environments/preview/pr-{pr}/services/{service}.values.yaml",
+          f"serviceName: {service}\ndeploymentType: lambda\nlambda:\n  version: \"1.1.0-pr{pr}\"\n"
+          f"  commitSha: \"1234567abc\"\n")
+    package(f"{root}/packages/{service}-1.1.0-pr{pr}.zip", f"{service} pr {pr}")
+
+
+def remove_preview(root, service, pr):
+    shutil.rmtree(f"{root}/environments/preview/pr-{pr}")
+
+
+class Side:
+    """One way of deploying the tree, with its own emulator and work dir."""
+
+    def __init__(self, name, emulator, scratch, env):
+        self.name, self.emulator, self.scratch, self.env = name, emulator, scratch, emulator.env(env)
+        self.work = os.path.join(scratch, f"work-{name}")
+
+    def fresh(self, buckets):
+        self.emulator.reset(buckets)
+        shutil.rmtree(self.work, ignore_errors=True)
+        os.makedirs(self.work)
+
+
+class Seed(Side):
+    def __init__(self, seed_dir, *args):
+        super().__init__("seed", *args)
+        self.script = os.path.join(seed_dir, "seed-workflow.sh")
+
+    def step(self, gitops, service):
+        return timed(["bash", self.script, gitops, service, f"packages/{service}-{{version}}.zip", self.work],
+                     env=self.env)
+
+
+class Tool(Side):
+    def __init__(self, binary, *args):
+        super().__init__("lambda-gitops", *args)
+        self.binary = binary
+
+    def step(self, gitops, service):
+        return timed([self.binary, "apply", "--auto-approve", "-q", "--gitops-dir", gitops,
+                      "--work-dir", self.work, "--cache-dir", os.path.join(self.scratch, "cache-tool")],
+                     env=self.env)
+
+
+class Floor(Side):
+    """Bare `terraform apply` of lambda-gitops's own module with the same variables, written
+    beforehand (by `lambda-gitops vars`, untimed): what terraform itself costs."""
+
+    def __init__(self, binary, *args):
+        super().__init__("terraform", *args)
+        self.binary = binary
+
+    def step(self, gitops, service):
+        vars_work = os.path.join(self.scratch, "work-floor-vars")
+        subprocess.run([self.binary, "vars", "-q", "--gitops-dir", gitops, "--work-dir", vars_work,
+                        "--cache-dir", os.path.join(self.scratch, "cache-floor")],
+                       env=self.env, check=True, stdout=subprocess.DEVNULL)
+        module = os.path.join(self.work, service)
+        os.makedirs(module, exist_ok=True)
+        for name in os.listdir(os.path.join(ROOT, "terraform")):
+            if name.endswith(".tf") or name == ".terraform.lock.hcl":
+                shutil.copy(os.path.join(ROOT, "terraform", name), module)
+        shutil.copy(os.path.join(vars_work, service, "lambda-gitops.tfvars.json"),
+                    os.path.join(module, "vars.tfvars.json"))
+        shutil.rmtree(os.path.join(module, "packages"), ignore_errors=True)
+        shutil.copytree(os.path.join(vars_work, service, "packages"), os.path.join(module, "packages"))
+        elapsed = 0.0
+        if not os.path.isdir(os.path.join(module, ".terraform")):
+            elapsed += timed(["terraform", f"-chdir={module}", "init", "-input=false", "-no-color"], env=self.env)
+        elapsed += timed(["terraform", f"-chdir={module}", "apply", "-auto-approve", "-input=false", "-no-color",
+                          "-var-file=vars.tfvars.json"], env=self.env)
+        return elapsed
+
+
+def bench_deploy(binary, scratch, rounds, preview_counts, seed_dir, env):
+    service = "svc"
+    buckets = [f"{service}-uploads", f"{service}-packages"]
+    emulators = {name: Emulator(scratch, name) for name in ("seed", "tool", "floor")}
+    sides = [Seed(seed_dir, emulators["seed"], scratch, env),
+             Tool(binary, emulators["tool"], scratch, env),
+             Floor(binary, emulators["floor"], scratch, env)]
+    steps = ["first deploy", "no-op re-run", "one preview added", "one preview removed"]
+    results = {}  # (previews, step, side) -> [seconds]
+    try:
+        for previews in preview_counts:
+            for round_ in range(rounds):
+                gitops = os.path.join(scratch, f"gitops-{previews}-{round_}")
+                shutil.rmtree(gitops, ignore_errors=True)
+                gitops_tree(gitops, service, previews)
+                for side in sides:
+                    side.fresh(buckets)
+                for step in steps:
+                    if step == "one preview added":
+                        add_preview(gitops, service, previews + 1)
+                    if step == "one preview removed":
+                        remove_preview(gitops, service, previews + 1)
+                    for side in sides:
+                        seconds = side.step(gitops, service)
+                        results.setdefault((previews, step, side.name), []).append(seconds)
+                        print(f"  {previews:>2} previews, round {round_ + 1}, {step:<20} {side.name:<14} {seconds:6.2f} s",
+                              file=sys.stderr)
+    finally:
+        for emulator in emulators.values():
+            emulator.stop()
+    rows = []
+    for previews in preview_counts:
+        for step in steps:
+            seed, tool, floor = (statistics.median(results[(previews, step, name)])
+                                 for name in ("seed", "lambda-gitops", "terraform"))
+            rows.append((previews, step, seed, tool, floor))
+    return rows
+
+
+def bench_services(binary, scratch, rounds, env):
+    """Three services applied in one run vs one run per service, from empty emulators."""
+    emulator = Emulator(scratch, "services")
+    services = ["alpha", "beta", "gamma"]
+    buckets = [b for s in services for b in (f"{s}-uploads", f"{s}-packages")]
+    gitops = os.path.join(scratch, "gitops-services")
+    for service in services:
+        gitops_tree(gitops, service, 3)
+    run_env = emulator.env(env)
+    together, apart = [], []
+    try:
+        for _ in range(rounds):
+            for mode in ("together", "apart"):
+                emulator.reset(buckets)
+                work = os.path.join(scratch, f"work-services-{mode}")
+                shutil.rmtree(work, ignore_errors=True)
+                base = [binary, "apply", "--auto-approve", "-q", "--gitops-dir", gitops, "--work-dir", work,
+                        "--cache-dir", os.path.join(scratch, "cache-services")]
+                if mode == "together":
+                    together.append(timed(base, env=run_env))
+                else:
+                    apart.append(sum(timed(base + ["--service", s], env=run_env) for s in services))
+    finally:
+        emulator.stop()
+    return statistics.median(together), statistics.median(apart)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("binary")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--only", default="staging,scan,deploy,services")
+    parser.add_argument("--previews", default="3,20")
+    args = parser.parse_args()
+    only = set(args.only.split(","))
+    runs = 5
+    seed_dir = os.environ.get("SEED_BASELINE") or os.path.join(ROOT, "..", "shared", "baseline")
+
+    scratch = tempfile.mkdtemp(prefix="lambda-gitops-bench-")
+    env = dict(os.environ)
+    mirror = find_mirror()
+    rc = os.path.join(scratch, "terraform.rc")
+    write(rc, "" if not mirror else
+          f'provider_installation {{\n  filesystem_mirror {{\n    path    = "{mirror}"\n'
+          f'    include = ["registry.terraform.io/*/*"]\n  }}\n}}\n')
+    env["TF_CLI_CONFIG_FILE"] = rc
+    env["CHECKPOINT_DISABLE"] = "1"
+    try:
+        sections = []
+        if only & {"staging", "scan"}:
+            rows = []
+            if "staging" in only:
+                rows += bench_staging(args.binary, scratch, runs)
+            if "scan" in only:
+                rows += bench_scan(args.binary, scratch, runs)
+            table = "| benchmark | lambda-gitops | baseline | ratio |\n|---|---|---|---|\n"
+            table += "".join(f"| {a} | {b} | {c} | {r:.2f}× |\n" for a, b, c, r in rows)
+            sections.append(("Staging and scanning", f"Medians of {runs} runs.\n\n{table}"))
+        if "deploy" in only:
+            if not os.path.isfile(os.path.join(seed_dir, "seed-workflow.sh")):
+                raise SystemExit(f"no seed workflow in {seed_dir} (set SEED_BASELINE)")
+            rows = bench_deploy(args.binary, scratch, args.rounds,
+                                [int(n) for n in args.previews.split(",")], seed_dir, env)
+            table = ("| previews | step | seed workflow | lambda-gitops | bare terraform | speed-up vs seed | "
+                     "vs bare terraform |\n|---|---|---|---|---|---|---|\n")
+            table += "".join(
+                f"| {p} | {step} | {seed:.2f} s | {tool:.2f} s | {floor:.2f} s | {seed / tool:.2f}× | {tool / floor:.2f}× |\n"
+                for p, step, seed, tool, floor in rows)
+            sections.append(("Deploys against the seed workflow",
+                             f"Medians of {args.rounds} rounds, each from empty emulators.\n\n{table}"))
+        if "services" in only:
+            together, apart = bench_services(args.binary, scratch, args.rounds, env)
+            sections.append(("Three services", (
+                f"Medians of {args.rounds} rounds.\n\n| run | time | ratio |\n|---|---|---|\n"
+                f"| three services, one run | {together:.2f} s | {together / apart:.2f}× |\n"
+                f"| one run per service, in turn | {apart:.2f} s | 1.00× |\n")))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown")
+    out = [f"# Benchmarks\n\nMeasured by `scripts/bench` on {time.strftime('%Y-%m-%d')} ({os.cpu_count()} cores, {cpu}),"
+           " release build. Each row compares lambda-gitops with a baseline measured in the same run on the same"
+           " input, so the ratio is what to watch; absolute times are for orientation only.\n"]
+    for title, body in sections:
+        out.append(f"\n## {title}\n\n{body}")
+    print("".join(out))
+
+
+if __name__ == "__main__":
+    main()

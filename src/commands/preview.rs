@@ -137,7 +137,7 @@ pub async fn prune(
         checked.services.contains_key(service)
             && (args.services.is_empty() || args.services.contains(service))
     };
-    let candidates: Vec<Candidate> = session
+    let mut candidates: Vec<Candidate> = session
         .tree
         .previews
         .iter()
@@ -152,6 +152,7 @@ pub async fn prune(
             })
         })
         .collect();
+    candidates.sort_by(|a, b| (a.pr, &a.relative).cmp(&(b.pr, &b.relative)));
     if candidates.is_empty() {
         tracing::info!("no Lambda previews to look at");
         return Ok(exit_code::SUCCESS);

@@ -468,6 +468,69 @@ mod tests {
         assert!(!changes[0].changed());
     }
 
+    /// Every text value of every fixture file, Lambda or not: set to something else, then
+    /// back — the file is byte for byte what it was, and in between only that value moved.
+    #[test]
+    fn every_value_of_every_fixture_file_round_trips() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/cluster-gitops/syrf");
+        let mut files = vec![root.clone()];
+        let mut edited = 0;
+        while let Some(path) = files.pop() {
+            if path.is_dir() {
+                files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+                continue;
+            }
+            if path.extension().is_none_or(|ext| ext != "yaml") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let doc = crate::yaml::parse(text.as_bytes()).unwrap();
+            let mut paths = Vec::new();
+            collect_text_paths(&doc.root, &mut Vec::new(), &mut paths);
+            for keys in paths {
+                let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+                let value = |d: &Document, k: &[&str]| {
+                    d.root.get(k).unwrap().as_scalar().unwrap().value.clone()
+                };
+                let original = value(&doc, &keys);
+                let there = edit(&text, |e| e.set(&keys, "edited-0.9").unwrap());
+                let there_doc = crate::yaml::parse(there.as_bytes()).unwrap();
+                assert_eq!(value(&there_doc, &keys), "edited-0.9");
+                let mut others = Vec::new();
+                collect_text_paths(&doc.root, &mut Vec::new(), &mut others);
+                for other in others.iter().filter(|o| **o != keys) {
+                    let other: Vec<&str> = other.iter().map(String::as_str).collect();
+                    assert_eq!(value(&there_doc, &other), value(&doc, &other));
+                }
+                let back = edit(&there, |e| e.set(&keys, &original).unwrap());
+                assert_eq!(back, text, "{}: {keys:?}", path.display());
+                edited += 1;
+            }
+        }
+        assert!(edited > 40, "{edited} values");
+    }
+
+    /// The key paths of the scalars under mappings that hold text (quoted, or plain text).
+    fn collect_text_paths(node: &Node, at: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+        for entry in node.entries().unwrap_or_default() {
+            let Some(key) = entry.key.as_scalar() else {
+                continue;
+            };
+            at.push(key.value.clone());
+            match entry.value.as_scalar() {
+                Some(s)
+                    if s.style != crate::yaml::Style::Plain
+                        || scalar::plain_reads_back(&s.value, s.flow) =>
+                {
+                    out.push(at.clone())
+                }
+                Some(_) => {}
+                None => collect_text_paths(&entry.value, at, out),
+            }
+            at.pop();
+        }
+    }
+
     #[test]
     fn what_cannot_be_edited_is_an_error_naming_the_file_and_line() {
         let doc = crate::yaml::parse(b"a: 1\nb: |\n  x\nc: [1]\nd: !!str 1\n").unwrap();

@@ -55,6 +55,12 @@ pub enum EditError {
         line: Option<usize>,
         key: String,
     },
+    #[error("{}: already has `{key}`", at(path, *line))]
+    AlreadyThere {
+        path: PathBuf,
+        line: Option<usize>,
+        key: String,
+    },
     #[error("{}: `{key}` carries an anchor or a tag; edit it by hand", at(path, *line))]
     Decorated {
         path: PathBuf,
@@ -145,7 +151,7 @@ impl<'d> FileEdit<'d> {
         if mapping.entry(key).is_some() {
             let mut keys = parent.to_vec();
             keys.push(key);
-            return Err(EditError::NotScalar {
+            return Err(EditError::AlreadyThere {
                 path: self.path.to_path_buf(),
                 line: self.doc.line_of(&keys),
                 key: keys.join("."),
@@ -206,11 +212,11 @@ impl<'d> FileEdit<'d> {
         }
     }
 
-    /// The line of the deepest mapping on `keys` that is there, to point at.
+    /// The line of the deepest mapping above `keys` that is there, to point at.
     fn line_of_parent(&self, keys: &[&str]) -> Option<usize> {
-        (0..keys.len())
+        (1..keys.len())
             .rev()
-            .find_map(|n| self.doc.line_of(&keys[..n.max(1)]))
+            .find_map(|n| self.doc.line_of(&keys[..n]))
             .or(Some(self.doc.root.line()))
     }
 

@@ -101,8 +101,8 @@ impl Session {
         (checked, problems)
     }
 
-    /// The names of the Lambda services whose config passes validation, or — when `service`
-    /// is not one of them — the error to report: the repo's problems if it has any, else
+    /// The tree's checked configs when `service` is a Lambda service whose config passes
+    /// validation; otherwise the error to report: the repo's problems if it has any, else
     /// "not a Lambda service".
     pub fn lambda_service(&self, service: &str) -> Result<Checked, Error> {
         let (checked, problems) = self.validate();

@@ -124,6 +124,144 @@ pub enum Command {
         #[arg(long)]
         auto_approve: bool,
     },
+    /// Set the version (and commit SHA) staging or production runs, in its config file.
+    ///
+    /// Keeps every other byte of the file; validates the whole gitops dir as it would be
+    /// after the edit and writes nothing if that fails. Prints `old → new` on stdout.
+    SetVersion(SetVersionArgs),
+    /// Create, update or remove pull-request previews.
+    Preview {
+        #[command(subcommand)]
+        command: PreviewCommand,
+    },
+    /// Copy the version and commit SHA one environment runs to another (staging →
+    /// production).
+    Promote(PromoteArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Environment {
+    Staging,
+    Production,
+}
+
+impl From<Environment> for crate::scan::EnvName {
+    fn from(env: Environment) -> Self {
+        match env {
+            Environment::Staging => Self::Staging,
+            Environment::Production => Self::Production,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct SetVersionArgs {
+    /// The Lambda service.
+    #[arg(long, value_name = "NAME")]
+    pub service: String,
+
+    /// The environment whose `environments/<env>/<service>/config.yaml` is edited.
+    #[arg(long, value_enum)]
+    pub env: Environment,
+
+    /// The version to run (`lambda.version`).
+    #[arg(value_name = "VERSION")]
+    pub version: String,
+
+    /// The commit it was built from: sets `gitVersion.sha` (added when absent), and
+    /// `gitVersion.shortSha` to its first 7 characters when that is there.
+    #[arg(long, value_name = "SHA")]
+    pub sha: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PreviewCommand {
+    /// Set a preview's version, creating
+    /// `environments/preview/pr-<N>/services/<service>.values.yaml` when absent.
+    Set(PreviewSetArgs),
+    /// Remove a preview's file, and its `pr-<N>` directory when nothing else is left in it.
+    /// A preview that is not there is "unchanged".
+    Remove(PreviewArgs),
+    /// Remove the previews of closed (or merged) pull requests, or of those untouched for
+    /// a while.
+    Prune(PruneArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PreviewArgs {
+    /// The Lambda service.
+    #[arg(long, value_name = "NAME")]
+    pub service: String,
+
+    /// The pull request number.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub pr: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct PreviewSetArgs {
+    #[command(flatten)]
+    pub preview: PreviewArgs,
+
+    /// The version to run (`lambda.version`).
+    #[arg(value_name = "VERSION")]
+    pub version: String,
+
+    /// The commit it was built from: sets `lambda.commitSha` when present and
+    /// `gitVersion.sha` (added when neither is there), `gitVersion.shortSha` to its first 7
+    /// characters when that is there.
+    #[arg(long, value_name = "SHA")]
+    pub sha: Option<String>,
+
+    /// Run this object of the service's `packageBucket` (`lambda.s3Key`).
+    #[arg(long, value_name = "KEY")]
+    pub s3_key: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).multiple(true).args(["closed", "older_than"])))]
+pub struct PruneArgs {
+    /// Remove the previews of pull requests GitHub reports closed or merged.
+    #[arg(long)]
+    pub closed: bool,
+
+    /// Remove previews whose file's last commit (`git log`; the file's modification time
+    /// outside a git work tree) is older than this, e.g. `14d`, `36h`, `2w`.
+    #[arg(long, value_name = "AGE", value_parser = parse_age)]
+    pub older_than: Option<std::time::Duration>,
+
+    /// The repository the pull requests belong to [default: $GITHUB_REPOSITORY].
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub repo: Option<String>,
+
+    /// Only this service's previews (repeatable) [default: every Lambda service's].
+    #[arg(long = "service", value_name = "NAME")]
+    pub services: Vec<String>,
+
+    /// List what would be removed; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PromoteArgs {
+    /// The Lambda service.
+    #[arg(long, value_name = "NAME")]
+    pub service: String,
+
+    /// The environment whose version and commit are copied.
+    #[arg(long, value_enum, default_value_t = Environment::Staging)]
+    pub from: Environment,
+
+    /// The environment that gets them.
+    #[arg(long, value_enum, default_value_t = Environment::Production)]
+    pub to: Environment,
+
+    /// Refuse unless the source environment's function already runs that version with the
+    /// same package bytes (its `version` tag and the CodeSha256 of its `live` alias, else
+    /// of `$LATEST`, read from AWS).
+    #[arg(long)]
+    pub require_deployed: bool,
 }
 
 /// What `plan` and `apply` share.
@@ -290,6 +428,41 @@ fn positive(duration: std::time::Duration, text: &str) -> Result<std::time::Dura
     }
 }
 
+/// Parses an age such as `14d`, `36h`, `2w`, `1d12h` or `90m` (s, m, h, d, w); zero is refused.
+pub fn parse_age(text: &str) -> Result<std::time::Duration, String> {
+    let invalid = || format!("`{text}` is not an age such as 14d, 36h or 2w");
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return Err(invalid());
+    }
+    let mut seconds: u64 = 0;
+    while !rest.is_empty() {
+        let split = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .filter(|split| *split > 0)
+            .ok_or_else(invalid)?;
+        let number: u64 = rest[..split].parse().map_err(|_| invalid())?;
+        let unit = rest[split..].chars().next().ok_or_else(invalid)?;
+        let factor = match unit {
+            's' => 1,
+            'm' => 60,
+            'h' => 3_600,
+            'd' => 86_400,
+            'w' => 7 * 86_400,
+            _ => return Err(invalid()),
+        };
+        seconds = number
+            .checked_mul(factor)
+            .and_then(|n| seconds.checked_add(n))
+            .ok_or_else(invalid)?;
+        rest = &rest[split + unit.len_utf8()..];
+    }
+    if seconds == 0 {
+        return Err(format!("`{text}` is no time at all"));
+    }
+    Ok(std::time::Duration::from_secs(seconds))
+}
+
 /// Parses `250MiB`, `1GiB`, `512KiB`, `100MB` or a plain byte count.
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let text = text.trim();
@@ -402,6 +575,27 @@ mod tests {
             "", "5", "5 m", "-5m", "five", "5mins", "m", "1h-", ".s", "1e3s",
         ] {
             assert!(parse_lock_timeout(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn ages() {
+        use std::time::Duration;
+        assert_eq!(parse_age("14d"), Ok(Duration::from_secs(14 * 86_400)));
+        assert_eq!(parse_age("2w"), Ok(Duration::from_secs(14 * 86_400)));
+        assert_eq!(parse_age("1d12h"), Ok(Duration::from_secs(36 * 3_600)));
+        assert_eq!(parse_age("90m"), Ok(Duration::from_secs(5_400)));
+        for bad in [
+            "",
+            "14",
+            "d",
+            "0d",
+            "14 days",
+            "-1d",
+            "1y",
+            "99999999999999999999w",
+        ] {
+            assert!(parse_age(bad).is_err(), "{bad:?}");
         }
     }
 

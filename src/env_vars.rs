@@ -21,6 +21,9 @@ pub const AWS_REGION: &str = "AWS_REGION";
 /// Second fallback for the AWS region.
 pub const AWS_DEFAULT_REGION: &str = "AWS_DEFAULT_REGION";
 
+/// Set by GitHub Actions: `owner/name` of the repository the workflow runs in; the default
+/// of `preview prune --repo`.
+pub const GITHUB_REPOSITORY: &str = "GITHUB_REPOSITORY";
 /// Set by GitHub Actions: the runner's per-job temp dir; the default work dir goes there.
 pub const RUNNER_TEMP: &str = "RUNNER_TEMP";
 /// Not read but set, for every terraform command: its data dir, inside the service's work

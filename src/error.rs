@@ -141,6 +141,52 @@ pub enum Error {
         changes: Vec<(String, String)>,
         state: String,
     },
+
+    #[error("`{name}` {message}")]
+    Argument { name: &'static str, message: String },
+
+    #[error(transparent)]
+    Edit(#[from] crate::gitops::EditError),
+
+    #[error(transparent)]
+    EditFile(#[from] crate::gitops::FsError),
+
+    #[error("the gitops dir would be invalid after this edit ({} problem{}); nothing was written", problems.len(), plural(problems.len()))]
+    EditInvalid { problems: Vec<Problem> },
+
+    #[error("`{service}` has no {env} config `{}`", path.display())]
+    NoEnvironment {
+        service: String,
+        env: &'static str,
+        path: PathBuf,
+    },
+
+    #[error("`{service}`: {to} has a `gitVersion` and {from} has none, so promoting would leave {to} tagged with a commit it does not run")]
+    NoGitVersion {
+        service: String,
+        from: &'static str,
+        to: &'static str,
+    },
+
+    #[error("no GitHub repository to ask about pull requests: pass `--repo OWNER/NAME` or set `GITHUB_REPOSITORY`")]
+    NoRepository,
+
+    #[error("could not {action}: {source}")]
+    Github {
+        action: String,
+        #[source]
+        source: crate::github::GithubError,
+    },
+
+    #[error(transparent)]
+    Aws(#[from] crate::aws::status::StatusError),
+
+    #[error("`{service}`: {env} does not run what it declares, so it is not promoted: {}", reasons.join("; "))]
+    NotDeployed {
+        service: String,
+        env: &'static str,
+        reasons: Vec<String>,
+    },
 }
 
 /// A terraform command that ran and failed.
@@ -231,6 +277,21 @@ impl Error {
             )),
             Self::ForeignResources { .. } => Some(
                 "give each service its own state (`--backend-config key=lambda/{service}.tfstate`); if a service was renamed, move or destroy its resources with terraform directly".into(),
+            ),
+            Self::EditInvalid { .. } => Some(
+                "fix the problems above (or choose another value); the files are as they were".into(),
+            ),
+            Self::NoEnvironment { env, .. } => Some(format!(
+                "an environment is added by hand (it names its function and trigger prefix); then `set-version` keeps it current{}",
+                if *env == "production" { ", and `promote` copies staging's version to it" } else { "" }
+            )),
+            Self::NoGitVersion { from, .. } => Some(format!(
+                "add `gitVersion: {{sha: …}}` to {from} (e.g. with `set-version --sha`), then promote"
+            )),
+            Self::Github { source, .. } => source.hint(),
+            Self::Aws(source) => source.hint(),
+            Self::NotDeployed { .. } => Some(
+                "apply staging first and let it run, or promote without `--require-deployed`".into(),
             ),
             _ => None,
         }
@@ -324,7 +385,7 @@ pub fn render(error: &Error) -> String {
         out.push('\n');
     };
     match error {
-        Error::Invalid { problems } => {
+        Error::Invalid { problems } | Error::EditInvalid { problems } => {
             for problem in problems {
                 line(format!("error: {problem}"));
                 if let Some(hint) = &problem.hint {

@@ -4,6 +4,7 @@
 //! [`scan`] → [`validate`] → [`resolve`] → [`stage`] → [`render`] → [`terraform`] → [`report`].
 //! Every gitops file is read through [`yaml`].
 
+pub mod aws;
 pub mod child_env;
 pub mod cli;
 pub mod commands;
@@ -13,8 +14,10 @@ pub mod env_vars;
 pub mod error;
 pub mod exit_code;
 pub mod github;
+pub mod gitops;
 pub mod interrupts;
 pub mod logging;
+pub mod orphans;
 pub mod prepare;
 pub mod problem;
 pub mod progress;
@@ -37,7 +40,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use child_env::ChildEnv;
-use cli::{Cli, Command};
+use cli::{Cli, Command, PreviewCommand};
 use commands::deploy::Mode;
 use error::Error;
 use interrupts::Interrupts;
@@ -74,6 +77,15 @@ fn dispatch(command: Command, settings: &Settings, stderr_is_terminal: bool) -> 
         Command::Scan { format } => {
             return commands::scan::run(settings, format).map(|()| exit_code::SUCCESS)
         }
+        // Edits of the gitops dir without the network: the default signal handling too (a
+        // killed edit leaves the old file or the new one, never half of one).
+        Command::SetVersion(args) => return commands::set_version::run(settings, args),
+        Command::Preview {
+            command: PreviewCommand::Set(args),
+        } => return commands::preview::set(settings, args),
+        Command::Preview {
+            command: PreviewCommand::Remove(args),
+        } => return commands::preview::remove(settings, args),
         other => other,
     };
     let progress: Arc<dyn progress::Progress> = if stderr_is_terminal && settings.verbosity >= 0 {
@@ -112,6 +124,13 @@ fn dispatch(command: Command, settings: &Settings, stderr_is_terminal: bool) -> 
                 let mode = Mode::Apply { auto_approve };
                 commands::deploy::run(settings, terraform, mode, progress, interrupts, env).await
             }
+            Command::Preview {
+                command: PreviewCommand::Prune(args),
+            } => commands::preview::prune(settings, args, interrupts, env).await,
+            Command::Promote(args) => {
+                commands::promote::run(settings, args, progress, interrupts).await
+            }
+            Command::SetVersion(_) | Command::Preview { .. } => unreachable!("handled above"),
         }
     });
     // A prompt interrupted while it read stdin leaves a thread blocked there: do not wait

@@ -36,6 +36,8 @@ pub struct Settings {
     pub verbosity: i8,
     /// `--allow-empty`: no Lambda service is not an error.
     pub allow_empty: bool,
+    /// `GITHUB_REPOSITORY` (`owner/name`), for commands that ask about pull requests.
+    pub github_repository: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -145,6 +147,7 @@ impl Settings {
             color,
             verbosity: args.verbose as i8 - args.quiet as i8,
             allow_empty: args.allow_empty,
+            github_repository: non_empty(env_vars::GITHUB_REPOSITORY),
         })
     }
 }

@@ -58,6 +58,8 @@ pub async fn run(
     };
     let names: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
     backend.check_one_state_per_service(&names)?;
+    // State left by services removed from the repo: a warning, never an error (orphans.rs).
+    crate::orphans::warn(settings, &repo, &backend).await;
     if let Some(dir) = &args.module_dir {
         crate::workdir::refuse_inside_checkout("`--module-dir`", dir, &settings.checkout)?;
     }

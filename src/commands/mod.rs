@@ -2,7 +2,10 @@
 //! data to stdout; logs go to stderr through `tracing`.
 
 pub mod deploy;
+pub mod preview;
+pub mod promote;
 pub mod scan;
+pub mod set_version;
 pub mod vars;
 
 use crate::desired::{DesiredService, Repo};
@@ -65,4 +68,15 @@ pub fn select<'a>(repo: &'a Repo, names: &[String]) -> Result<Vec<&'a DesiredSer
 
 pub fn known(repo: &Repo) -> Vec<String> {
     repo.services.iter().map(|s| s.name.clone()).collect()
+}
+
+/// Lines of data on stdout (what an edit changed).
+pub fn print_lines(lines: &[String]) -> Result<(), Error> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    lines
+        .iter()
+        .try_for_each(|line| writeln!(stdout, "{line}"))
+        .and_then(|()| stdout.flush())
+        .map_err(Error::Stdout)
 }

@@ -198,6 +198,28 @@ impl Client {
         })
     }
 
+    /// One page of a listing, retried, and the URL of the next one (`Link: rel="next"`),
+    /// which must be on the API origin: for callers that stop paging once they know enough.
+    pub async fn get_page<T: DeserializeOwned>(
+        &self,
+        url: &Url,
+    ) -> Result<(Vec<T>, Option<Url>), GithubError> {
+        let page = self.page(url, JSON, SMALL_BODY_LIMIT).await?;
+        let items = parse_json::<Vec<T>>(url, &page.body)?;
+        let next = match page.next {
+            None => None,
+            Some(next) => Some(
+                url.join(&next)
+                    .ok()
+                    .filter(|next| policy::same_origin(next, &self.api))
+                    .ok_or_else(|| GithubError::ForeignPage {
+                        next: redact_url(&next),
+                    })?,
+            ),
+        };
+        Ok((items, next))
+    }
+
     async fn page(&self, url: &Url, accept: &str, limit: u64) -> Result<Page, GithubError> {
         let what = format!("`{}`", redact_url(url.as_str()));
         with_retries(&what, || async {

@@ -12,6 +12,7 @@ pub mod client;
 pub mod error;
 pub mod pagination;
 pub mod policy;
+pub mod pulls;
 pub mod releases;
 
 pub use client::Client;

@@ -15,4 +15,4 @@ pub mod schema;
 
 pub use de::from_document;
 pub use load::{parse, LoadError, MAX_BYTES, MAX_DEPTH};
-pub use node::{Document, Entry, Kind, Node, Scalar, Span, Style};
+pub use node::{Document, Entry, Kind, Node, Scalar, Span, Splice, Style};

@@ -176,4 +176,150 @@ impl Document {
         text.push_str(&self.text[range.end..]);
         text
     }
+
+    /// The text with every splice applied at once; every other byte unchanged. Ranges are
+    /// offsets into [`Document::text`] and must not overlap; insertions at one offset
+    /// (empty ranges) keep the order they are given in.
+    pub fn spliced(&self, splices: &[Splice]) -> String {
+        let mut order: Vec<&Splice> = splices.iter().collect();
+        order.sort_by_key(|splice| (splice.range.start, splice.range.end));
+        let mut text = String::with_capacity(self.text.len() + 64);
+        let mut at = 0;
+        for splice in order {
+            debug_assert!(splice.range.start >= at, "overlapping splices");
+            text.push_str(&self.text[at..splice.range.start]);
+            text.push_str(&splice.text);
+            at = splice.range.end;
+        }
+        text.push_str(&self.text[at..]);
+        text
+    }
+
+    /// The line break the file uses: `\r\n` when its first line ends so, else `\n`.
+    pub fn line_break(&self) -> &'static str {
+        match self.text.find('\n') {
+            Some(i) if i > 0 && self.text.as_bytes()[i - 1] == b'\r' => "\r\n",
+            _ => "\n",
+        }
+    }
+
+    /// Whether `node` is a `[…]` or `{…}` collection.
+    pub fn is_flow_collection(&self, node: &Node) -> bool {
+        matches!(node.kind, Kind::Mapping(_) | Kind::Sequence(_))
+            && matches!(self.text.as_bytes().get(node.span.start), Some(b'[' | b'{'))
+    }
+
+    /// The offset just past the last token of `node`: a block collection's span runs on over
+    /// the comments and blank lines after it, and a flow collection's over a comment after
+    /// its closing bracket; a block scalar's over its trailing blank lines.
+    pub fn content_end(&self, node: &Node) -> usize {
+        if self.is_flow_collection(node) {
+            return self
+                .closing_bracket(node)
+                .map_or(node.span.end, |at| at + 1);
+        }
+        match &node.kind {
+            Kind::Mapping(entries) => entries
+                .last()
+                .map_or(node.span.start, |entry| self.content_end(&entry.value)),
+            Kind::Sequence(items) => items
+                .last()
+                .map_or(node.span.start, |item| self.content_end(item)),
+            Kind::Scalar(scalar) if matches!(scalar.style, Style::Literal | Style::Folded) => {
+                let content = self.text[node.span.range()].trim_end();
+                node.span.start + content.len()
+            }
+            Kind::Scalar(_) | Kind::Alias => node.span.end,
+        }
+    }
+
+    /// The offset of a flow collection's closing `]` or `}`: after its last item, past
+    /// blanks, line breaks, a trailing `,` and comments.
+    pub fn closing_bracket(&self, node: &Node) -> Option<usize> {
+        if !self.is_flow_collection(node) {
+            return None;
+        }
+        let last = match &node.kind {
+            Kind::Mapping(entries) => entries.last().map(|entry| &entry.value),
+            Kind::Sequence(items) => items.last(),
+            _ => None,
+        };
+        let mut at = last.map_or(node.span.start + 1, |last| self.content_end(last));
+        let bytes = self.text.as_bytes();
+        while let Some(&byte) = bytes.get(at) {
+            match byte {
+                b']' | b'}' => return Some(at),
+                b' ' | b'\t' | b'\r' | b'\n' | b',' => at += 1,
+                b'#' => {
+                    while bytes.get(at).is_some_and(|b| *b != b'\n') {
+                        at += 1;
+                    }
+                }
+                _ => return None,
+            }
+        }
+        None
+    }
+}
+
+/// One replacement of a byte range of a document's text (an insertion when it is empty).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Splice {
+    pub range: Range<usize>,
+    pub text: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(text: &str) -> Document {
+        crate::yaml::parse(text.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn splices_apply_together_and_insertions_keep_their_order() {
+        let doc = doc("a: 1\nb: 2\n");
+        let splices = [
+            Splice {
+                range: 10..10,
+                text: "c: 3\n".into(),
+            },
+            Splice {
+                range: 3..4,
+                text: "one".into(),
+            },
+            Splice {
+                range: 10..10,
+                text: "d: 4\n".into(),
+            },
+        ];
+        assert_eq!(doc.spliced(&splices), "a: one\nb: 2\nc: 3\nd: 4\n");
+        assert_eq!(doc.spliced(&[]), doc.text);
+    }
+
+    #[test]
+    fn the_line_break_is_the_files_own() {
+        assert_eq!(doc("a: 1\r\nb: 2\r\n").line_break(), "\r\n");
+        assert_eq!(doc("a: 1\nb: 2\n").line_break(), "\n");
+        assert_eq!(doc("a: 1").line_break(), "\n");
+    }
+
+    #[test]
+    fn content_ends_before_the_comments_and_blank_lines_a_span_runs_over() {
+        let text =
+            "m:\n  k: v   # c\n\n  # more\nf: {a: 1, b: [x] }  # c }\nl: |\n  text\n\n\nz: 1\n";
+        let doc = doc(text);
+        let m = doc.root.get(&["m"]).unwrap();
+        assert_eq!(&text[..doc.content_end(m)], "m:\n  k: v");
+        let f = doc.root.get(&["f"]).unwrap();
+        assert!(doc.is_flow_collection(f));
+        assert_eq!(&text[f.span.start..doc.content_end(f)], "{a: 1, b: [x] }");
+        assert_eq!(doc.closing_bracket(f), Some(doc.content_end(f) - 1));
+        let l = doc.root.get(&["l"]).unwrap();
+        assert_eq!(&text[l.span.start..doc.content_end(l)], "text");
+        let empty = crate::yaml::parse(b"e: {\n  # nothing\n  }\n").unwrap();
+        let e = empty.root.get(&["e"]).unwrap();
+        assert_eq!(empty.closing_bracket(e), Some(19));
+    }
 }

@@ -1,6 +1,7 @@
 //! A local GitHub: the REST API's shapes on one port (releases by tag, assets behind a
-//! redirect, issue comments paginated with `Link` headers), and the asset storage it
-//! redirects to on another, as api.github.com redirects to objects.githubusercontent.com.
+//! redirect, issue comments and pull requests paginated with `Link` headers), and the asset
+//! storage it redirects to on another, as api.github.com redirects to
+//! objects.githubusercontent.com.
 //! Storage refuses (and records) any request that carries an `Authorization` header. A third,
 //! raw TCP port serves what a well-behaved HTTP server cannot: a body without a length cut
 //! short by a clean close. Faults are queued per asset ([`Behaviour`]) or for the API
@@ -55,6 +56,9 @@ pub enum ApiBehaviour {
 /// A published asset: id, name, bytes.
 type Asset = (u64, String, Vec<u8>);
 
+/// A pull request: number, `open` or `closed`, merged.
+pub type Pull = (u64, &'static str, bool);
+
 /// One request: which server, the path with its query, the Authorization header.
 pub type Request = (String, String, Option<String>);
 
@@ -71,6 +75,8 @@ struct Inner {
     api_behaviours: VecDeque<ApiBehaviour>,
     /// (repository, issue number) → comment bodies.
     comments: HashMap<(String, u64), Vec<String>>,
+    /// repository → pull requests (number, state, merged).
+    pulls: HashMap<String, Vec<Pull>>,
     /// Whether page links lead to the storage host instead of the API.
     foreign_next_page: bool,
     requests: Vec<Request>,
@@ -122,6 +128,8 @@ impl FakeGithub {
                 "/repos/{owner}/{repo}/issues/{number}/comments",
                 get(comments),
             )
+            .route("/repos/{owner}/{repo}/pulls", get(pulls))
+            .route("/repos/{owner}/{repo}/pulls/{number}", get(pull))
             .with_state(state.clone());
         let storage = Router::new()
             .route("/blob/{id}", get(blob))
@@ -189,6 +197,26 @@ impl FakeGithub {
             (repository.to_owned(), number),
             (1..=count).map(|i| format!("comment {i}")).collect(),
         );
+    }
+
+    /// Pull requests of `repository` (number, `open`/`closed`, merged).
+    pub fn add_pulls(&self, repository: &str, pulls: &[Pull]) {
+        self.inner
+            .lock()
+            .unwrap()
+            .pulls
+            .entry(repository.to_owned())
+            .or_default()
+            .extend_from_slice(pulls);
+    }
+
+    /// Requests to the API whose path starts with `prefix`.
+    pub fn api_requests_to(&self, prefix: &str) -> Vec<String> {
+        self.requests()
+            .into_iter()
+            .filter(|(server, path, _)| server == "api" && path.starts_with(prefix))
+            .map(|(_, path, _)| path)
+            .collect()
     }
 
     /// From now on, page links point at the storage host (another origin).
@@ -547,6 +575,146 @@ async fn comments(
             .insert(header::LINK, value.parse().unwrap());
     }
     response
+}
+
+fn pull_json(repository: &str, (number, state, merged): &Pull) -> serde_json::Value {
+    serde_json::json!({
+        "url": format!("https://api.github.com/repos/{repository}/pulls/{number}"),
+        "number": number,
+        "state": state,
+        "title": format!("Change {number}"),
+        "user": {"login": "octocat", "type": "User"},
+        "created_at": format!("2024-01-01T00:00:00Z"),
+        "closed_at": if *state == "closed" { serde_json::json!("2024-02-01T00:00:00Z") } else { serde_json::Value::Null },
+        "merged_at": if *merged { serde_json::json!("2024-02-01T00:00:00Z") } else { serde_json::Value::Null },
+    })
+}
+
+/// A queued API behaviour that applies to any endpoint (a rate limit, bad credentials).
+fn api_failure(state: &AppState) -> Option<Response> {
+    let behaviour = state.inner.lock().unwrap().api_behaviours.pop_front()?;
+    Some(match behaviour {
+        ApiBehaviour::RateLimited { reset } => (
+            StatusCode::FORBIDDEN,
+            [
+                ("x-ratelimit-limit", "60".to_owned()),
+                ("x-ratelimit-remaining", "0".to_owned()),
+                ("x-ratelimit-reset", reset.to_string()),
+            ],
+            axum::Json(serde_json::json!({"message": "API rate limit exceeded for 127.0.0.1."})),
+        )
+            .into_response(),
+        ApiBehaviour::Unauthorized | ApiBehaviour::MovedOnSameHost => (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(serde_json::json!({"message": "Bad credentials", "status": "401"})),
+        )
+            .into_response(),
+    })
+}
+
+/// `GET /repos/{owner}/{repo}/pulls?state=&sort=&direction=&per_page=&page=`: newest first
+/// (by number) unless `direction=asc`, with GitHub's `Link` header while there are more pages.
+async fn pulls(
+    State(state): State<AppState>,
+    Path((owner, repo)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+) -> Response {
+    record(&state, "api", uri.to_string(), &headers);
+    if let Some(failure) = api_failure(&state) {
+        return failure;
+    }
+    let repository = format!("{owner}/{repo}");
+    let wanted = query.get("state").map_or("open", String::as_str).to_owned();
+    let per_page: usize = query
+        .get("per_page")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30)
+        .clamp(1, 100);
+    let page: usize = query
+        .get("page")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    let mut all: Vec<Pull> = state
+        .inner
+        .lock()
+        .unwrap()
+        .pulls
+        .get(&repository)
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(_, s, _)| wanted == "all" || *s == wanted)
+        .collect();
+    all.sort_by_key(|(number, _, _)| std::cmp::Reverse(*number));
+    if query.get("direction").map(String::as_str) == Some("asc") {
+        all.reverse();
+    }
+    let last = all.len().div_ceil(per_page).max(1);
+    let items: Vec<_> = all
+        .iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .map(|pull| pull_json(&repository, pull))
+        .collect();
+    let mut response = axum::Json(items).into_response();
+    if page < last {
+        let link = |page: usize| {
+            let mut pairs: Vec<(String, String)> = query
+                .iter()
+                .filter(|(k, _)| *k != "page")
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            pairs.sort();
+            pairs.push(("page".into(), page.to_string()));
+            let query: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            format!(
+                "<{}/repos/{owner}/{repo}/pulls?{}>",
+                state.api_url,
+                query.join("&")
+            )
+        };
+        let value = format!(
+            "{}; rel=\"next\", {}; rel=\"last\"",
+            link(page + 1),
+            link(last)
+        );
+        response
+            .headers_mut()
+            .insert(header::LINK, value.parse().unwrap());
+    }
+    response
+}
+
+/// `GET /repos/{owner}/{repo}/pulls/{number}`: the pull request, or 404.
+async fn pull(
+    State(state): State<AppState>,
+    Path((owner, repo, number)): Path<(String, String, u64)>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+) -> Response {
+    record(&state, "api", uri.to_string(), &headers);
+    if let Some(failure) = api_failure(&state) {
+        return failure;
+    }
+    let repository = format!("{owner}/{repo}");
+    let found = state
+        .inner
+        .lock()
+        .unwrap()
+        .pulls
+        .get(&repository)
+        .and_then(|pulls| pulls.iter().find(|(n, _, _)| *n == number).copied());
+    match found {
+        Some(pull) => axum::Json(pull_json(&repository, &pull)).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            axum::Json(serde_json::json!({"message": "Not Found", "status": "404"})),
+        )
+            .into_response(),
+    }
 }
 
 /// Serves [`Behaviour::CutCloseDelimited`]: HTTP/1.1 200 without Content-Length, half the

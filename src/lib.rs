@@ -5,6 +5,7 @@
 //! Every gitops file is read through [`yaml`].
 
 pub mod child_env;
+pub mod ci;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -74,6 +75,7 @@ fn dispatch(command: Command, settings: &Settings, stderr_is_terminal: bool) -> 
         Command::Scan { format } => {
             return commands::scan::run(settings, format).map(|()| exit_code::SUCCESS)
         }
+        Command::Matrix => return commands::matrix::run(settings).map(|()| exit_code::SUCCESS),
         other => other,
     };
     let progress: Arc<dyn progress::Progress> = if stderr_is_terminal && settings.verbosity >= 0 {
@@ -92,7 +94,7 @@ fn dispatch(command: Command, settings: &Settings, stderr_is_terminal: bool) -> 
             .map_err(|e| Error::io("listen for signals", std::path::Path::new("."), e))?;
         let env = ChildEnv::inherit(settings.github.token.iter());
         match command {
-            Command::Scan { .. } => unreachable!("handled above"),
+            Command::Scan { .. } | Command::Matrix => unreachable!("handled above"),
             Command::Vars { service } => {
                 commands::vars::run(settings, service, progress, interrupts)
                     .await

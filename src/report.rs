@@ -720,12 +720,17 @@ pub fn rendering(run: &RunFacts) -> crate::ci::Rendering {
         (a + s.add, c + s.change, d + s.destroy)
     });
     let command = run.command;
-    let mut summary = match (run.error, has_changes || !run.failures.is_empty()) {
-        (Some(_), _) => format!("## lambda-gitops {command} failed\n"),
-        (None, false) => format!("## lambda-gitops {command}: no changes\n"),
-        (None, true) => format!(
-            "## lambda-gitops {command}: {add} to add, {change} to change, {destroy} to destroy\n"
-        ),
+    let failed_services = match run.failures.len() {
+        0 => String::new(),
+        1 => " (1 service failed)".to_owned(),
+        n => format!(" ({n} services failed)"),
+    };
+    let mut summary = if run.error.is_some() || (run.summaries.is_empty() && failed) {
+        format!("## lambda-gitops {command} failed\n")
+    } else if has_changes {
+        format!("## lambda-gitops {command}: {add} to add, {change} to change, {destroy} to destroy{failed_services}\n")
+    } else {
+        format!("## lambda-gitops {command}: no changes{failed_services}\n")
     };
     let mut services: Vec<String> = run
         .summaries

@@ -83,7 +83,9 @@ pub fn document(rendering: &Rendering, limit: usize, elsewhere: &str) -> String 
         let share = room / (rendering.logs.len() - i);
         match render_log(log, share) {
             Some(text) => {
-                out.push('\n');
+                if !out.ends_with("\n\n") {
+                    out.push('\n');
+                }
                 out.push_str(&text);
             }
             None => missing.push(log.title.as_str()),

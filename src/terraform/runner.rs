@@ -301,19 +301,29 @@ impl Runner {
         };
         // Under GitHub Actions the output folds under the command line, and nothing
         // terraform prints (values from the gitops repo) is taken for a workflow command.
-        let group = (self.settings.log_groups && self.settings.echo)
+        // (`show -json` prints nothing there: no group, commands paused all the same.)
+        let paused = (self.settings.log_groups && self.settings.echo)
             .then(crate::ci::annotations::StopCommands::new);
-        match &group {
-            Some(stop) => eprintln!(
+        let grouped = paused.is_some() && stdout != Stdout::Capture;
+        let command_line = format!("{service}: $ {}", invocation.display());
+        match &paused {
+            Some(stop) if grouped => eprintln!(
                 "{}\n{}",
-                crate::ci::annotations::group(&format!("{service}: $ {}", invocation.display())),
+                crate::ci::annotations::group(&command_line),
                 stop.pause()
             ),
-            None => tracing::info!("{service}: $ {}", invocation.display()),
+            Some(stop) => {
+                tracing::info!("{command_line}");
+                eprintln!("{}", stop.pause());
+            }
+            None => tracing::info!("{command_line}"),
         }
         let finished = process::run(&invocation, options, &mut self.interrupts).await;
-        if let Some(stop) = &group {
-            eprintln!("{}\n{}", stop.resume(), crate::ci::annotations::END_GROUP);
+        if let Some(stop) = &paused {
+            eprintln!("{}", stop.resume());
+            if grouped {
+                eprintln!("{}", crate::ci::annotations::END_GROUP);
+            }
         }
         let finished = finished.map_err(|source| Error::TerraformStart {
             path: invocation.program.clone(),

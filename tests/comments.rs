@@ -719,4 +719,3 @@ fn a_next_page_on_another_origin_fails_the_comment_and_never_gets_the_token() {
     assert!(ci.writes().is_empty());
     assert_token_only_on_the_api(&ci.github);
 }
-

@@ -169,14 +169,15 @@ fn read_event(path: &Path) -> Result<serde_json::Value, CiError> {
     serde_json::from_slice(&bytes).map_err(|e| failed(e.to_string()))
 }
 
-/// Writes `bytes` through a temp file and a rename: a symlink at `path` (one a pull
-/// request committed, say) is replaced, never written through.
+/// Writes `bytes` through a temp file and a rename (creating the directory): a symlink at
+/// `path` (one a pull request committed, say) is replaced, never written through.
 fn replace_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     let io = |e| Error::io("write", path, e);
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
+    std::fs::create_dir_all(dir).map_err(io)?;
     let mut temp = tempfile::Builder::new()
         .prefix(".partial-")
         .tempfile_in(dir)

@@ -482,10 +482,13 @@ fn a_terraform_failure_shows_terraforms_own_error_in_the_comment() {
         body.contains("-detailed-exitcode -lock-timeout=5m -no-color` exited with code 1``"),
         "{body}"
     );
+    // Terraform's last lines, stdout and stderr as they arrived, in a code block.
+    let block = &body[body.find("```text\n").expect("a code block")..];
     assert!(
-        body.contains("```text\nNo changes. Your infrastructure matches the configuration.\n\nError: creating Lambda Function (a-pr-7): operation error Lambda: CreateFunction"),
+        block.contains("\nError: creating Lambda Function (a-pr-7): operation error Lambda: CreateFunction, https response error StatusCode: 400, InvalidParameterValueException: The role defined for the function cannot be assumed by Lambda.\n"),
         "{body}"
     );
+    assert!(block.contains("No changes. Your infrastructure matches the configuration."));
 }
 
 #[test]

@@ -211,14 +211,13 @@ pub fn trim_middle(lines: &[String], budget: usize) -> (String, Option<Cut>) {
     let half = budget.saturating_sub(MARKER_ROOM) / 2;
     let mut head = 0;
     let mut head_bytes = 0;
-    while head < lines.len() && head_bytes + lines[head].len() + 1 <= half {
+    while head < lines.len() && head_bytes + lines[head].len() < half {
         head_bytes += lines[head].len() + 1;
         head += 1;
     }
     let mut tail = 0;
     let mut tail_bytes = 0;
-    while tail < lines.len() - head && tail_bytes + lines[lines.len() - 1 - tail].len() + 1 <= half
-    {
+    while tail < lines.len() - head && tail_bytes + lines[lines.len() - 1 - tail].len() < half {
         tail_bytes += lines[lines.len() - 1 - tail].len() + 1;
         tail += 1;
     }
@@ -383,7 +382,7 @@ pub fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -758,27 +758,27 @@ fn check_write(
     inner: &mut Inner,
     headers: &HeaderMap,
     body: &serde_json::Value,
-) -> Result<(String, String, String, Option<u16>), Response> {
+) -> Result<(String, String, String, Option<u16>), Box<Response>> {
     let Some((token, login, kind)) = identity(inner, headers) else {
-        return Err(error_json(
+        return Err(Box::new(error_json(
             StatusCode::UNAUTHORIZED,
             "Requires authentication",
-        ));
+        )));
     };
     if inner.read_only.contains(&token) {
-        return Err(error_json(
+        return Err(Box::new(error_json(
             StatusCode::FORBIDDEN,
             "Resource not accessible by integration",
-        ));
+        )));
     }
     let Some(text) = body.get("body").and_then(serde_json::Value::as_str) else {
-        return Err(error_json(
+        return Err(Box::new(error_json(
             StatusCode::UNPROCESSABLE_ENTITY,
             "Invalid request.",
-        ));
+        )));
     };
     if text.chars().count() > COMMENT_LIMIT {
-        return Err((
+        return Err(Box::new((
             StatusCode::UNPROCESSABLE_ENTITY,
             axum::Json(serde_json::json!({
                 "message": "Validation Failed",
@@ -788,14 +788,14 @@ fn check_write(
                 "status": "422",
             })),
         )
-            .into_response());
+            .into_response()));
     }
     let after = match inner.write_behaviours.pop_front() {
         Some(WriteBehaviour::Status(code)) => {
-            return Err(error_json(
+            return Err(Box::new(error_json(
                 StatusCode::from_u16(code).unwrap(),
                 "Server Error",
-            ))
+            )))
         }
         Some(WriteBehaviour::StatusAfterWriting(code)) => Some(code),
         None => None,
@@ -816,7 +816,7 @@ async fn create_comment(
     let mut inner = state.inner.lock().unwrap();
     let (text, login, kind, after) = match check_write(&mut inner, &headers, &body) {
         Ok(checked) => checked,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     inner.next_comment_id += 1;
     let comment = Comment {
@@ -853,7 +853,7 @@ async fn update_comment(
     let mut inner = state.inner.lock().unwrap();
     let (text, _, _, after) = match check_write(&mut inner, &headers, &body) {
         Ok(checked) => checked,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let repository = format!("{owner}/{repo}");
     let found = inner

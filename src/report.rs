@@ -804,7 +804,9 @@ pub fn rendering(run: &RunFacts) -> crate::ci::Rendering {
             code(&failure.error)
         );
         if !failure.terraform_output.is_empty() {
-            let text = crate::ci::markdown::sanitize(&failure.terraform_output.join("\n"));
+            let text = crate::ci::markdown::redact_environment_values(
+                &crate::ci::markdown::sanitize(&failure.terraform_output.join("\n")),
+            );
             let fence = crate::ci::markdown::fence_for(&text);
             block.push_str(&format!("\n{fence}text\n{text}\n{fence}\n"));
         }

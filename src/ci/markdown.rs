@@ -75,8 +75,8 @@ pub fn document(rendering: &Rendering, limit: usize, elsewhere: &str) -> String 
     }
 
     // Terraform's output: what is left, shared out; a log that cannot get a useful share is
-    // named in a note instead.
-    let mut missing = Vec::new();
+    // counted in a note instead.
+    let mut missing = 0;
     let logs_limit = budget.saturating_sub(NOTE_ROOM);
     for (i, log) in rendering.logs.iter().enumerate() {
         let room = logs_limit.saturating_sub(out.len());
@@ -88,27 +88,22 @@ pub fn document(rendering: &Rendering, limit: usize, elsewhere: &str) -> String 
                 }
                 out.push_str(&text);
             }
-            None => missing.push(log.title.as_str()),
+            None => missing += 1,
         }
     }
-    if !missing.is_empty() {
-        let named: Vec<String> = missing
-            .iter()
-            .take(3)
-            .map(|t| crate::report::code(t))
-            .collect();
-        let more = missing.len().saturating_sub(named.len());
-        let more = if more > 0 {
-            format!(" and {more} more")
+    if missing > 0 {
+        let what = if missing == rendering.logs.len() {
+            "Terraform's output".to_owned()
         } else {
-            String::new()
+            format!(
+                "Terraform's output for {} more service{}",
+                thousands(missing),
+                plural(missing)
+            )
         };
         push_note(
             &mut out,
-            &format!(
-                "Terraform's output ({}{more}) did not fit here: see {elsewhere}.",
-                named.join(", ")
-            ),
+            &format!("{what} did not fit here: see {elsewhere}."),
         );
     }
     out
@@ -542,6 +537,40 @@ mod tests {
         assert!(
             text.contains("<details><summary>terraform plan: a (100,000 lines, "),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn errors_beyond_the_limit_are_counted_and_the_summary_is_kept() {
+        let rendering = Rendering {
+            failed: true,
+            summary: "## lambda-gitops plan failed\n".into(),
+            errors: (1..=10_000)
+                .map(|i| format!(":x: `services/s{i}/config.yaml:3`: `wrong`\n"))
+                .collect(),
+            logs: vec![Log {
+                title: "terraform plan: a".into(),
+                text: "x\n".repeat(1000),
+            }],
+            ..Rendering::default()
+        };
+        let text = document(&rendering, COMMENT_LIMIT, "the job's log");
+        assert!(text.len() <= COMMENT_LIMIT, "{}", text.len());
+        assert!(text.starts_with("## lambda-gitops plan failed\n\n:x: `services/s1/config.yaml:3`"));
+        let shown = text.matches(":x:").count();
+        assert!(shown > 1000, "{shown}");
+        assert!(
+            text.contains(&format!(
+                "> [!NOTE]\n> {} more errors did not fit here: see the job's log.\n",
+                thousands(10_000 - shown)
+            )),
+            "{}",
+            &text[text.len() - 500..]
+        );
+        assert!(
+            text.contains("> Terraform's output did not fit here: see the job's log."),
+            "{}",
+            &text[text.len() - 500..]
         );
     }
 

@@ -119,9 +119,11 @@ fn comment_target(
     let repository = Repository::parse(repository).map_err(|_| CiError::Repository {
         value: crate::problem::excerpt(repository),
     })?;
-    let payload = match &ci.event_path {
-        Some(path) => Some(read_event(path)?),
-        None => None,
+    // With `--pr`, the event only names the head commit: an unreadable one is no error.
+    let payload = match (&ci.event_path, args.pr) {
+        (Some(path), None) => Some(read_event(path)?),
+        (Some(path), Some(_)) => read_event(path).ok(),
+        (None, _) => None,
     };
     let number = match (args.pr, &payload) {
         (Some(number), _) => number,
@@ -295,6 +297,7 @@ mod tests {
             refused(&ci(Some(&broken)), &comment_args(None), true),
             CiError::Event { .. }
         ));
+        assert!(Outputs::resolve(&ci(Some(&broken)), &comment_args(Some(3)), &[], true).is_ok());
         // Without --github-comment nothing is needed.
         assert!(Outputs::resolve(&ci(None), &CiArgs::default(), &[], false).is_ok());
     }

@@ -722,3 +722,45 @@ fn a_next_page_on_another_origin_fails_the_comment_and_never_gets_the_token() {
     assert!(ci.writes().is_empty());
     assert_token_only_on_the_api(&ci.github);
 }
+
+#[tokio::test]
+async fn github_refuses_a_body_over_65536_characters_and_the_client_says_why() {
+    use lambda_gitops::github::comments::Repository;
+    use lambda_gitops::github::policy::api_base;
+    use lambda_gitops::github::{Client, GithubError};
+    use lambda_gitops::secret::Secret;
+    use lambda_gitops::settings::GithubSettings;
+
+    let github = FakeGithub::start();
+    let client = Client::new(
+        &GithubSettings {
+            api_url: api_base(&github.api_url, false).unwrap(),
+            token: Some(Secret::new(TOKEN.to_owned())),
+            allow_insecure: false,
+        },
+        std::time::Duration::from_secs(30),
+    );
+    let repository = Repository::parse(REPO).unwrap();
+    let error = client
+        .create_issue_comment(&repository, 7, &"é".repeat(COMMENT_LIMIT + 1))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, GithubError::Rejected { .. }), "{error:?}");
+    assert!(
+        error
+            .to_string()
+            .ends_with("refused the request: Validation Failed: body is too long (maximum is 65536 characters)"),
+        "{error}"
+    );
+    // At the limit exactly (in characters, not bytes), it is accepted; then edited.
+    let created = client
+        .create_issue_comment(&repository, 7, &"é".repeat(COMMENT_LIMIT))
+        .await
+        .unwrap();
+    let edited = client
+        .update_issue_comment(&repository, created.id, "shorter")
+        .await
+        .unwrap();
+    assert_eq!(edited.id, created.id);
+    assert_eq!(github.comments(REPO, 7)[0].body, "shorter");
+}

@@ -137,6 +137,9 @@ pub enum Command {
     /// Copy the version and commit SHA one environment runs to another (staging →
     /// production).
     Promote(PromoteArgs),
+    /// Validate the gitops dir and print a GitHub Actions matrix of its Lambda services:
+    /// `{"include":[{"service":"…"},…]}` on one line (no network).
+    Matrix,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -306,6 +309,34 @@ pub struct TerraformArgs {
     /// Markdown pull-request comment at the end.
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
+
+    #[command(flatten)]
+    pub ci: CiArgs,
+}
+
+/// Reports for CI, besides the one on stdout; written even when the run fails.
+#[derive(Debug, Clone, Default, Args)]
+pub struct CiArgs {
+    /// Also write the Markdown report to FILE (under GitHub Actions it is appended to the
+    /// job summary as well, with or without this flag).
+    #[arg(long, value_name = "FILE")]
+    pub summary_markdown: Option<PathBuf>,
+
+    /// Also write the JSON report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub summary_json: Option<PathBuf>,
+
+    /// Publish the report as a comment on the pull request: one comment per pull request
+    /// and `--service` scope, edited in place on every run; none is created while there is
+    /// nothing to say. Needs `GITHUB_REPOSITORY`, `GITHUB_TOKEN` (or `GH_TOKEN`) and the
+    /// pull request (`--pr`, or the GitHub Actions event).
+    #[arg(long)]
+    pub github_comment: bool,
+
+    /// The pull request to comment on [default: the one of the GitHub Actions event in
+    /// `GITHUB_EVENT_PATH`].
+    #[arg(long, value_name = "N", requires = "github_comment", value_parser = clap::value_parser!(u64).range(1..))]
+    pub pr: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -21,11 +21,26 @@ pub const AWS_REGION: &str = "AWS_REGION";
 /// Second fallback for the AWS region.
 pub const AWS_DEFAULT_REGION: &str = "AWS_DEFAULT_REGION";
 
-/// Set by GitHub Actions: `owner/name` of the repository the workflow runs in; the default
-/// of `preview prune --repo`.
-pub const GITHUB_REPOSITORY: &str = "GITHUB_REPOSITORY";
 /// Set by GitHub Actions: the runner's per-job temp dir; the default work dir goes there.
 pub const RUNNER_TEMP: &str = "RUNNER_TEMP";
+/// Set by GitHub Actions to `true`: validation errors become annotations, terraform's
+/// output is folded in log groups, and the Markdown report goes to the job summary.
+pub const GITHUB_ACTIONS: &str = "GITHUB_ACTIONS";
+/// Set by GitHub Actions: the file the job summary (Markdown) is appended to.
+pub const GITHUB_STEP_SUMMARY: &str = "GITHUB_STEP_SUMMARY";
+/// Set by GitHub Actions: `owner/name` of the repository the workflow runs in, where
+/// `--github-comment` comments; the default of `preview prune --repo`.
+pub const GITHUB_REPOSITORY: &str = "GITHUB_REPOSITORY";
+/// Set by GitHub Actions: the event payload (JSON), for the pull request's number.
+pub const GITHUB_EVENT_PATH: &str = "GITHUB_EVENT_PATH";
+/// Set by GitHub Actions: the checkout; annotation paths are made relative to it.
+pub const GITHUB_WORKSPACE: &str = "GITHUB_WORKSPACE";
+/// Set by GitHub Actions: with `GITHUB_REPOSITORY` and `GITHUB_RUN_ID`, the link to the
+/// workflow run in comments.
+pub const GITHUB_SERVER_URL: &str = "GITHUB_SERVER_URL";
+/// Set by GitHub Actions: the workflow run's id.
+pub const GITHUB_RUN_ID: &str = "GITHUB_RUN_ID";
+
 /// Not read but set, for every terraform command: its data dir, inside the service's work
 /// dir, whatever the caller's environment holds.
 pub const TF_DATA_DIR: &str = "TF_DATA_DIR";

@@ -133,6 +133,10 @@ pub enum Error {
         services: Vec<String>,
     },
 
+    /// The CI outputs: a comment that cannot be published, an event that cannot be read.
+    #[error(transparent)]
+    Ci(#[from] crate::ci::CiError),
+
     #[error("{service}: the plan would {} of {} — the state at {state} holds another service's resources", describe_foreign(changes), backticked(owners))]
     ForeignResources {
         service: String,
@@ -237,7 +241,8 @@ impl Error {
         }
     }
 
-    fn hint(&self) -> Option<String> {
+    /// What the user can do about it, where there is something.
+    pub fn hint(&self) -> Option<String> {
         match self {
             Self::TerraformFailed(failure) => failure
                 .lock_id
@@ -275,6 +280,7 @@ impl Error {
             Self::SharedState { setting, .. } => Some(format!(
                 "give each service its own state: `--backend-config {setting}=lambda/{{service}}.tfstate` (`{{service}}` becomes the service's name)"
             )),
+            Self::Ci(error) => error.hint(),
             Self::ForeignResources { .. } => Some(
                 "give each service its own state (`--backend-config key=lambda/{service}.tfstate`); if a service was renamed, move or destroy its resources with terraform directly".into(),
             ),

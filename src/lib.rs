@@ -6,6 +6,7 @@
 
 pub mod aws;
 pub mod child_env;
+pub mod ci;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -86,6 +87,7 @@ fn dispatch(command: Command, settings: &Settings, stderr_is_terminal: bool) -> 
         Command::Preview {
             command: PreviewCommand::Remove(args),
         } => return commands::preview::remove(settings, args),
+        Command::Matrix => return commands::matrix::run(settings).map(|()| exit_code::SUCCESS),
         other => other,
     };
     let progress: Arc<dyn progress::Progress> = if stderr_is_terminal && settings.verbosity >= 0 {
@@ -104,7 +106,7 @@ fn dispatch(command: Command, settings: &Settings, stderr_is_terminal: bool) -> 
             .map_err(|e| Error::io("listen for signals", std::path::Path::new("."), e))?;
         let env = ChildEnv::inherit(settings.github.token.iter());
         match command {
-            Command::Scan { .. } => unreachable!("handled above"),
+            Command::Scan { .. } | Command::Matrix => unreachable!("handled above"),
             Command::Vars { service } => {
                 commands::vars::run(settings, service, progress, interrupts)
                     .await

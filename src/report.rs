@@ -410,6 +410,9 @@ fn environment_order(environment: &str) -> (u8, u64, String) {
 pub struct Failure {
     pub service: String,
     pub error: String,
+    /// Terraform's last lines when a terraform command failed (its own error message).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub terraform_output: Vec<String>,
 }
 
 /// One effective setting for display: its label, the value before (when it differs) and
@@ -687,6 +690,241 @@ pub fn text(summary: &Summary) -> String {
     out
 }
 
+// ---------------------------------------------------------------------------------------
+// The run as CI renders it (the pull-request comment, the job summary, `--format markdown`,
+// annotations): `RunFacts` → `ci::Rendering`. An interim filling from the summaries above
+// until the report speaks in deployments; the renderers read only the `Rendering`, so this
+// is the one place to change what they say.
+
+/// What a `plan` or `apply` run produced.
+pub struct RunFacts<'a> {
+    /// `plan` or `apply`.
+    pub command: &'a str,
+    pub summaries: &'a [Summary],
+    pub failures: &'a [Failure],
+    /// The error that ended the run before its services were planned (an invalid repo, a
+    /// package that could not be staged, …).
+    pub error: Option<&'a crate::error::Error>,
+    /// Terraform's own plan text, per service: `(service, text)`.
+    pub plan_outputs: &'a [(String, String)],
+}
+
+/// The run for CI renderers: the headline and per-service counts first, then errors
+/// (validation problems with file and line, terraform's last lines), warnings, the tables,
+/// and terraform's plan text.
+pub fn rendering(run: &RunFacts) -> crate::ci::Rendering {
+    use crate::ci::annotations::Annotation;
+    let failed = run.error.is_some() || !run.failures.is_empty();
+    let has_changes = run.summaries.iter().any(|s| s.has_changes);
+    let (add, change, destroy) = run.summaries.iter().fold((0, 0, 0), |(a, c, d), s| {
+        (a + s.add, c + s.change, d + s.destroy)
+    });
+    let command = run.command;
+    let failed_services = match run.failures.len() {
+        0 => String::new(),
+        1 => " (1 service failed)".to_owned(),
+        n => format!(" ({n} services failed)"),
+    };
+    let mut summary = if run.error.is_some() || (run.summaries.is_empty() && failed) {
+        format!("## lambda-gitops {command} failed\n")
+    } else if has_changes {
+        format!("## lambda-gitops {command}: {add} to add, {change} to change, {destroy} to destroy{failed_services}\n")
+    } else {
+        format!("## lambda-gitops {command}: no changes{failed_services}\n")
+    };
+    let mut services: Vec<String> = run
+        .summaries
+        .iter()
+        .map(|s| {
+            let what = if s.has_changes {
+                format!(
+                    "{} to add, {} to change, {} to destroy",
+                    s.add, s.change, s.destroy
+                )
+            } else {
+                "no changes".to_owned()
+            };
+            format!("{} {what}", code(&s.service))
+        })
+        .collect();
+    services.extend(
+        run.failures
+            .iter()
+            .map(|f| format!("{} :x: failed", code(&f.service))),
+    );
+    if !services.is_empty() {
+        summary.push_str(&format!("\n{}\n", services.join(" · ")));
+    }
+
+    let mut errors = Vec::new();
+    let mut annotations = Vec::new();
+    if let Some(error) = run.error {
+        match error {
+            crate::error::Error::Invalid { problems } => {
+                for problem in problems {
+                    let mut block = format!(
+                        ":x: {}: {}\n",
+                        code(&problem.location()),
+                        code(&problem.message)
+                    );
+                    if let Some(hint) = &problem.hint {
+                        block.push_str(&format!("hint: {}\n", code(hint)));
+                    }
+                    errors.push(block);
+                    annotations.push(
+                        Annotation::error("invalid gitops config", problem.message.clone())
+                            .at(&problem.file, problem.line),
+                    );
+                }
+            }
+            crate::error::Error::Stage { errors: staging } => {
+                for stage_error in staging {
+                    let text = stage_error.to_string();
+                    errors.push(format!(":x: {}\n", code(&text)));
+                    annotations.push(Annotation::error("package not staged", text));
+                }
+            }
+            _ => {}
+        }
+        let text = full_message(error);
+        let mut block = format!(":x: {}\n", code(&text));
+        if let Some(hint) = error.hint() {
+            block.push_str(&format!("hint: {}\n", code(&hint)));
+        }
+        errors.push(block);
+        annotations.push(Annotation::error(
+            format!("lambda-gitops {command} failed"),
+            text,
+        ));
+    }
+    for failure in run.failures {
+        let mut block = format!(
+            ":x: {} failed: {}\n",
+            code(&failure.service),
+            code(&failure.error)
+        );
+        if !failure.terraform_output.is_empty() {
+            let text = crate::ci::markdown::redact_environment_values(
+                &crate::ci::markdown::sanitize(&failure.terraform_output.join("\n")),
+            );
+            let fence = crate::ci::markdown::fence_for(&text);
+            block.push_str(&format!("\n{fence}text\n{text}\n{fence}\n"));
+        }
+        errors.push(block);
+        annotations.push(Annotation::error(
+            format!("{}: {command} failed", failure.service),
+            format!("{}\n{}", failure.error, failure.terraform_output.join("\n")),
+        ));
+    }
+
+    let mut warnings = Vec::new();
+    for warning in run.summaries.iter().flat_map(|s| &s.warnings) {
+        warnings.push(format!(
+            "> [!WARNING]\n> the {} function {} will be {}\n",
+            code(&warning.environment),
+            code(&warning.function_name),
+            warning.outcome()
+        ));
+        annotations.push(Annotation::warning(
+            format!("{} {}", warning.environment, warning.action.as_str()),
+            warning.to_string(),
+        ));
+    }
+
+    let mut details = Vec::new();
+    for summary in run.summaries {
+        let status = if summary.has_changes {
+            ""
+        } else {
+            " — no changes"
+        };
+        details.push(format!("### {}{status}\n\n", code(&summary.service)));
+        if summary.functions.is_empty() {
+            continue;
+        }
+        details.push(
+            "| environment | action | function | version | settings |\n|---|---|---|---|---|\n"
+                .to_owned(),
+        );
+        for f in &summary.functions {
+            let settings: Vec<String> = setting_rows(f)
+                .iter()
+                .map(|row| match &row.before {
+                    Some(before) => {
+                        format!("{} {} → {}", row.label, cell(before), cell(&row.after))
+                    }
+                    None => format!("{} {}", row.label, cell(&row.after)),
+                })
+                .collect();
+            details.push(format!(
+                "| {} | {} | {} | {} | {} |\n",
+                cell(&f.environment),
+                f.action.as_str(),
+                cell(&f.function_name),
+                markdown_versions(f),
+                settings.join(" · ")
+            ));
+        }
+        let triggers: Vec<String> = summary
+            .triggers
+            .added
+            .iter()
+            .map(|p| format!("+{}", code(p)))
+            .chain(
+                summary
+                    .triggers
+                    .removed
+                    .iter()
+                    .map(|p| format!("-{}", code(p))),
+            )
+            .collect();
+        let end = if triggers.is_empty() {
+            "\n".to_owned()
+        } else {
+            format!("\n**Triggers:** {}\n\n", triggers.join(" "))
+        };
+        details.push(end);
+    }
+
+    let logs = run
+        .plan_outputs
+        .iter()
+        .filter(|(_, text)| !text.trim().is_empty())
+        .map(|(service, text)| crate::ci::Log {
+            title: format!("terraform plan: {service}"),
+            text: text.clone(),
+        })
+        .collect();
+
+    crate::ci::Rendering {
+        has_changes,
+        failed,
+        summary,
+        errors,
+        warnings,
+        details,
+        logs,
+        annotations,
+    }
+}
+
+/// An error and its causes on one line, as `error::render` shows them.
+fn full_message(error: &crate::error::Error) -> String {
+    let mut text = error.to_string();
+    if matches!(
+        error,
+        crate::error::Error::Io { .. } | crate::error::Error::Stdout(_)
+    ) {
+        return text;
+    }
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -945,6 +1183,7 @@ mod tests {
         let failure = Failure {
             service: "other".into(),
             error: "`terraform plan` exited with code 1 <oops|>".into(),
+            terraform_output: Vec::new(),
         };
         let comment = markdown("plan", &[summary], &[failure]);
         assert!(
@@ -1049,6 +1288,7 @@ mod tests {
             .map(|text| Failure {
                 service: (*text).to_owned(),
                 error: format!("error: {text}"),
+                terraform_output: Vec::new(),
             })
             .collect();
         let comment = markdown("plan", &summaries, &failures);

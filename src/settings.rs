@@ -36,8 +36,70 @@ pub struct Settings {
     pub verbosity: i8,
     /// `--allow-empty`: no Lambda service is not an error.
     pub allow_empty: bool,
-    /// `GITHUB_REPOSITORY` (`owner/name`), for commands that ask about pull requests.
-    pub github_repository: Option<String>,
+    /// What the CI environment (GitHub Actions) says about this run.
+    pub ci: CiSettings,
+}
+
+/// The GitHub Actions environment, read once. Every field is empty outside Actions.
+#[derive(Debug, Clone, Default)]
+pub struct CiSettings {
+    /// `GITHUB_ACTIONS=true`: annotations, log groups and the job summary.
+    pub github_actions: bool,
+    /// `GITHUB_STEP_SUMMARY`, under GitHub Actions only.
+    pub step_summary: Option<PathBuf>,
+    /// `GITHUB_REPOSITORY` (`owner/name`, checked where it is used).
+    pub repository: Option<String>,
+    /// `GITHUB_EVENT_PATH`: the event payload (which pull request).
+    pub event_path: Option<PathBuf>,
+    /// `GITHUB_WORKSPACE`: annotation paths are relative to it.
+    pub workspace: Option<PathBuf>,
+    /// `$GITHUB_SERVER_URL/$GITHUB_REPOSITORY/actions/runs/$GITHUB_RUN_ID`, when all three
+    /// are set and well-formed.
+    pub run_url: Option<String>,
+}
+
+impl CiSettings {
+    pub fn resolve(env: impl Fn(&str) -> Option<String>) -> Self {
+        let non_empty = |name: &str| env(name).filter(|v| !v.is_empty());
+        let github_actions = non_empty(env_vars::GITHUB_ACTIONS).as_deref() == Some("true");
+        let repository = non_empty(env_vars::GITHUB_REPOSITORY);
+        let run_url = match (
+            non_empty(env_vars::GITHUB_SERVER_URL),
+            &repository,
+            non_empty(env_vars::GITHUB_RUN_ID),
+        ) {
+            (Some(server), Some(repository), Some(run)) => run_url(&server, repository, &run),
+            _ => None,
+        };
+        Self {
+            github_actions,
+            step_summary: non_empty(env_vars::GITHUB_STEP_SUMMARY)
+                .filter(|_| github_actions)
+                .map(PathBuf::from),
+            repository,
+            event_path: non_empty(env_vars::GITHUB_EVENT_PATH).map(PathBuf::from),
+            workspace: non_empty(env_vars::GITHUB_WORKSPACE).map(PathBuf::from),
+            run_url,
+        }
+    }
+}
+
+/// The workflow run's page, for links in comments; `None` unless every part is what
+/// GitHub sets (an http(s) server, `owner/name`, a numeric run id).
+fn run_url(server: &str, repository: &str, run: &str) -> Option<String> {
+    let mut url = reqwest::Url::parse(server).ok()?;
+    if !matches!(url.scheme(), "http" | "https") || !run.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let (owner, name) = repository.split_once('/')?;
+    if owner.is_empty() || name.is_empty() || name.contains('/') {
+        return None;
+    }
+    url.path_segments_mut()
+        .ok()?
+        .pop_if_empty()
+        .extend([owner, name, "actions", "runs", run]);
+    Some(url.to_string())
 }
 
 #[derive(Debug, Clone)]
@@ -147,7 +209,7 @@ impl Settings {
             color,
             verbosity: args.verbose as i8 - args.quiet as i8,
             allow_empty: args.allow_empty,
-            github_repository: non_empty(env_vars::GITHUB_REPOSITORY),
+            ci: CiSettings::resolve(&env),
         })
     }
 }
@@ -261,6 +323,43 @@ mod tests {
             "{:?}",
             s.work_dir
         );
+    }
+
+    #[test]
+    fn the_github_actions_environment_is_read_once_and_checked() {
+        let s = resolve(
+            &[],
+            &[
+                ("HOME", "/h"),
+                ("GITHUB_ACTIONS", "true"),
+                ("GITHUB_STEP_SUMMARY", "/runner/summary.md"),
+                ("GITHUB_REPOSITORY", "acme/gitops"),
+                ("GITHUB_SERVER_URL", "https://github.com"),
+                ("GITHUB_RUN_ID", "12345"),
+                ("GITHUB_EVENT_PATH", "/runner/event.json"),
+            ],
+        )
+        .unwrap();
+        assert!(s.ci.github_actions);
+        assert_eq!(s.ci.step_summary, Some(PathBuf::from("/runner/summary.md")));
+        assert_eq!(
+            s.ci.run_url.as_deref(),
+            Some("https://github.com/acme/gitops/actions/runs/12345")
+        );
+        let outside = resolve(
+            &[],
+            &[
+                ("HOME", "/h"),
+                ("GITHUB_STEP_SUMMARY", "/tmp/s.md"),
+                ("GITHUB_SERVER_URL", "https://github.com"),
+                ("GITHUB_REPOSITORY", "acme/gitops"),
+                ("GITHUB_RUN_ID", "1) [x](javascript:1"),
+            ],
+        )
+        .unwrap();
+        assert!(!outside.ci.github_actions);
+        assert_eq!(outside.ci.step_summary, None, "only under GitHub Actions");
+        assert_eq!(outside.ci.run_url, None);
     }
 
     #[test]

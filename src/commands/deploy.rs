@@ -4,6 +4,14 @@
 //! worst outcome sets the exit code: error > changes > no changes. Before anything is
 //! staged, several services sharing one state are refused and the work dir is locked for
 //! the whole run.
+//!
+//! The CI outputs (`ci::Outputs`: summary files, the job summary, annotations, the
+//! pull-request comment) are checked before anything runs and written at the end from one
+//! `ci::Rendering` of the run — also when it failed before terraform started. Exit code
+//! precedence: interrupted (130/143) > error (1: the run's own, then a summary file or the
+//! comment that could not be written, after the report was printed) > changes (2) > 0. A
+//! comment that could not be published makes the run exit 1, and the error says which
+//! code the run itself had; an interrupted run publishes nothing.
 
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
@@ -11,13 +19,15 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::child_env::ChildEnv;
+use crate::ci::markdown::STEP_SUMMARY_LIMIT;
+use crate::ci::{CiError, Outputs};
 use crate::cli::{ReportFormat, TerraformArgs};
 use crate::error::{self, Error};
 use crate::exit_code;
 use crate::interrupts::Interrupts;
 use crate::progress::Progress;
 use crate::prompt;
-use crate::report::{self, Failure, Summary};
+use crate::report::{self, Failure, RunFacts, Summary};
 use crate::settings::Settings;
 use crate::terraform::backend::BackendSettings;
 use crate::terraform::binary::Terraform;
@@ -30,6 +40,15 @@ pub enum Mode {
     Apply { auto_approve: bool },
 }
 
+impl Mode {
+    fn command(self) -> &'static str {
+        match self {
+            Mode::Plan { .. } => "plan",
+            Mode::Apply { .. } => "apply",
+        }
+    }
+}
+
 pub async fn run(
     settings: &Settings,
     args: TerraformArgs,
@@ -38,6 +57,36 @@ pub async fn run(
     interrupts: Interrupts,
     env: ChildEnv,
 ) -> Result<u8, Error> {
+    let outputs = Outputs::resolve(
+        &settings.ci,
+        &args.ci,
+        &args.services,
+        settings.github.token.is_some(),
+    )?;
+    let ran = execute(settings, &args, mode, progress, interrupts, env, &outputs).await;
+    finish(settings, &args, mode, &outputs, ran).await
+}
+
+/// What the services' plans and applies gave.
+#[derive(Debug, Default)]
+struct Ran {
+    code: u8,
+    summaries: Vec<Summary>,
+    failures: Vec<Failure>,
+    /// Terraform's own plan text per service.
+    plan_outputs: Vec<(String, String)>,
+}
+
+/// The pipeline: everything up to the reports at the end.
+async fn execute(
+    settings: &Settings,
+    args: &TerraformArgs,
+    mode: Mode,
+    progress: Arc<dyn Progress>,
+    interrupts: Interrupts,
+    env: ChildEnv,
+    outputs: &Outputs,
+) -> Result<Ran, Error> {
     let interactive = std::io::stdin().is_terminal();
     if let Mode::Apply {
         auto_approve: false,
@@ -93,7 +142,9 @@ pub async fn run(
             grace: std::time::Duration::from_secs(args.grace_period),
             timeout,
             color: settings.color,
-            echo: true,
+            // `-q`: no terraform output at all; a failure's last lines go with its error.
+            echo: settings.verbosity >= 0,
+            log_groups: outputs.github_actions,
             env,
         },
         interrupts.clone(),
@@ -102,10 +153,14 @@ pub async fn run(
     let mut code = exit_code::SUCCESS;
     let mut summaries = Vec::new();
     let mut failures = Vec::new();
+    let mut plan_outputs = Vec::new();
     for service in &prepared {
         let name = &service.service.name;
         let outcome = async {
             let summary = runner.plan(name, &service.work_dir).await?;
+            if let Some(text) = runner.take_plan_output() {
+                plan_outputs.push((name.clone(), text));
+            }
             if args.format == ReportFormat::Text {
                 print(&report::text(&summary))?;
             }
@@ -136,17 +191,21 @@ pub async fn run(
                 summaries.push(summary);
             }
             Err(error) => {
-                let stop = matches!(
-                    error,
-                    Error::Interrupted { .. }
-                        | Error::InterruptedLocked { .. }
-                        | Error::InterruptedKilled { .. }
-                );
+                let stop = is_interrupt(&error);
                 code = exit_code::worst(code, error.exit_code());
+                let terraform_output = match &error {
+                    Error::TerraformFailed(failure) => failure.tail.clone(),
+                    _ => Vec::new(),
+                };
+                // Terraform's own error was not shown (`-q`) or is folded in a log group.
+                if settings.verbosity < 0 || outputs.github_actions {
+                    eprint_tail(name, &terraform_output, outputs.github_actions);
+                }
                 eprint!("{}", error::render(&error));
                 failures.push(Failure {
                     service: name.clone(),
                     error: error.to_string(),
+                    terraform_output,
                 });
                 if stop {
                     break;
@@ -154,28 +213,144 @@ pub async fn run(
             }
         }
     }
-    match args.format {
-        ReportFormat::Text => {}
-        ReportFormat::Json => {
-            let mut json = serde_json::to_string_pretty(&ReportJson {
-                format_version: "1",
-                exit_code: code,
-                services: &summaries,
-                failures: &failures,
-            })
-            .expect("the report serializes");
-            json.push('\n');
-            print(&json)?;
-        }
-        ReportFormat::Markdown => {
-            let title = match mode {
-                Mode::Plan { .. } => "plan",
-                Mode::Apply { .. } => "apply",
-            };
-            print(&report::markdown(title, &summaries, &failures))?;
+    Ok(Ran {
+        code,
+        summaries,
+        failures,
+        plan_outputs,
+    })
+}
+
+/// The reports of a run that ended (well or not): stdout, the summary files, annotations,
+/// then the pull-request comment. The first error among them is the run's when the run
+/// itself succeeded; the others are printed.
+async fn finish(
+    settings: &Settings,
+    args: &TerraformArgs,
+    mode: Mode,
+    outputs: &Outputs,
+    ran: Result<Ran, Error>,
+) -> Result<u8, Error> {
+    let (ran, early) = match ran {
+        Ok(ran) => (ran, None),
+        Err(error) if is_interrupt(&error) => return Err(error),
+        Err(error) => (Ran::default(), Some(error)),
+    };
+    let code = early.as_ref().map_or(ran.code, Error::exit_code);
+    let rendering = report::rendering(&RunFacts {
+        command: mode.command(),
+        summaries: &ran.summaries,
+        failures: &ran.failures,
+        error: early.as_ref(),
+        plan_outputs: &ran.plan_outputs,
+    });
+    let mut json = serde_json::to_string_pretty(&ReportJson {
+        format_version: "1",
+        exit_code: code,
+        services: &ran.summaries,
+        failures: &ran.failures,
+        error: early.as_ref().map(ToString::to_string),
+        problems: match &early {
+            Some(Error::Invalid { problems }) => problems.iter().map(ProblemJson::from).collect(),
+            _ => Vec::new(),
+        },
+    })
+    .expect("the report serializes");
+    json.push('\n');
+    let markdown = crate::ci::markdown::document(&rendering, STEP_SUMMARY_LIMIT, "the job's log");
+
+    let mut errors = Vec::new();
+    let printed = match args.format {
+        ReportFormat::Text => Ok(()),
+        ReportFormat::Json => print(&json),
+        ReportFormat::Markdown => print(&markdown),
+    };
+    errors.extend(printed.err());
+    errors.extend(outputs.write_files(&markdown, &json).err());
+    outputs.annotate(&rendering.annotations);
+    if let Some(target) = &outputs.comment {
+        if matches!(code, exit_code::INTERRUPTED | exit_code::TERMINATED) {
+            tracing::warn!(
+                "interrupted: the comment on #{} is left as it was",
+                target.number
+            );
+        } else {
+            let client =
+                crate::github::Client::new(&settings.github, settings.download_stall_timeout);
+            let body = crate::ci::comment::body(
+                &rendering,
+                &target.scope,
+                &outputs.elsewhere(),
+                &crate::ci::publish::footer(mode.command(), target, outputs.run_url.as_deref()),
+            );
+            match crate::ci::publish::publish(&client, target, &rendering, &body).await {
+                Ok(published) => log_published(target.number, &published),
+                Err(source) => errors.push(Error::Ci(CiError::Publish {
+                    number: target.number,
+                    source,
+                    code,
+                })),
+            }
         }
     }
-    Ok(code)
+    let mut errors = errors.into_iter();
+    let first = match early {
+        Some(error) => Some(error),
+        None => errors.next(),
+    };
+    for error in errors {
+        eprint!("{}", error::render(&error));
+    }
+    match first {
+        Some(error) => Err(error),
+        None => Ok(code),
+    }
+}
+
+fn log_published(number: u64, published: &crate::ci::publish::Published) {
+    use crate::ci::publish::Published;
+    match published {
+        Published::Created { url } => {
+            tracing::info!("commented on #{number}: {}", url.as_deref().unwrap_or(""))
+        }
+        Published::Updated { url } => {
+            tracing::info!(
+                "updated the comment on #{number}: {}",
+                url.as_deref().unwrap_or("")
+            )
+        }
+        Published::Skipped => {}
+    }
+}
+
+fn is_interrupt(error: &Error) -> bool {
+    matches!(
+        error,
+        Error::Interrupted { .. }
+            | Error::InterruptedLocked { .. }
+            | Error::InterruptedKilled { .. }
+    )
+}
+
+/// Terraform's last lines on stderr, when they were not shown as they came. Under GitHub
+/// Actions, workflow commands are paused around them (they echo the gitops repo's values).
+fn eprint_tail(service: &str, tail: &[String], github_actions: bool) {
+    if tail.is_empty() {
+        return;
+    }
+    let stop = github_actions.then(crate::ci::annotations::StopCommands::new);
+    let mut text = format!("{service}: terraform's last {} lines:\n", tail.len());
+    if let Some(stop) = &stop {
+        text = format!("{}\n{text}", stop.pause());
+    }
+    for line in tail {
+        text.push_str(&format!("  {line}\n"));
+    }
+    if let Some(stop) = &stop {
+        text.push_str(&stop.resume());
+        text.push('\n');
+    }
+    eprint!("{text}");
 }
 
 #[derive(Serialize)]
@@ -184,6 +359,31 @@ struct ReportJson<'a> {
     exit_code: u8,
     services: &'a [Summary],
     failures: &'a [Failure],
+    /// The error that ended the run before its services were planned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    /// Every problem of an invalid gitops repo.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    problems: Vec<ProblemJson>,
+}
+
+#[derive(Serialize)]
+struct ProblemJson {
+    file: String,
+    line: Option<usize>,
+    message: String,
+    hint: Option<String>,
+}
+
+impl From<&crate::problem::Problem> for ProblemJson {
+    fn from(problem: &crate::problem::Problem) -> Self {
+        Self {
+            file: problem.file.display().to_string(),
+            line: problem.line,
+            message: problem.message.clone(),
+            hint: problem.hint.clone(),
+        }
+    }
 }
 
 fn print(text: &str) -> Result<(), Error> {

@@ -164,7 +164,7 @@ pub async fn prune(
         let repository = args
             .repo
             .clone()
-            .or_else(|| settings.github_repository.clone())
+            .or_else(|| settings.ci.repository.clone())
             .ok_or(Error::NoRepository)?;
         rules::repository(&repository).map_err(|message| Error::Argument {
             name: "--repo",

@@ -7,9 +7,10 @@
 
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, LOCATION};
-use reqwest::{Response, StatusCode, Url};
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION};
+use reqwest::{Method, Response, StatusCode, Url};
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 use crate::github::error::GithubError;
 use crate::github::pagination::{self, MAX_PAGES, PER_PAGE};
@@ -90,6 +91,33 @@ impl Client {
     /// One GET of `url`, redirects followed by hand; the final response when it succeeded.
     /// Not retried: callers that stream the body retry the whole download.
     pub async fn get(&self, url: &Url, accept: &str) -> Result<Response, GithubError> {
+        self.request(Method::GET, url, accept, None).await
+    }
+
+    /// One write (`POST`, `PATCH`) of a JSON body to `url`, and the JSON answer. The token
+    /// policy is [`Client::get`]'s. A write is never redirected: a redirect answer is an
+    /// error, since re-sending a body wherever `Location` says is not ours to decide. Not
+    /// retried: only the caller knows whether the write is safe to repeat.
+    pub async fn send_json<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: &Url,
+        body: &B,
+    ) -> Result<T, GithubError> {
+        let bytes = serde_json::to_vec(body).expect("a request body serializes");
+        let response = self.request(method, url, JSON, Some(bytes)).await?;
+        let body = self.small_body(url, response, SMALL_BODY_LIMIT).await?;
+        parse_json(url, &body)
+    }
+
+    /// One request; a GET's redirects followed by hand.
+    async fn request(
+        &self,
+        method: Method,
+        url: &Url,
+        accept: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<Response, GithubError> {
         policy::check_transport(url, self.allow_insecure).map_err(|refusal| {
             GithubError::UrlRefused {
                 url: redact_url(url.as_str()),
@@ -100,9 +128,14 @@ impl Client {
         for hops in 0..=MAX_REDIRECTS {
             let mut request = self
                 .http
-                .get(current.clone())
+                .request(method.clone(), current.clone())
                 .header(ACCEPT, accept)
                 .header("X-GitHub-Api-Version", API_VERSION);
+            if let Some(body) = &body {
+                request = request
+                    .header(CONTENT_TYPE, "application/json")
+                    .body(body.clone());
+            }
             if policy::sends_token(&current, &self.api, hops) {
                 if let Some(value) = self.authorization()? {
                     request = request.header(AUTHORIZATION, value);
@@ -126,8 +159,14 @@ impl Client {
                 .headers()
                 .get(LOCATION)
                 .and_then(|value| value.to_str().ok());
+            if status == StatusCode::UNPROCESSABLE_ENTITY {
+                return Err(GithubError::Rejected {
+                    url: redact_url(current.as_str()),
+                    message: validation_message(response).await,
+                });
+            }
             match location {
-                Some(location) if is_redirect(status) => {
+                Some(location) if is_redirect(status) && method == Method::GET => {
                     let target = policy::redirect_target(&current, location, self.allow_insecure)
                         .map_err(|refusal| GithubError::RedirectRefused {
                         url: redact_url(current.as_str()),
@@ -301,6 +340,29 @@ impl Client {
 
 fn is_redirect(status: StatusCode) -> bool {
     matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308)
+}
+
+/// What a 422 says was wrong (`message`, then each of `errors[].message`), on one line.
+async fn validation_message(response: Response) -> String {
+    #[derive(serde::Deserialize)]
+    struct Validation {
+        message: Option<String>,
+        #[serde(default)]
+        errors: Vec<serde_json::Value>,
+    }
+    let bytes = response.bytes().await.unwrap_or_default();
+    let Ok(validation) = serde_json::from_slice::<Validation>(&bytes) else {
+        return "Unprocessable Entity".to_owned();
+    };
+    let mut parts: Vec<String> = validation.message.into_iter().collect();
+    parts.extend(validation.errors.iter().filter_map(|error| {
+        error
+            .get("message")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+    }));
+    let text = parts.join(": ");
+    crate::problem::excerpt(&text)
 }
 
 fn parse_json<T: DeserializeOwned>(url: &Url, body: &[u8]) -> Result<T, GithubError> {

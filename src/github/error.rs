@@ -81,6 +81,11 @@ pub enum GithubError {
 
     #[error("unexpected JSON from `{url}`: {message}")]
     Json { url: String, message: String },
+
+    /// 422 Unprocessable Entity: GitHub refused what was sent (e.g. a comment body over
+    /// 65,536 characters).
+    #[error("`{url}` refused the request: {message}")]
+    Rejected { url: String, message: String },
 }
 
 impl GithubError {

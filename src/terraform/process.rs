@@ -26,6 +26,8 @@ use crate::interrupts::{Interrupt, Interrupts};
 pub const TAIL_LINES: usize = 40;
 /// Lines kept while reading, for the lock ID (terraform prints it near the end).
 const KEPT_LINES: usize = 400;
+/// The most of stdout [`RunOptions::keep_stdout`] keeps; later lines are only shown.
+pub const MAX_KEPT_STDOUT: usize = 64 << 20;
 /// After terraform exits, how long its output pipes may stay open.
 const DRAIN: Duration = Duration::from_secs(2);
 
@@ -80,7 +82,7 @@ pub struct Finished {
     /// The exit code; `None` when terraform died by a signal.
     pub code: Option<i32>,
     pub signal: Option<i32>,
-    /// stdout, when captured (decoded lossily: terraform's JSON is UTF-8).
+    /// stdout, when captured or kept (decoded lossily: terraform's JSON is UTF-8).
     pub stdout: String,
     /// The last lines of its output, stdout and stderr in the order they arrived.
     pub tail: Vec<String>,
@@ -102,6 +104,9 @@ pub struct RunOptions {
     pub capture_stdout: bool,
     /// Show its output live on stderr (off for `-q`); the tail is kept either way.
     pub echo: bool,
+    /// Keep the whole of stdout (up to [`MAX_KEPT_STDOUT`]) as well as showing it: the
+    /// plan's human-readable text, for the report.
+    pub keep_stdout: bool,
     /// After a relayed signal or the timeout, how long it may take to stop before the kill.
     pub grace: Duration,
     /// How long it may run at all; past it, it is stopped as if interrupted.
@@ -273,6 +278,7 @@ fn read_lines<R: AsyncRead + Unpin + Send + 'static>(
     collected: Arc<Mutex<Collected>>,
 ) -> JoinHandle<()> {
     let capture = which == Stream::Stdout && options.capture_stdout;
+    let keep = which == Stream::Stdout && options.keep_stdout;
     tokio::spawn(async move {
         let mut reader = BufReader::new(stream);
         let mut buffer = Vec::new();
@@ -286,6 +292,9 @@ fn read_lines<R: AsyncRead + Unpin + Send + 'static>(
             if capture {
                 collected.stdout.extend_from_slice(&buffer);
                 continue;
+            }
+            if keep && collected.stdout.len() + buffer.len() <= MAX_KEPT_STDOUT {
+                collected.stdout.extend_from_slice(&buffer);
             }
             let line = String::from_utf8_lossy(&buffer);
             let line = line.trim_end_matches(['\n', '\r']).to_owned();

@@ -37,6 +37,8 @@ pub struct RunnerSettings {
     pub color: bool,
     /// Show terraform's output live on stderr (off with `-q`).
     pub echo: bool,
+    /// Fold each command's output in a GitHub Actions log group (commands paused inside).
+    pub log_groups: bool,
     /// The environment of every terraform command.
     pub env: ChildEnv,
 }
@@ -44,6 +46,8 @@ pub struct RunnerSettings {
 pub struct Runner {
     settings: RunnerSettings,
     interrupts: Interrupts,
+    /// The human-readable text of the last `plan` (its stdout), for the report.
+    plan_output: Option<String>,
 }
 
 impl Runner {
@@ -51,7 +55,13 @@ impl Runner {
         Self {
             settings,
             interrupts,
+            plan_output: None,
         }
+    }
+
+    /// Terraform's own text of the last successful [`Runner::plan`], once.
+    pub fn take_plan_output(&mut self) -> Option<String> {
+        self.plan_output.take()
     }
 
     /// Fails when a signal has arrived: nothing new starts after an interrupt.
@@ -115,8 +125,11 @@ impl Runner {
         ];
         args.extend(self.no_color());
         // -detailed-exitcode: 0 no changes, 2 changes.
-        self.run(service, work_dir, args, &[], false, &[0, 2])
+        self.plan_output = None;
+        let planned = self
+            .run_keeping_stdout(service, work_dir, args, &[0, 2])
             .await?;
+        self.plan_output = Some(planned.stdout);
 
         let show = vec!["show".to_owned(), "-json".to_owned(), PLAN_FILE.to_owned()];
         let finished = self.run(service, work_dir, show, &[], true, &[0]).await?;
@@ -240,21 +253,82 @@ impl Runner {
         capture: bool,
         success_codes: &[i32],
     ) -> Result<Finished, Error> {
+        let output = if capture {
+            Stdout::Capture
+        } else {
+            Stdout::Show
+        };
+        self.run_with(service, work_dir, args, secrets, output, success_codes)
+            .await
+    }
+
+    /// [`Runner::run`], showing stdout and keeping all of it in [`Finished::stdout`].
+    async fn run_keeping_stdout(
+        &mut self,
+        service: &str,
+        work_dir: &WorkDir,
+        args: Vec<String>,
+        success_codes: &[i32],
+    ) -> Result<Finished, Error> {
+        self.run_with(
+            service,
+            work_dir,
+            args,
+            &[],
+            Stdout::ShowAndKeep,
+            success_codes,
+        )
+        .await
+    }
+
+    async fn run_with(
+        &mut self,
+        service: &str,
+        work_dir: &WorkDir,
+        args: Vec<String>,
+        secrets: &[usize],
+        stdout: Stdout,
+        success_codes: &[i32],
+    ) -> Result<Finished, Error> {
         self.check_interrupted()?;
         let invocation = self.invocation(work_dir, args, secrets);
-        tracing::info!("{service}: $ {}", invocation.display());
         let options = RunOptions {
-            capture_stdout: capture,
+            capture_stdout: stdout == Stdout::Capture,
             echo: self.settings.echo,
+            keep_stdout: stdout == Stdout::ShowAndKeep,
             grace: self.settings.grace,
             timeout: Some(self.settings.timeout),
         };
-        let finished = process::run(&invocation, options, &mut self.interrupts)
-            .await
-            .map_err(|source| Error::TerraformStart {
-                path: invocation.program.clone(),
-                source: source.source,
-            })?;
+        // Under GitHub Actions the output folds under the command line, and nothing
+        // terraform prints (values from the gitops repo) is taken for a workflow command.
+        // (`show -json` prints nothing there: no group, commands paused all the same.)
+        let paused = (self.settings.log_groups && self.settings.echo)
+            .then(crate::ci::annotations::StopCommands::new);
+        let grouped = paused.is_some() && stdout != Stdout::Capture;
+        let command_line = format!("{service}: $ {}", invocation.display());
+        match &paused {
+            Some(stop) if grouped => eprintln!(
+                "{}\n{}",
+                crate::ci::annotations::group(&command_line),
+                stop.pause()
+            ),
+            Some(stop) => {
+                tracing::info!("{command_line}");
+                eprintln!("{}", stop.pause());
+            }
+            None => tracing::info!("{command_line}"),
+        }
+        let finished = process::run(&invocation, options, &mut self.interrupts).await;
+        if let Some(stop) = &paused {
+            eprintln!("{}", stop.resume());
+            if grouped {
+                eprintln!("{}", crate::ci::annotations::END_GROUP);
+            }
+        }
+        let finished = finished.map_err(|source| Error::TerraformStart {
+            path: invocation.program.clone(),
+            source: source.source,
+        })?;
         let program = self.settings.terraform.name();
         let cwd = work_dir.path.clone();
         if let Some(signal) = finished.interrupted {
@@ -294,6 +368,17 @@ impl Runner {
         }
         Ok(finished)
     }
+}
+
+/// What happens to a command's stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stdout {
+    /// Shown live (unless quiet), its last lines kept with stderr's.
+    Show,
+    /// Shown and kept whole (the plan's text).
+    ShowAndKeep,
+    /// Kept, not shown (`show -json`).
+    Capture,
 }
 
 fn failure(service: &str, finished: &Finished, invocation: &Invocation, program: String) -> Error {

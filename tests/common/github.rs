@@ -1,6 +1,7 @@
 //! A local GitHub: the REST API's shapes on one port (releases by tag, assets behind a
-//! redirect, issue comments and pull requests paginated with `Link` headers), and the asset
-//! storage it redirects to on another, as api.github.com redirects to
+//! redirect, issue comments and pull requests paginated with `Link` headers, comments created
+//! with `POST` and edited with `PATCH` — 422 past 65,536 characters — and `GET /user`), and
+//! the asset storage it redirects to on another, as api.github.com redirects to
 //! objects.githubusercontent.com.
 //! Storage refuses (and records) any request that carries an `Authorization` header. A third,
 //! raw TCP port serves what a well-behaved HTTP server cannot: a body without a length cut
@@ -16,7 +17,7 @@ use axum::body::Body;
 use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, patch};
 use axum::Router;
 use futures_util::StreamExt;
 
@@ -59,6 +60,28 @@ type Asset = (u64, String, Vec<u8>);
 /// A pull request: number, `open` or `closed`, merged.
 pub type Pull = (u64, &'static str, bool);
 
+/// GitHub's limit for a comment body, in characters.
+pub const COMMENT_LIMIT: usize = 65_536;
+
+/// An issue comment as stored: id (unique across issues), body, author login and type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comment {
+    pub id: u64,
+    pub body: String,
+    pub login: String,
+    pub kind: String,
+}
+
+/// What the API does on the next comment write (`POST` or `PATCH`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum WriteBehaviour {
+    /// Answer this status without writing anything.
+    Status(u16),
+    /// Write, then answer this status anyway (a gateway that timed out on a write that
+    /// went through).
+    StatusAfterWriting(u16),
+}
+
 /// One request: which server, the path with its query, the Authorization header.
 pub type Request = (String, String, Option<String>);
 
@@ -73,10 +96,19 @@ struct Inner {
     behaviours: HashMap<u64, VecDeque<Behaviour>>,
     /// Behaviours of the release endpoint for its next requests.
     api_behaviours: VecDeque<ApiBehaviour>,
-    /// (repository, issue number) → comment bodies.
-    comments: HashMap<(String, u64), Vec<String>>,
+    /// (repository, issue number) → comments, oldest first.
+    comments: HashMap<(String, u64), Vec<Comment>>,
+    next_comment_id: u64,
     /// repository → pull requests (number, state, merged).
     pulls: HashMap<String, Vec<Pull>>,
+    /// Token → (login, type) of whoever it belongs to; any other token is a workflow's
+    /// `GITHUB_TOKEN` (`github-actions[bot]`, a Bot that `GET /user` refuses).
+    users: HashMap<String, (String, String)>,
+    /// Tokens that may read but not write (a pull request from a fork).
+    read_only: Vec<String>,
+    write_behaviours: VecDeque<WriteBehaviour>,
+    /// The method of each of `requests`.
+    methods: Vec<String>,
     /// Whether page links lead to the storage host instead of the API.
     foreign_next_page: bool,
     requests: Vec<Request>,
@@ -126,10 +158,15 @@ impl FakeGithub {
             )
             .route(
                 "/repos/{owner}/{repo}/issues/{number}/comments",
-                get(comments),
+                get(comments).post(create_comment),
             )
             .route("/repos/{owner}/{repo}/pulls", get(pulls))
             .route("/repos/{owner}/{repo}/pulls/{number}", get(pull))
+            .route(
+                "/repos/{owner}/{repo}/issues/comments/{id}",
+                patch(update_comment),
+            )
+            .route("/user", get(user))
             .with_state(state.clone());
         let storage = Router::new()
             .route("/blob/{id}", get(blob))
@@ -191,12 +228,90 @@ impl FakeGithub {
             .extend(behaviours.iter().cloned());
     }
 
-    /// `count` comments on issue `number` of `repository`, bodies `comment 1`, `comment 2`, …
+    /// `count` comments by a reviewer on issue `number` of `repository`, bodies
+    /// `comment 1`, `comment 2`, …
     pub fn add_comments(&self, repository: &str, number: u64, count: usize) {
-        self.inner.lock().unwrap().comments.insert(
-            (repository.to_owned(), number),
-            (1..=count).map(|i| format!("comment {i}")).collect(),
-        );
+        for i in 1..=count {
+            self.add_comment(
+                repository,
+                number,
+                &format!("comment {i}"),
+                "reviewer",
+                "User",
+            );
+        }
+    }
+
+    /// One comment by `login` (`kind`: `User` or `Bot`); returns its id.
+    pub fn add_comment(
+        &self,
+        repository: &str,
+        number: u64,
+        body: &str,
+        login: &str,
+        kind: &str,
+    ) -> u64 {
+        let mut inner = self.inner.lock().unwrap();
+        inner.next_comment_id += 1;
+        let id = inner.next_comment_id;
+        inner
+            .comments
+            .entry((repository.to_owned(), number))
+            .or_default()
+            .push(Comment {
+                id,
+                body: body.to_owned(),
+                login: login.to_owned(),
+                kind: kind.to_owned(),
+            });
+        id
+    }
+
+    /// The comments of issue `number`, oldest first.
+    pub fn comments(&self, repository: &str, number: u64) -> Vec<Comment> {
+        self.inner
+            .lock()
+            .unwrap()
+            .comments
+            .get(&(repository.to_owned(), number))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// `token` belongs to `login` (a `User`): `GET /user` answers it, and its comments are
+    /// written as that user.
+    pub fn token_user(&self, token: &str, login: &str) {
+        self.inner
+            .lock()
+            .unwrap()
+            .users
+            .insert(token.to_owned(), (login.to_owned(), "User".to_owned()));
+    }
+
+    /// `token` may read but not write (403, as a fork's pull request token).
+    pub fn read_only(&self, token: &str) {
+        self.inner.lock().unwrap().read_only.push(token.to_owned());
+    }
+
+    pub fn write_behave(&self, behaviours: &[WriteBehaviour]) {
+        self.inner
+            .lock()
+            .unwrap()
+            .write_behaviours
+            .extend(behaviours.iter().cloned());
+    }
+
+    /// Every request with its method: (method, server, path, Authorization).
+    pub fn requests_with_methods(&self) -> Vec<(String, String, String, Option<String>)> {
+        let inner = self.inner.lock().unwrap();
+        inner
+            .methods
+            .iter()
+            .zip(&inner.requests)
+            .map(|(method, (server, path, auth))| {
+                (method.clone(), server.clone(), path.clone(), auth.clone())
+            })
+            .collect()
     }
 
     /// Pull requests of `repository` (number, `open`/`closed`, merged).
@@ -254,15 +369,18 @@ impl FakeGithub {
 }
 
 fn record(state: &AppState, server: &str, path: String, headers: &HeaderMap) {
+    record_as(state, "GET", server, path, headers);
+}
+
+fn record_as(state: &AppState, method: &str, server: &str, path: String, headers: &HeaderMap) {
     let authorization = headers
         .get(header::AUTHORIZATION)
         .map(|v| v.to_str().unwrap_or("").to_owned());
-    state
-        .inner
-        .lock()
-        .unwrap()
+    let mut inner = state.inner.lock().unwrap();
+    inner
         .requests
         .push((server.to_owned(), path, authorization));
+    inner.methods.push(method.to_owned());
 }
 
 async fn release(
@@ -544,16 +662,9 @@ async fn comments(
     let last = all.len().div_ceil(per_page).max(1);
     let items: Vec<_> = all
         .iter()
-        .enumerate()
         .skip((page - 1) * per_page)
         .take(per_page)
-        .map(|(i, body)| {
-            serde_json::json!({
-                "id": i + 1,
-                "body": body,
-                "user": {"login": "github-actions[bot]", "type": "Bot"},
-            })
-        })
+        .map(|comment| comment_json(&owner, &repo, number, comment))
         .collect();
     let origin = if inner.foreign_next_page {
         &state.storage_url
@@ -763,5 +874,194 @@ fn raw_server(listener: std::net::TcpListener, state: AppState) {
             ),
         };
         let _ = stream.shutdown(std::net::Shutdown::Both);
+    }
+}
+
+fn comment_json(owner: &str, repo: &str, number: u64, comment: &Comment) -> serde_json::Value {
+    serde_json::json!({
+        "id": comment.id,
+        "node_id": format!("IC_{}", comment.id),
+        "url": format!("https://api.github.com/repos/{owner}/{repo}/issues/comments/{}", comment.id),
+        "html_url": format!("https://github.com/{owner}/{repo}/pull/{number}#issuecomment-{}", comment.id),
+        "issue_url": format!("https://api.github.com/repos/{owner}/{repo}/issues/{number}"),
+        "body": comment.body,
+        "user": {"login": comment.login, "type": comment.kind},
+        "created_at": "2025-01-01T00:00:00Z",
+        "updated_at": "2025-01-01T00:00:00Z",
+        "author_association": "NONE",
+    })
+}
+
+/// The identity behind a request's token: `None` without one.
+fn identity(inner: &Inner, headers: &HeaderMap) -> Option<(String, String, String)> {
+    let token = headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")?
+        .to_owned();
+    let (login, kind) = inner
+        .users
+        .get(&token)
+        .cloned()
+        .unwrap_or_else(|| ("github-actions[bot]".to_owned(), "Bot".to_owned()));
+    Some((token, login, kind))
+}
+
+fn error_json(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        axum::Json(serde_json::json!({
+            "message": message,
+            "documentation_url": "https://docs.github.com/rest/issues/comments",
+            "status": status.as_u16().to_string(),
+        })),
+    )
+        .into_response()
+}
+
+/// The checks GitHub makes before a comment write: a token that may write, a body within
+/// the limit; then the queued behaviour. `Err` is the answer to send instead.
+fn check_write(
+    inner: &mut Inner,
+    headers: &HeaderMap,
+    body: &serde_json::Value,
+) -> Result<(String, String, String, Option<u16>), Box<Response>> {
+    let Some((token, login, kind)) = identity(inner, headers) else {
+        return Err(Box::new(error_json(
+            StatusCode::UNAUTHORIZED,
+            "Requires authentication",
+        )));
+    };
+    if inner.read_only.contains(&token) {
+        return Err(Box::new(error_json(
+            StatusCode::FORBIDDEN,
+            "Resource not accessible by integration",
+        )));
+    }
+    let Some(text) = body.get("body").and_then(serde_json::Value::as_str) else {
+        return Err(Box::new(error_json(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Invalid request.",
+        )));
+    };
+    if text.chars().count() > COMMENT_LIMIT {
+        return Err(Box::new((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            axum::Json(serde_json::json!({
+                "message": "Validation Failed",
+                "errors": [{"resource": "IssueComment", "code": "custom", "field": "body",
+                            "message": "body is too long (maximum is 65536 characters)"}],
+                "documentation_url": "https://docs.github.com/rest/issues/comments#create-an-issue-comment",
+                "status": "422",
+            })),
+        )
+            .into_response()));
+    }
+    let after = match inner.write_behaviours.pop_front() {
+        Some(WriteBehaviour::Status(code)) => {
+            return Err(Box::new(error_json(
+                StatusCode::from_u16(code).unwrap(),
+                "Server Error",
+            )))
+        }
+        Some(WriteBehaviour::StatusAfterWriting(code)) => Some(code),
+        None => None,
+    };
+    Ok((text.to_owned(), login, kind, after))
+}
+
+/// `POST /repos/{owner}/{repo}/issues/{number}/comments` `{"body": …}` → 201.
+async fn create_comment(
+    State(state): State<AppState>,
+    Path((owner, repo, number)): Path<(String, String, u64)>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    record_as(&state, "POST", "api", uri.to_string(), &headers);
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let mut inner = state.inner.lock().unwrap();
+    let (text, login, kind, after) = match check_write(&mut inner, &headers, &body) {
+        Ok(checked) => checked,
+        Err(response) => return *response,
+    };
+    inner.next_comment_id += 1;
+    let comment = Comment {
+        id: inner.next_comment_id,
+        body: text,
+        login,
+        kind,
+    };
+    inner
+        .comments
+        .entry((format!("{owner}/{repo}"), number))
+        .or_default()
+        .push(comment.clone());
+    if let Some(code) = after {
+        return error_json(StatusCode::from_u16(code).unwrap(), "Server Error");
+    }
+    (
+        StatusCode::CREATED,
+        axum::Json(comment_json(&owner, &repo, number, &comment)),
+    )
+        .into_response()
+}
+
+/// `PATCH /repos/{owner}/{repo}/issues/comments/{id}` `{"body": …}` → 200.
+async fn update_comment(
+    State(state): State<AppState>,
+    Path((owner, repo, id)): Path<(String, String, u64)>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    record_as(&state, "PATCH", "api", uri.to_string(), &headers);
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let mut inner = state.inner.lock().unwrap();
+    let (text, _, _, after) = match check_write(&mut inner, &headers, &body) {
+        Ok(checked) => checked,
+        Err(response) => return *response,
+    };
+    let repository = format!("{owner}/{repo}");
+    let found = inner
+        .comments
+        .iter_mut()
+        .filter(|((r, _), _)| *r == repository)
+        .find_map(|((_, number), comments)| {
+            let number = *number;
+            comments
+                .iter_mut()
+                .find(|c| c.id == id)
+                .map(|comment| (number, comment))
+        });
+    let Some((number, comment)) = found else {
+        return error_json(StatusCode::NOT_FOUND, "Not Found");
+    };
+    comment.body = text;
+    let json = comment_json(&owner, &repo, number, comment);
+    if let Some(code) = after {
+        return error_json(StatusCode::from_u16(code).unwrap(), "Server Error");
+    }
+    (StatusCode::OK, axum::Json(json)).into_response()
+}
+
+/// `GET /user`: a person's token gets its user; a workflow's `GITHUB_TOKEN` gets 403.
+async fn user(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+) -> Response {
+    record(&state, "api", uri.to_string(), &headers);
+    let inner = state.inner.lock().unwrap();
+    match identity(&inner, &headers) {
+        None => error_json(StatusCode::UNAUTHORIZED, "Requires authentication"),
+        Some((_, login, kind)) if kind == "User" => {
+            axum::Json(serde_json::json!({"login": login, "type": kind})).into_response()
+        }
+        Some(_) => error_json(
+            StatusCode::FORBIDDEN,
+            "Resource not accessible by integration",
+        ),
     }
 }

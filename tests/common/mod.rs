@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod aws;
+pub mod fake_terraform;
 pub mod github;
 
 use std::path::{Path, PathBuf};

@@ -133,6 +133,14 @@ pub enum Error {
         services: Vec<String>,
     },
 
+    #[error("{service}: could not {action}: {message}")]
+    Aws {
+        service: String,
+        action: &'static str,
+        message: String,
+        hint: Option<String>,
+    },
+
     #[error("{service}: the plan would {} of {} — the state at {state} holds another service's resources", describe_foreign(changes), backticked(owners))]
     ForeignResources {
         service: String,
@@ -229,6 +237,7 @@ impl Error {
             Self::SharedState { setting, .. } => Some(format!(
                 "give each service its own state: `--backend-config {setting}=lambda/{{service}}.tfstate` (`{{service}}` becomes the service's name)"
             )),
+            Self::Aws { hint, .. } => hint.clone(),
             Self::ForeignResources { .. } => Some(
                 "give each service its own state (`--backend-config key=lambda/{service}.tfstate`); if a service was renamed, move or destroy its resources with terraform directly".into(),
             ),

@@ -4,6 +4,7 @@
 //! [`scan`] → [`validate`] → [`resolve`] → [`stage`] → [`render`] → [`terraform`] → [`report`].
 //! Every gitops file is read through [`yaml`].
 
+pub mod aws;
 pub mod child_env;
 pub mod cli;
 pub mod commands;

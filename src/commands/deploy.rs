@@ -17,7 +17,9 @@ use crate::exit_code;
 use crate::interrupts::Interrupts;
 use crate::progress::Progress;
 use crate::prompt;
-use crate::report::{self, Failure, Summary};
+use crate::aws::versions;
+use crate::prepare::ServicePlan;
+use crate::report::{self, Failure, Summary, VersionCleanup};
 use crate::settings::Settings;
 use crate::terraform::backend::BackendSettings;
 use crate::terraform::binary::Terraform;
@@ -93,6 +95,7 @@ pub async fn run(
             color: settings.color,
             echo: true,
             env,
+            aws_region: settings.aws_region.clone(),
         },
         interrupts.clone(),
     );
@@ -100,35 +103,9 @@ pub async fn run(
     let mut code = exit_code::SUCCESS;
     let mut summaries = Vec::new();
     let mut failures = Vec::new();
-    for service in &prepared {
-        let name = &service.service.name;
-        let outcome = async {
-            let summary = runner.plan(name, &service.work_dir).await?;
-            if args.format == ReportFormat::Text {
-                print(&report::text(&summary))?;
-            }
-            let result = match mode {
-                Mode::Plan { detailed_exitcode } if detailed_exitcode && summary.has_changes => {
-                    exit_code::CHANGES
-                }
-                Mode::Plan { .. } => exit_code::SUCCESS,
-                Mode::Apply { .. } if !summary.has_changes => exit_code::SUCCESS,
-                Mode::Apply { auto_approve } => {
-                    let question = format!("Apply the plan above to `{name}`?");
-                    if !auto_approve && !prompt::confirm(&question, &interrupts).await? {
-                        return Err(Error::Declined {
-                            service: name.clone(),
-                        });
-                    }
-                    runner.apply(name, &service.work_dir).await?;
-                    tracing::info!("{name}: applied");
-                    exit_code::SUCCESS
-                }
-            };
-            Ok::<_, Error>((summary, result))
-        }
-        .await;
-        match outcome {
+    for plan in &prepared {
+        let name = &plan.service.name;
+        match run_service(&mut runner, plan, mode, &args, &interrupts, settings).await {
             Ok((summary, result)) => {
                 code = exit_code::worst(code, result);
                 summaries.push(summary);
@@ -174,6 +151,76 @@ pub async fn run(
         }
     }
     Ok(code)
+}
+
+/// One service: plan, print the text report, and for `apply` (when there are changes and
+/// they are approved) apply and clean up old versions. Its summary and exit code.
+async fn run_service(
+    runner: &mut Runner,
+    plan: &ServicePlan<'_>,
+    mode: Mode,
+    args: &TerraformArgs,
+    interrupts: &Interrupts,
+    settings: &Settings,
+) -> Result<(Summary, u8), Error> {
+    let name = &plan.service.name;
+    let mut summary = runner.plan(name, &plan.work_dir, &plan.vars).await?;
+    if args.format == ReportFormat::Text {
+        print(&report::text(&summary))?;
+    }
+    let result = match mode {
+        Mode::Plan { detailed_exitcode } if detailed_exitcode && summary.has_changes => {
+            exit_code::CHANGES
+        }
+        Mode::Plan { .. } => exit_code::SUCCESS,
+        Mode::Apply { .. } if !summary.has_changes => exit_code::SUCCESS,
+        Mode::Apply { auto_approve } => {
+            let question = format!("Apply the plan above to `{name}`?");
+            if !auto_approve && !prompt::confirm(&question, interrupts).await? {
+                return Err(Error::Declined {
+                    service: name.clone(),
+                });
+            }
+            runner.apply(name, &plan.work_dir).await?;
+            tracing::info!("{name}: applied");
+            summary.version_cleanup = Some(clean_up_versions(settings, plan).await);
+            exit_code::SUCCESS
+        }
+    };
+    Ok((summary, result))
+}
+
+/// After an apply: each function keeps its aliased versions and its newest `keepVersions`.
+/// A failure is reported, not fatal: the apply succeeded, and the next one tries again.
+async fn clean_up_versions(settings: &Settings, plan: &ServicePlan<'_>) -> VersionCleanup {
+    let name = &plan.service.name;
+    let config = crate::aws::sdk_config(&settings.aws_region).await;
+    let client = aws_sdk_lambda::Client::new(&config);
+    let mut cleanup = VersionCleanup::default();
+    for deployment in plan.service.deployments() {
+        let function = &deployment.function_name;
+        match versions::clean_up(&client, function, deployment.keep_versions).await {
+            Ok(cleaned) => {
+                if !cleaned.deleted.is_empty() {
+                    tracing::debug!(
+                        "{name}: deleted versions {} of `{function}`",
+                        cleaned.deleted.join(", ")
+                    );
+                }
+                cleanup.deleted += cleaned.deleted.len();
+            }
+            Err(message) => {
+                tracing::warn!("{name}: version clean-up stopped: {message}");
+                cleanup.error = Some(message);
+                break;
+            }
+        }
+    }
+    tracing::info!(
+        "{name}: version clean-up deleted {} old version(s)",
+        cleanup.deleted
+    );
+    cleanup
 }
 
 #[derive(Serialize)]

@@ -10,10 +10,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use crate::config::{EnvConfig, EnvValue, GitVersion, PreviewValues, ServiceConfig};
+use crate::config::{EnvConfig, PreviewValues, ServiceConfig};
 use crate::problem::Problem;
 use crate::scan::{EnvFile, EnvName, PreviewFile, SourceFile, Tree};
-use crate::validate::rules;
+use crate::validate::{checks, rules};
 use crate::validate::yaml::{closest, document, typed};
 use crate::yaml::{probe, Document};
 
@@ -27,6 +27,16 @@ impl Source {
     /// A problem at the key `path` of this file.
     pub fn at(&self, path: &[&str], message: impl Into<String>) -> Problem {
         Problem::new(&self.path, self.doc.line_of(path), message)
+    }
+
+    /// A problem at item `index` of the sequence at `path` (at the key when the item
+    /// cannot be found).
+    pub fn at_item(&self, path: &[&str], index: usize, message: impl Into<String>) -> Problem {
+        let line = match self.doc.root.get(path).map(|node| &node.kind) {
+            Some(crate::yaml::Kind::Sequence(items)) => items.get(index).map(|item| item.line()),
+            _ => None,
+        };
+        Problem::new(&self.path, line.or_else(|| self.doc.line_of(path)), message)
     }
 }
 
@@ -103,7 +113,7 @@ pub fn check(tree: &Tree, problems: &mut Vec<Problem>) -> Checked {
                     doc,
                 };
                 if let Some(config) = parse_checked(&service.file, &source, problems, |config| {
-                    check_service(&source, &service.dir, config)
+                    checks::service(&source, &service.dir, config)
                 }) {
                     checked
                         .services
@@ -157,7 +167,7 @@ pub fn check(tree: &Tree, problems: &mut Vec<Problem>) -> Checked {
             doc,
         };
         let config = parse_checked(file, &source, problems, |config| {
-            check_env(&source, *env, dir, config)
+            checks::environment(&source, *env, dir, config)
         });
         if let (Some(config), Some(ServiceKind::Lambda)) = (config, kind) {
             checked.environments.push(CheckedEnv {
@@ -193,7 +203,7 @@ pub fn check(tree: &Tree, problems: &mut Vec<Problem>) -> Checked {
             doc,
         };
         let config = parse_checked(file, &source, problems, |config| {
-            check_preview(&source, service, config)
+            checks::preview(&source, service, config)
         });
         if let (Some(config), Some(pr), Some(ServiceKind::Lambda)) = (config, pr, kind) {
             checked.previews.push(CheckedPreview { pr, source, config });
@@ -300,266 +310,4 @@ fn unclaimed(
             None
         }
     }
-}
-
-/// Collects failed rules as problems at their keys.
-struct Rules<'a> {
-    source: &'a Source,
-    problems: Vec<Problem>,
-}
-
-impl<'a> Rules<'a> {
-    fn new(source: &'a Source) -> Self {
-        Self {
-            source,
-            problems: Vec::new(),
-        }
-    }
-
-    fn check(&mut self, result: Result<(), String>, path: &[&str]) {
-        if let Err(message) = result {
-            self.problems.push(self.source.at(path, message));
-        }
-    }
-
-    fn environment(&mut self, environment: &BTreeMap<String, EnvValue>, path: &[&str]) {
-        for key in environment.keys() {
-            let mut key_path = path.to_vec();
-            key_path.push(key);
-            self.check(rules::env_key(key), &key_path);
-        }
-        let pairs = environment.iter().map(|(k, v)| (k.as_str(), v.0.as_str()));
-        self.check(rules::env_size(pairs), path);
-    }
-
-    fn done(self) -> Vec<Problem> {
-        self.problems
-    }
-}
-
-fn check_service(source: &Source, dir: &str, config: &ServiceConfig) -> Vec<Problem> {
-    let mut rule = Rules::new(source);
-    rule.check(
-        name_matches(&config.service_name, dir, "its directory")
-            .and_then(|()| rules::service_name(&config.service_name)),
-        &["serviceName"],
-    );
-    let lambda = &config.lambda;
-    for (value, name) in [(&lambda.runtime, "runtime"), (&lambda.handler, "handler")] {
-        rule.check(
-            non_empty(value, name).and_then(|()| rules::printable(value, name)),
-            &["lambda", name],
-        );
-    }
-    if let Some(memory) = lambda.memory_size {
-        rule.check(
-            in_range(memory, 128, 10_240, "memorySize (MiB)"),
-            &["lambda", "memorySize"],
-        );
-    }
-    if let Some(timeout) = lambda.timeout {
-        rule.check(
-            in_range(timeout, 1, 900, "timeout (seconds)"),
-            &["lambda", "timeout"],
-        );
-    }
-    if let Some(role) = &lambda.role_arn {
-        rule.check(
-            rules::printable(role, "roleArn").and_then(|()| {
-                role.starts_with("arn:").then_some(()).ok_or_else(|| {
-                    format!("roleArn `{}` is not an ARN", crate::problem::excerpt(role))
-                })
-            }),
-            &["lambda", "roleArn"],
-        );
-    }
-    rule.check(
-        rules::bucket(&lambda.trigger_bucket),
-        &["lambda", "triggerBucket"],
-    );
-    rule.check(
-        rules::bucket(&lambda.package_bucket),
-        &["lambda", "packageBucket"],
-    );
-
-    let package = &lambda.package;
-    let sources = [
-        package.github_release.is_some(),
-        package.url.is_some(),
-        package.path.is_some(),
-    ];
-    if sources.iter().filter(|set| **set).count() != 1 {
-        rule.check(
-            Err("`package` must have exactly one of `githubRelease`, `url` or `path`".into()),
-            &["lambda", "package"],
-        );
-    }
-    if let Some(release) = &package.github_release {
-        let at = |key| ["lambda", "package", "githubRelease", key];
-        rule.check(rules::repository(&release.repository), &at("repository"));
-        // The version is checked where it is chosen; here, the template's own characters.
-        rule.check(
-            rules::release_segment(&release.tag.replace("{version}", "0"), "tag"),
-            &at("tag"),
-        );
-        rule.check(
-            rules::release_segment(&release.asset.replace("{version}", "0"), "asset"),
-            &at("asset"),
-        );
-    }
-    if let Some(url) = &package.url {
-        let valid = rules::printable(url, "url").is_ok()
-            && reqwest::Url::parse(&url.replace("{version}", "0"))
-                .is_ok_and(|parsed| matches!(parsed.scheme(), "http" | "https"));
-        rule.check(
-            valid
-                .then_some(())
-                .ok_or_else(|| "`url` must be an http(s) URL".to_owned()),
-            &["lambda", "package", "url"],
-        );
-    }
-    if let Some(path) = &package.path {
-        rule.check(
-            non_empty(path, "path").and_then(|()| rules::printable(path, "path")),
-            &["lambda", "package", "path"],
-        );
-    }
-
-    let preview = &lambda.preview;
-    if let Some(template) = &preview.function_name {
-        let at = ["lambda", "preview", "functionName"];
-        rule.check(
-            has_placeholder(template, "{pr}", "preview.functionName"),
-            &at,
-        );
-        rule.check(rules::function_name(&template.replace("{pr}", "1")), &at);
-    }
-    if let Some(template) = &preview.s3_trigger_prefix {
-        let at = ["lambda", "preview", "s3TriggerPrefix"];
-        rule.check(
-            has_placeholder(template, "{pr}", "preview.s3TriggerPrefix"),
-            &at,
-        );
-        rule.check(rules::printable(template, "s3TriggerPrefix"), &at);
-    }
-    rule.environment(&preview.environment, &["lambda", "preview", "environment"]);
-    rule.done()
-}
-
-fn check_env(source: &Source, env: EnvName, dir: &str, config: &EnvConfig) -> Vec<Problem> {
-    let mut rule = Rules::new(source);
-    rule.check(
-        name_matches(&config.service_name, dir, "its directory"),
-        &["serviceName"],
-    );
-    rule.check(
-        (config.env_name == env.as_str())
-            .then_some(())
-            .ok_or_else(|| {
-                format!(
-                    "envName `{}` does not match its directory `{}`",
-                    crate::problem::excerpt(&config.env_name),
-                    env.as_str()
-                )
-            }),
-        &["envName"],
-    );
-    let lambda = &config.lambda;
-    rule.check(rules::version(&lambda.version), &["lambda", "version"]);
-    rule.check(
-        rules::function_name(&lambda.function_name),
-        &["lambda", "functionName"],
-    );
-    rule.check(
-        non_empty(&lambda.s3_trigger_prefix, "s3TriggerPrefix")
-            .and_then(|()| rules::printable(&lambda.s3_trigger_prefix, "s3TriggerPrefix")),
-        &["lambda", "s3TriggerPrefix"],
-    );
-    rule.environment(&lambda.environment, &["lambda", "environment"]);
-    if let Some(git) = &config.git_version {
-        check_git_version(git, &mut rule);
-    }
-    rule.done()
-}
-
-fn check_preview(source: &Source, service: &str, config: &PreviewValues) -> Vec<Problem> {
-    let mut rule = Rules::new(source);
-    rule.check(
-        name_matches(&config.service_name, service, "its file name"),
-        &["serviceName"],
-    );
-    if let Some(kind) = &config.deployment_type {
-        rule.check(
-            (kind == "lambda").then_some(()).ok_or_else(|| {
-                format!(
-                    "deploymentType `{}` must be `lambda` for a Lambda service",
-                    crate::problem::excerpt(kind)
-                )
-            }),
-            &["deploymentType"],
-        );
-    }
-    rule.check(
-        rules::version(&config.lambda.version),
-        &["lambda", "version"],
-    );
-    if let Some(sha) = &config.lambda.commit_sha {
-        rule.check(rules::commit_sha(sha), &["lambda", "commitSha"]);
-    }
-    if let Some(key) = &config.lambda.s3_key {
-        rule.check(
-            (!key.is_empty() && !key.starts_with('/'))
-                .then_some(())
-                .ok_or_else(|| {
-                    format!(
-                        "s3Key `{}` must be a non-empty key without a leading `/`",
-                        crate::problem::excerpt(key)
-                    )
-                })
-                .and_then(|()| rules::printable(key, "s3Key")),
-            &["lambda", "s3Key"],
-        );
-    }
-    if let Some(git) = &config.git_version {
-        check_git_version(git, &mut rule);
-    }
-    rule.done()
-}
-
-fn check_git_version(git: &GitVersion, rule: &mut Rules<'_>) {
-    rule.check(rules::commit_sha(&git.sha), &["gitVersion", "sha"]);
-    if let Some(short) = &git.short_sha {
-        rule.check(rules::commit_sha(short), &["gitVersion", "shortSha"]);
-    }
-}
-
-fn name_matches(declared: &str, expected: &str, what: &str) -> Result<(), String> {
-    (declared == expected).then_some(()).ok_or_else(|| {
-        format!(
-            "serviceName `{}` does not match {what} `{expected}`",
-            crate::problem::excerpt(declared)
-        )
-    })
-}
-
-fn non_empty(value: &str, name: &str) -> Result<(), String> {
-    (!value.trim().is_empty())
-        .then_some(())
-        .ok_or_else(|| format!("`{name}` must not be empty"))
-}
-
-fn in_range(value: u32, min: u32, max: u32, name: &str) -> Result<(), String> {
-    (min..=max)
-        .contains(&value)
-        .then_some(())
-        .ok_or_else(|| format!("{name} {value} must be between {min} and {max}"))
-}
-
-fn has_placeholder(template: &str, placeholder: &str, name: &str) -> Result<(), String> {
-    template.contains(placeholder).then_some(()).ok_or_else(|| {
-        format!(
-            "{name} `{}` must contain `{placeholder}`, or every preview would share it",
-            crate::problem::excerpt(template)
-        )
-    })
 }

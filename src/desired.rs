@@ -245,7 +245,14 @@ mod tests {
         ] {
             assert_eq!(DeploymentKey::parse(&key.to_string()), Some(key));
         }
-        for bad in ["pr-", "pr-07", "pr-x", "Staging", "7", "pr-99999999999999999999"] {
+        for bad in [
+            "pr-",
+            "pr-07",
+            "pr-x",
+            "Staging",
+            "7",
+            "pr-99999999999999999999",
+        ] {
             assert_eq!(DeploymentKey::parse(bad), None, "{bad}");
         }
     }

@@ -208,7 +208,11 @@ mod tests {
         }
     }
 
-    fn deployment(key: DeploymentKey, package: PackageRef, settings: FunctionSettings) -> Deployment {
+    fn deployment(
+        key: DeploymentKey,
+        package: PackageRef,
+        settings: FunctionSettings,
+    ) -> Deployment {
         Deployment {
             key,
             file: PathBuf::from("f.yaml"),
@@ -256,7 +260,11 @@ mod tests {
             trigger_bucket: "up".into(),
             package_bucket: "pkgs".into(),
             staging: None,
-            production: Some(deployment(DeploymentKey::Production, path.clone(), settings())),
+            production: Some(deployment(
+                DeploymentKey::Production,
+                path.clone(),
+                settings(),
+            )),
             previews: vec![
                 deployment(DeploymentKey::Preview(7), path, preview.clone()),
                 deployment(DeploymentKey::Preview(42), s3, preview),
@@ -268,7 +276,9 @@ mod tests {
         let service = service();
         let refs: Vec<&PackageRef> = service.deployments().map(|d| &d.package).collect();
         let staged = staged(&refs);
-        render(&service, "eu-west-2", &staged, |p| format!("packages/{}.zip", p.digest.hex()))
+        render(&service, "eu-west-2", &staged, |p| {
+            format!("packages/{}.zip", p.digest.hex())
+        })
     }
 
     #[test]
@@ -276,7 +286,10 @@ mod tests {
         let json = serde_json::to_value(rendered()).unwrap();
         let production = &json["deployments"]["production"];
         assert_eq!(production["architecture"], "arm64");
-        assert_eq!(production["layers"][0], "arn:aws:lambda:us-east-1:123456789012:layer:deps:3");
+        assert_eq!(
+            production["layers"][0],
+            "arn:aws:lambda:us-east-1:123456789012:layer:deps:3"
+        );
         assert_eq!(production["ephemeral_storage"], 1024);
         assert_eq!(production["memory_size"], 512);
         assert_eq!(production["timeout"], 30);
@@ -299,10 +312,22 @@ mod tests {
         // Previews do not inherit provisioned concurrency.
         assert_eq!(json["deployments"]["pr-7"]["provisioned_concurrency"], 0);
         // A preview on an existing object uploads nothing.
-        assert_eq!(json["deployments"]["pr-42"]["package"]["upload"], serde_json::Value::Null);
-        assert_eq!(json["deployments"]["pr-42"]["package"]["s3_key"], "manual/pr-42.zip");
+        assert_eq!(
+            json["deployments"]["pr-42"]["package"]["upload"],
+            serde_json::Value::Null
+        );
+        assert_eq!(
+            json["deployments"]["pr-42"]["package"]["s3_key"],
+            "manual/pr-42.zip"
+        );
         assert_eq!(json["tool_version"], TOOL_VERSION);
-        for flat in ["staging_version", "preview_prs", "preview_versions", "runtime", "memory_size"] {
+        for flat in [
+            "staging_version",
+            "preview_prs",
+            "preview_versions",
+            "runtime",
+            "memory_size",
+        ] {
             assert!(json.get(flat).is_none(), "{flat} is a flat variable again");
         }
     }
@@ -315,7 +340,9 @@ mod tests {
         assert_eq!(derived.versions["pr-42"], "1.0.0-pr-42");
         assert_eq!(
             derived.source_code_hashes["production"],
-            vars.deployments[&DeploymentKey::Production].package.source_code_hash
+            vars.deployments[&DeploymentKey::Production]
+                .package
+                .source_code_hash
         );
         assert!(!derived.versions.contains_key("staging"));
     }
@@ -324,11 +351,16 @@ mod tests {
     fn previews_get_one_moved_block_each_and_log_groups_their_imports() {
         let moves = preview_moves(&rendered());
         assert!(moves.contains("from = aws_lambda_function.preview[\"7\"]\n  to   = aws_lambda_function.this[\"pr-7\"]"), "{moves}");
-        assert!(moves.contains("aws_lambda_function.this[\"pr-42\"]"), "{moves}");
+        assert!(
+            moves.contains("aws_lambda_function.this[\"pr-42\"]"),
+            "{moves}"
+        );
         assert_eq!(moves.matches("moved {").count(), 2);
         let imports = log_group_imports(&[(DeploymentKey::Staging, "/aws/lambda/a\"b".into())]);
         assert!(
-            imports.contains("to = aws_cloudwatch_log_group.this[\"staging\"]\n  id = \"/aws/lambda/a\\\"b\""),
+            imports.contains(
+                "to = aws_cloudwatch_log_group.this[\"staging\"]\n  id = \"/aws/lambda/a\\\"b\""
+            ),
             "{imports}"
         );
     }

@@ -65,7 +65,8 @@ resource "aws_iam_role" "execution" {
   }
 }
 
-# Logging to the service's own log groups, and nothing else.
+# Logging to the service's own log groups, and nothing else. The ARNs are spelt out from
+# the names (known when planning), so a review sees exactly which groups change.
 resource "aws_iam_role_policy" "logging" {
   count = var.role_arn == "" && length(var.deployments) > 0 ? 1 : 0
 
@@ -74,9 +75,12 @@ resource "aws_iam_role_policy" "logging" {
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{
-      Effect   = "Allow"
-      Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-      Resource = [for group in aws_cloudwatch_log_group.this : "${group.arn}:*"]
+      Effect = "Allow"
+      Action = ["logs:CreateLogStream", "logs:PutLogEvents"]
+      Resource = [
+        for group in aws_cloudwatch_log_group.this :
+        "arn:${data.aws_partition.current.partition}:logs:${var.aws_region}:${data.aws_caller_identity.current.account_id}:log-group:${group.name}:*"
+      ]
     }]
   })
 }

@@ -28,7 +28,9 @@ pub fn describe<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> String {
         SdkError::DispatchFailure(_) => "could not reach the AWS endpoint".into(),
         SdkError::ResponseError(_) => "the response could not be read".into(),
         _ => match (error.code(), error.message()) {
-            (Some(code), Some(message)) => format!("`{code}`: {}", crate::problem::excerpt(message)),
+            (Some(code), Some(message)) => {
+                format!("`{code}`: {}", crate::problem::excerpt(message))
+            }
             (Some(code), None) => format!("`{code}`"),
             _ => "an error without a code".into(),
         },

@@ -62,7 +62,10 @@ pub async fn clean_up(
                 if super::not_found(&error)
                     || error.code() == Some("ResourceConflictException") =>
             {
-                tracing::debug!("{function}: version {version} kept: {}", super::describe(&error));
+                tracing::debug!(
+                    "{function}: version {version} kept: {}",
+                    super::describe(&error)
+                );
             }
             Err(error) => {
                 return Err(format!(
@@ -81,9 +84,7 @@ enum Listing {
     Failed(String),
 }
 
-fn listing<E: ProvideErrorMetadata, R>(
-    error: &aws_sdk_lambda::error::SdkError<E, R>,
-) -> Listing {
+fn listing<E: ProvideErrorMetadata, R>(error: &aws_sdk_lambda::error::SdkError<E, R>) -> Listing {
     if super::not_found(error) {
         Listing::Missing
     } else {
@@ -147,11 +148,23 @@ mod tests {
     fn the_newest_and_every_aliased_version_stay_and_latest_is_never_deleted() {
         let versions = strings(&["$LATEST", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10"]);
         let aliased: BTreeSet<String> = ["2".to_owned(), "10".to_owned()].into();
-        assert_eq!(to_delete(&versions, &aliased, 3), strings(&["7", "6", "5", "4", "3", "1"]));
-        assert_eq!(to_delete(&versions, &aliased, 0), strings(&["9", "8", "7", "6", "5", "4", "3", "1"]));
+        assert_eq!(
+            to_delete(&versions, &aliased, 3),
+            strings(&["7", "6", "5", "4", "3", "1"])
+        );
+        assert_eq!(
+            to_delete(&versions, &aliased, 0),
+            strings(&["9", "8", "7", "6", "5", "4", "3", "1"])
+        );
         assert_eq!(to_delete(&versions, &aliased, 20), Vec::<String>::new());
         // Numeric, not text, order: 10 is newer than 9.
-        assert_eq!(to_delete(&strings(&["9", "10"]), &BTreeSet::new(), 1), strings(&["9"]));
-        assert_eq!(to_delete(&strings(&["$LATEST"]), &BTreeSet::new(), 0), Vec::<String>::new());
+        assert_eq!(
+            to_delete(&strings(&["9", "10"]), &BTreeSet::new(), 1),
+            strings(&["9"])
+        );
+        assert_eq!(
+            to_delete(&strings(&["$LATEST"]), &BTreeSet::new(), 0),
+            Vec::<String>::new()
+        );
     }
 }

@@ -10,15 +10,15 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::aws::versions;
 use crate::child_env::ChildEnv;
 use crate::cli::{ReportFormat, TerraformArgs};
 use crate::error::{self, Error};
 use crate::exit_code;
 use crate::interrupts::Interrupts;
+use crate::prepare::ServicePlan;
 use crate::progress::Progress;
 use crate::prompt;
-use crate::aws::versions;
-use crate::prepare::ServicePlan;
 use crate::report::{self, Failure, Summary, VersionCleanup};
 use crate::settings::Settings;
 use crate::terraform::backend::BackendSettings;

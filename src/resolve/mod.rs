@@ -100,11 +100,8 @@ fn environment_deployment(
         EnvName::Staging => DeploymentKey::Staging,
         EnvName::Production => DeploymentKey::Production,
     };
-    let settings = settings::overridden(
-        &context.defaults,
-        &config.overrides(),
-        &config.environment,
-    );
+    let settings =
+        settings::overridden(&context.defaults, &config.overrides(), &config.environment);
     let origins = settings::Origins {
         service: &context.service.source,
         overrides: Some((&env.source, &["lambda"])),

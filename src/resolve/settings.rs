@@ -166,7 +166,11 @@ mod tests {
 
     #[test]
     fn overrides_win_and_environments_merge_over_the_services() {
-        let environment = [("B".to_owned(), EnvValue("env".into())), ("A".to_owned(), EnvValue("env".into()))].into();
+        let environment = [
+            ("B".to_owned(), EnvValue("env".into())),
+            ("A".to_owned(), EnvValue("env".into())),
+        ]
+        .into();
         let merged = overridden(
             &base(),
             &Overrides {
@@ -184,7 +188,11 @@ mod tests {
         assert_eq!(merged.architecture, Architecture::Arm64);
         assert_eq!(
             merged.environment,
-            [("A".to_owned(), "env".to_owned()), ("B".to_owned(), "env".to_owned())].into()
+            [
+                ("A".to_owned(), "env".to_owned()),
+                ("B".to_owned(), "env".to_owned())
+            ]
+            .into()
         );
     }
 

@@ -183,9 +183,19 @@ mod tests {
             std::fs::read_to_string(dir.path().join(LOCK_FILE)).unwrap(),
             BUNDLED_LOCK
         );
-        let unlocked = write(dir.path(), None, Backend::Local, false, &Generated::default()).unwrap();
+        let unlocked = write(
+            dir.path(),
+            None,
+            Backend::Local,
+            false,
+            &Generated::default(),
+        )
+        .unwrap();
         for generated in [MOVED_FILE, IMPORTS_FILE] {
-            assert!(unlocked.names().any(|name| name == generated), "{generated}");
+            assert!(
+                unlocked.names().any(|name| name == generated),
+                "{generated}"
+            );
         }
         assert!(!unlocked.lock_shipped);
         assert!(!unlocked.names().any(|name| name == LOCK_FILE));

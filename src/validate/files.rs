@@ -13,8 +13,8 @@ use std::path::PathBuf;
 use crate::config::{EnvConfig, PreviewValues, ServiceConfig};
 use crate::problem::Problem;
 use crate::scan::{EnvFile, EnvName, PreviewFile, SourceFile, Tree};
-use crate::validate::{checks, rules};
 use crate::validate::yaml::{closest, document, typed};
+use crate::validate::{checks, rules};
 use crate::yaml::{probe, Document};
 
 /// A file that was read as a Lambda one: its path and parsed document, for line lookups.

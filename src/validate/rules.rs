@@ -229,13 +229,16 @@ pub const LOG_RETENTION_DAYS: [u32; 22] = [
 ];
 
 pub fn log_retention_days(value: u32) -> Result<(), String> {
-    LOG_RETENTION_DAYS.contains(&value).then_some(()).ok_or_else(|| {
-        let allowed: Vec<String> = LOG_RETENTION_DAYS.iter().map(u32::to_string).collect();
-        format!(
-            "logRetentionDays {value} is not a retention CloudWatch Logs accepts: one of {}",
-            allowed.join(", ")
-        )
-    })
+    LOG_RETENTION_DAYS
+        .contains(&value)
+        .then_some(())
+        .ok_or_else(|| {
+            let allowed: Vec<String> = LOG_RETENTION_DAYS.iter().map(u32::to_string).collect();
+            format!(
+                "logRetentionDays {value} is not a retention CloudWatch Logs accepts: one of {}",
+                allowed.join(", ")
+            )
+        })
 }
 
 /// An ARN's colon-separated parts when it has exactly `count` of them and starts with
@@ -291,9 +294,9 @@ pub fn role_arn(value: &str) -> Result<(), String> {
         let name_chars = |c: char| c.is_ascii_alphanumeric() || "+=,.@_-/".contains(c);
         parts[3].is_empty()
             && account_id(parts[4])
-            && parts[5]
-                .strip_prefix("role/")
-                .is_some_and(|name| !name.is_empty() && !name.ends_with('/') && name.chars().all(name_chars))
+            && parts[5].strip_prefix("role/").is_some_and(|name| {
+                !name.is_empty() && !name.ends_with('/') && name.chars().all(name_chars)
+            })
     });
     valid.then_some(()).ok_or_else(|| {
         format!(
@@ -391,9 +394,9 @@ pub fn tag_value(key: &str, value: &str) -> Result<(), String> {
 pub fn description(value: &str) -> Result<(), String> {
     printable(value, "description")?;
     let count = value.chars().count();
-    (count <= 256).then_some(()).ok_or_else(|| {
-        format!("description is {count} characters; Lambda allows 256")
-    })
+    (count <= 256)
+        .then_some(())
+        .ok_or_else(|| format!("description is {count} characters; Lambda allows 256"))
 }
 
 #[cfg(test)]

@@ -18,9 +18,27 @@ def client(service):
     return boto3.client(service, endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name=os.environ["AWS_REGION"])
 
 
+def policy(lam, name, qualifier=None):
+    """Sid -> {resource, source_arn, source_account} of a function's (or alias's) policy."""
+    try:
+        extra = {"Qualifier": qualifier} if qualifier else {}
+        document = json.loads(lam.get_policy(FunctionName=name, **extra)["Policy"])
+    except lam.exceptions.ResourceNotFoundException:
+        return {}
+    out = {}
+    for statement in document.get("Statement", []):
+        condition = statement.get("Condition", {})
+        out[statement["Sid"]] = {
+            "resource": statement.get("Resource"),
+            "source_arn": condition.get("ArnLike", {}).get("AWS:SourceArn"),
+            "source_account": condition.get("StringEquals", {}).get("AWS:SourceAccount"),
+        }
+    return out
+
+
 def function(lam, f):
-    """What a test asserts about one function: its configuration, tags, concurrency, and
-    its published versions and `live` alias with the code each runs."""
+    """What a test asserts about one function: its configuration, tags, concurrency, its
+    published versions and `live` alias with the code each runs, and the alias's policy."""
     name = f["FunctionName"]
     versions = {}
     for page in lam.get_paginator("list_versions_by_function").paginate(FunctionName=name):
@@ -53,6 +71,7 @@ def function(lam, f):
         "aliases": aliases,
         "live": live,
         "live_code_sha256": versions.get(live),
+        "live_policy": policy(lam, name, "live") if live else {},
     }
 
 
@@ -81,23 +100,8 @@ def main(command, *args):
             out[prefix] = c["LambdaFunctionArn"].split(":function:", 1)[-1]
         return out
     if command == "policy":
-        # Sid -> {principal, source_arn, source_account} of the function's (or alias's) policy.
         name, *qualifier = args
-        lam = client("lambda")
-        try:
-            extra = {"Qualifier": qualifier[0]} if qualifier else {}
-            policy = json.loads(lam.get_policy(FunctionName=name, **extra)["Policy"])
-        except lam.exceptions.ResourceNotFoundException:
-            return {}
-        out = {}
-        for statement in policy.get("Statement", []):
-            condition = statement.get("Condition", {})
-            out[statement["Sid"]] = {
-                "resource": statement.get("Resource"),
-                "source_arn": condition.get("ArnLike", {}).get("AWS:SourceArn"),
-                "source_account": condition.get("StringEquals", {}).get("AWS:SourceAccount"),
-            }
-        return out
+        return policy(client("lambda"), name, *qualifier)
     if command == "log-groups":
         (prefix,) = args
         logs = client("logs")

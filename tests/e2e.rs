@@ -137,8 +137,7 @@ fn a_service_lives_through_create_noop_preview_removal_rollback_and_promotion() 
             "{name}"
         );
         // S3 may invoke the alias, from the trigger bucket of this account only.
-        let statements = policy(aws, name, "live");
-        let statement = &statements["AllowS3InvokeLive"];
+        let statement = &function["live_policy"]["AllowS3InvokeLive"];
         assert_eq!(
             statement["source_arn"], "arn:aws:s3:::life-uploads",
             "{name}"
@@ -531,7 +530,8 @@ fn state_of_the_first_module_upgrades_without_replacing_a_function_or_a_trigger(
             "{name}"
         );
         assert_eq!(live(function).1, function["code_sha256"].as_str().unwrap());
-        let statements = policy(aws, name, "live");
+        // The old, unqualified statement is gone: the alias's is the only one.
+        let statements = function["live_policy"].as_object().unwrap();
         let sids: Vec<&String> = statements.keys().collect();
         assert_eq!(sids, ["AllowS3InvokeLive"], "{name}");
         assert_eq!(

@@ -3,7 +3,7 @@
 //! (and applied) in turn, its report printed on stdout as it completes. Across services the
 //! worst outcome sets the exit code: error > changes > no changes. Before anything is
 //! staged, several services sharing one state are refused and the work dir is locked for
-//! the whole run.
+//! the whole run. After each apply, old published versions are cleaned up (`aws::versions`).
 
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
@@ -100,12 +100,28 @@ pub async fn run(
         interrupts.clone(),
     );
 
+    let (code, summaries, failures) =
+        run_services(&mut runner, &prepared, mode, &args, &interrupts, settings).await;
+    print_report(args.format, mode, code, &summaries, &failures)?;
+    Ok(code)
+}
+
+/// Every service in turn; an interrupt stops the rest. The worst exit code, the summaries
+/// and the failures.
+async fn run_services(
+    runner: &mut Runner,
+    prepared: &[ServicePlan<'_>],
+    mode: Mode,
+    args: &TerraformArgs,
+    interrupts: &Interrupts,
+    settings: &Settings,
+) -> (u8, Vec<Summary>, Vec<Failure>) {
     let mut code = exit_code::SUCCESS;
     let mut summaries = Vec::new();
     let mut failures = Vec::new();
-    for plan in &prepared {
+    for plan in prepared {
         let name = &plan.service.name;
-        match run_service(&mut runner, plan, mode, &args, &interrupts, settings).await {
+        match run_service(runner, plan, mode, args, interrupts, settings).await {
             Ok((summary, result)) => {
                 code = exit_code::worst(code, result);
                 summaries.push(summary);
@@ -129,14 +145,26 @@ pub async fn run(
             }
         }
     }
-    match args.format {
+    (code, summaries, failures)
+}
+
+/// The report of the whole run on stdout, for the formats printed at the end (text is
+/// printed per service as it completes).
+fn print_report(
+    format: ReportFormat,
+    mode: Mode,
+    code: u8,
+    summaries: &[Summary],
+    failures: &[Failure],
+) -> Result<(), Error> {
+    match format {
         ReportFormat::Text => {}
         ReportFormat::Json => {
             let mut json = serde_json::to_string_pretty(&ReportJson {
                 format_version: "1",
                 exit_code: code,
-                services: &summaries,
-                failures: &failures,
+                services: summaries,
+                failures,
             })
             .expect("the report serializes");
             json.push('\n');
@@ -147,10 +175,10 @@ pub async fn run(
                 Mode::Plan { .. } => "plan",
                 Mode::Apply { .. } => "apply",
             };
-            print(&report::markdown(title, &summaries, &failures))?;
+            print(&report::markdown(title, summaries, failures))?;
         }
     }
-    Ok(code)
+    Ok(())
 }
 
 /// One service: plan, print the text report, and for `apply` (when there are changes and

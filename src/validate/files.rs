@@ -81,8 +81,29 @@ enum ServiceKind {
 
 pub fn check(tree: &Tree, problems: &mut Vec<Problem>) -> Checked {
     let mut checked = Checked::default();
-    let mut kinds: BTreeMap<&str, ServiceKind> = BTreeMap::new();
+    let kinds = check_services(tree, &mut checked, problems);
+    let lambda_names: Vec<&str> = kinds
+        .iter()
+        .filter(|(_, kind)| **kind == ServiceKind::Lambda)
+        .map(|(name, _)| *name)
+        .collect();
+    for env_file in &tree.environments {
+        check_environment(env_file, &kinds, &lambda_names, &mut checked, problems);
+    }
+    for preview in &tree.previews {
+        check_preview(preview, &kinds, &lambda_names, &mut checked, problems);
+    }
+    checked
+}
 
+/// Each `services/<dir>/config.yaml`: what it says the service is, and the Lambda ones
+/// checked.
+fn check_services<'a>(
+    tree: &'a Tree,
+    checked: &mut Checked,
+    problems: &mut Vec<Problem>,
+) -> BTreeMap<&'a str, ServiceKind> {
+    let mut kinds = BTreeMap::new();
     for service in &tree.services {
         let doc = match document(&service.file) {
             Ok(doc) => doc,
@@ -101,13 +122,13 @@ pub fn check(tree: &Tree, problems: &mut Vec<Problem>) -> Checked {
                         ServiceKind::Unreadable
                     }
                 };
-                kinds.insert(&service.dir, kind);
+                kinds.insert(service.dir.as_str(), kind);
                 continue;
             }
         };
         match deployment_type(&doc) {
             Some("lambda") => {
-                kinds.insert(&service.dir, ServiceKind::Lambda);
+                kinds.insert(service.dir.as_str(), ServiceKind::Lambda);
                 let source = Source {
                     path: service.file.path.clone(),
                     doc,
@@ -131,85 +152,92 @@ pub fn check(tree: &Tree, problems: &mut Vec<Problem>) -> Checked {
                         .with_hint("did you mean `lambda`?"),
                     );
                 }
-                kinds.insert(&service.dir, ServiceKind::Other);
+                kinds.insert(service.dir.as_str(), ServiceKind::Other);
             }
         }
     }
-    let lambda_names: Vec<&str> = kinds
-        .iter()
-        .filter(|(_, kind)| **kind == ServiceKind::Lambda)
-        .map(|(name, _)| *name)
-        .collect();
+    kinds
+}
 
-    for env_file in &tree.environments {
-        let EnvFile { env, dir, file } = env_file;
-        let kind = kinds.get(dir.as_str()).copied();
-        if kind == Some(ServiceKind::Other) {
-            continue;
-        }
-        if kind == Some(ServiceKind::Lambda) {
-            checked.env_files.insert((dir.clone(), *env));
-        }
-        let doc = match kind {
-            Some(ServiceKind::Lambda) => document(file).map_err(|p| problems.push(p)).ok(),
-            _ => unclaimed(
-                file,
-                dir,
-                kind,
-                "an environment config",
-                &lambda_names,
-                problems,
-            ),
-        };
-        let Some(doc) = doc else { continue };
-        let source = Source {
-            path: file.path.clone(),
-            doc,
-        };
-        let config = parse_checked(file, &source, problems, |config| {
-            checks::environment(&source, *env, dir, config)
-        });
-        if let (Some(config), Some(ServiceKind::Lambda)) = (config, kind) {
-            checked.environments.push(CheckedEnv {
-                env: *env,
-                source,
-                config,
-            });
-        }
+fn check_environment(
+    env_file: &EnvFile,
+    kinds: &BTreeMap<&str, ServiceKind>,
+    lambda_names: &[&str],
+    checked: &mut Checked,
+    problems: &mut Vec<Problem>,
+) {
+    let EnvFile { env, dir, file } = env_file;
+    let kind = kinds.get(dir.as_str()).copied();
+    if kind == Some(ServiceKind::Other) {
+        return;
     }
+    if kind == Some(ServiceKind::Lambda) {
+        checked.env_files.insert((dir.clone(), *env));
+    }
+    let doc = match kind {
+        Some(ServiceKind::Lambda) => document(file).map_err(|p| problems.push(p)).ok(),
+        _ => unclaimed(
+            file,
+            dir,
+            kind,
+            "an environment config",
+            lambda_names,
+            problems,
+        ),
+    };
+    let Some(doc) = doc else { return };
+    let source = Source {
+        path: file.path.clone(),
+        doc,
+    };
+    let config = parse_checked(file, &source, problems, |config| {
+        checks::environment(&source, *env, dir, config)
+    });
+    if let (Some(config), Some(ServiceKind::Lambda)) = (config, kind) {
+        checked.environments.push(CheckedEnv {
+            env: *env,
+            source,
+            config,
+        });
+    }
+}
 
-    for preview in &tree.previews {
-        let PreviewFile { dir, service, file } = preview;
-        let kind = kinds.get(service.as_str()).copied();
-        if kind == Some(ServiceKind::Other) {
-            continue;
-        }
-        let doc = match kind {
-            Some(ServiceKind::Lambda) => document(file).map_err(|p| problems.push(p)).ok(),
-            _ => unclaimed(file, service, kind, "a preview", &lambda_names, problems),
-        };
-        let pr = match rules::preview_dir(dir) {
-            Ok(pr) => Some(pr),
-            Err(message) => {
-                if kind == Some(ServiceKind::Lambda) || doc.is_some() {
-                    problems.push(Problem::new(&file.path, None, message));
-                }
-                None
+fn check_preview(
+    preview: &PreviewFile,
+    kinds: &BTreeMap<&str, ServiceKind>,
+    lambda_names: &[&str],
+    checked: &mut Checked,
+    problems: &mut Vec<Problem>,
+) {
+    let PreviewFile { dir, service, file } = preview;
+    let kind = kinds.get(service.as_str()).copied();
+    if kind == Some(ServiceKind::Other) {
+        return;
+    }
+    let doc = match kind {
+        Some(ServiceKind::Lambda) => document(file).map_err(|p| problems.push(p)).ok(),
+        _ => unclaimed(file, service, kind, "a preview", lambda_names, problems),
+    };
+    let pr = match rules::preview_dir(dir) {
+        Ok(pr) => Some(pr),
+        Err(message) => {
+            if kind == Some(ServiceKind::Lambda) || doc.is_some() {
+                problems.push(Problem::new(&file.path, None, message));
             }
-        };
-        let Some(doc) = doc else { continue };
-        let source = Source {
-            path: file.path.clone(),
-            doc,
-        };
-        let config = parse_checked(file, &source, problems, |config| {
-            checks::preview(&source, service, config)
-        });
-        if let (Some(config), Some(pr), Some(ServiceKind::Lambda)) = (config, pr, kind) {
-            checked.previews.push(CheckedPreview { pr, source, config });
+            None
         }
+    };
+    let Some(doc) = doc else { return };
+    let source = Source {
+        path: file.path.clone(),
+        doc,
+    };
+    let config = parse_checked(file, &source, problems, |config| {
+        checks::preview(&source, service, config)
+    });
+    if let (Some(config), Some(pr), Some(ServiceKind::Lambda)) = (config, pr, kind) {
+        checked.previews.push(CheckedPreview { pr, source, config });
     }
-    checked
 }
 
 /// The top-level `deploymentType`, when it is a scalar.

@@ -1006,6 +1006,112 @@ mod tests {
         );
     }
 
+    /// An upgrade plan of the first module's state: functions move (`previous_address`)
+    /// and update, a log group is imported, another created, a permission replaced.
+    #[test]
+    fn upgrade_plans_count_moves_and_imports_and_read_both_module_versions() {
+        let json = plan(serde_json::json!([
+            {"address": "aws_lambda_function.this[\"pr-7\"]", "previous_address": "aws_lambda_function.preview[\"7\"]",
+             "mode": "managed", "type": "aws_lambda_function", "name": "this", "index": "pr-7",
+             "change": {"actions": ["update"], "before": {"function_name": "f-pr-7"}, "after": {"function_name": "f-pr-7"}}},
+            {"address": "aws_lambda_function.preview[\"9\"]", "mode": "managed", "type": "aws_lambda_function",
+             "name": "preview", "index": "9",
+             "change": {"actions": ["delete"], "before": {"function_name": "f-pr-9"}, "after": null}},
+            {"address": "aws_cloudwatch_log_group.this[\"staging\"]", "mode": "managed",
+             "type": "aws_cloudwatch_log_group", "name": "this", "index": "staging",
+             "change": {"actions": ["update"], "before": {"name": "/aws/lambda/f"}, "after": {"name": "/aws/lambda/f"},
+                        "importing": {"id": "/aws/lambda/f"}}},
+            {"address": "aws_cloudwatch_log_group.this[\"pr-7\"]", "mode": "managed",
+             "type": "aws_cloudwatch_log_group", "name": "this", "index": "pr-7",
+             "change": {"actions": ["create"], "before": null, "after": {"name": "/aws/lambda/f-pr-7"}}},
+            {"address": "aws_cloudwatch_log_group.this[\"production\"]", "mode": "managed",
+             "type": "aws_cloudwatch_log_group", "name": "this", "index": "production",
+             "change": {"actions": ["delete", "create"], "before": {"name": "/aws/lambda/a"}, "after": {"name": "/aws/lambda/b"}}},
+            {"address": "aws_lambda_permission.s3[\"pr-7\"]", "mode": "managed", "type": "aws_lambda_permission",
+             "name": "s3", "index": "pr-7",
+             "change": {"actions": ["create", "delete"], "before": {"function_name": "f-pr-7"}, "after": {"function_name": "f-pr-7"}}}
+        ]));
+        let summary = summarize("svc", &json).unwrap();
+        assert_eq!(
+            (
+                summary.import,
+                summary.moved,
+                summary.add,
+                summary.change,
+                summary.destroy
+            ),
+            (1, 1, 3, 2, 3)
+        );
+        let environments: Vec<&str> = summary
+            .functions
+            .iter()
+            .map(|f| f.environment.as_str())
+            .collect();
+        assert_eq!(environments, ["pr-7", "pr-9"]);
+        assert!(text(&summary)
+            .starts_with("svc: 1 to import, 3 to add, 2 to change, 3 to destroy (1 moved)\n"));
+        // Only plain creates are looked up for adoption; a replace is not.
+        assert_eq!(
+            log_groups_to_create(&json),
+            [(DeploymentKey::Preview(7), "/aws/lambda/f-pr-7".to_owned())]
+        );
+        assert_eq!(log_groups_to_create(b"not json"), []);
+
+        // A plan of nothing but moves still has changes to apply.
+        let moves_only = plan(serde_json::json!([
+            {"address": "aws_lambda_function.this[\"staging\"]", "previous_address": "aws_lambda_function.environment[\"staging\"]",
+             "mode": "managed", "type": "aws_lambda_function", "name": "this", "index": "staging",
+             "change": {"actions": ["no-op"], "before": {"function_name": "f"}, "after": {"function_name": "f"}}}
+        ]));
+        assert!(summarize("svc", &moves_only).unwrap().has_changes);
+    }
+
+    /// The notification invokes aliases now: an alias ARN, an alias and provisioned
+    /// concurrency are traced to the function they belong to.
+    #[test]
+    fn aliases_and_what_points_at_them_belong_to_their_functions_service() {
+        let arn = "arn:aws:lambda:us-east-1:123456789012:function:a-staging";
+        let json = plan(serde_json::json!([
+            {"address": "aws_lambda_function.this[\"staging\"]", "mode": "managed",
+             "type": "aws_lambda_function", "name": "this", "index": "staging",
+             "change": {"actions": ["no-op"], "before": {"function_name": "a-staging", "arn": arn, "tags": {"service": "a"}}, "after": {"function_name": "a-staging", "arn": arn, "tags": {"service": "a"}}}},
+            {"address": "aws_lambda_alias.live[\"staging\"]", "mode": "managed", "type": "aws_lambda_alias",
+             "name": "live", "index": "staging",
+             "change": {"actions": ["delete"], "before": {"function_name": "a-staging"}, "after": null}},
+            {"address": "aws_lambda_provisioned_concurrency_config.live[\"staging\"]", "mode": "managed",
+             "type": "aws_lambda_provisioned_concurrency_config", "name": "live", "index": "staging",
+             "change": {"actions": ["delete"], "before": {"function_name": "a-staging"}, "after": null}},
+            {"address": "aws_s3_bucket_notification.triggers", "mode": "managed",
+             "type": "aws_s3_bucket_notification", "name": "triggers",
+             "change": {"actions": ["update"], "before": {"lambda_function": [{"lambda_function_arn": format!("{arn}:live")}]}, "after": {"lambda_function": []}}}
+        ]));
+        let foreign: Vec<(String, String)> = summarize("b", &json)
+            .unwrap()
+            .foreign
+            .into_iter()
+            .map(|f| (f.address, f.owner))
+            .collect();
+        assert_eq!(
+            foreign,
+            [
+                (
+                    "aws_lambda_alias.live[\"staging\"]".to_owned(),
+                    "a".to_owned()
+                ),
+                (
+                    "aws_lambda_provisioned_concurrency_config.live[\"staging\"]".to_owned(),
+                    "a".to_owned()
+                ),
+                (
+                    "aws_s3_bucket_notification.triggers".to_owned(),
+                    "a".to_owned()
+                ),
+            ]
+        );
+        assert_eq!(unqualified(&format!("{arn}:live")), arn);
+        assert_eq!(unqualified(arn), arn);
+    }
+
     #[test]
     fn markdown_comments_have_a_table_per_service_warnings_and_failures() {
         let json = plan(serde_json::json!([function(
@@ -1261,6 +1367,8 @@ mod tests {
                         Just("variables"),
                         Just("memory_size"),
                         Just("role"),
+                        Just("previous_address"),
+                        Just("importing"),
                     ]
                     .prop_map(str::to_owned),
                 ];
@@ -1280,6 +1388,9 @@ mod tests {
                 Just("aws_iam_role"),
                 Just("aws_iam_role_policy"),
                 Just("aws_s3_object"),
+                Just("aws_lambda_alias"),
+                Just("aws_cloudwatch_log_group"),
+                Just("aws_lambda_provisioned_concurrency_config"),
             ]
         }
 

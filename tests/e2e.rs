@@ -171,6 +171,32 @@ fn a_service_lives_through_create_noop_preview_removal_rollback_and_promotion() 
         "pr-7"
     );
 
+    // The module outputs the design's vocabulary, exactly as `vars` derives it.
+    let outputs: Value =
+        serde_json::from_str(&terraform(&tree.work().join("life"), &["output", "-json"]).stdout)
+            .unwrap();
+    let vars = run(&tree, &["vars"]);
+    vars.success();
+    let vars = vars.json();
+    assert_eq!(
+        outputs["preview_prs"]["value"],
+        serde_json::json!(["7", "9", "42"])
+    );
+    for name in ["preview_prs", "versions", "source_code_hashes"] {
+        assert_eq!(outputs[name]["value"], vars[name], "{name}");
+    }
+    assert_eq!(
+        outputs["source_code_hashes"]["value"]["staging"],
+        package("1.1.0")
+    );
+    assert_eq!(
+        outputs["deployments"]["value"]["pr-9"]["alias_arn"],
+        format!(
+            "{}:live",
+            created["life-prod-pr-9"]["arn"].as_str().unwrap()
+        )
+    );
+
     // b. An immediate plan has nothing to do.
     let noop = run(&tree, &["plan", "--detailed-exitcode"]);
     assert_eq!(noop.code, 0, "{}\n{}", noop.stdout, noop.stderr);
@@ -395,20 +421,25 @@ fn v1_variables(tree: &Tree, service: &str, prs: &[u64], work: &std::path::Path)
 /// moves every function to its new address and replaces or destroys no function and no
 /// notification; the S3 permissions move to the alias create-before-destroy (the new one
 /// exists before the trigger points at it and before the old one goes); the existing log
-/// group is adopted, not created. Afterwards nothing is left to change.
+/// group is adopted, not created. The service's name is long enough that the first module
+/// cut its role's name short: the role is renamed create-before-destroy, the functions
+/// switch to it in place. Afterwards nothing is left to change.
 #[test]
 fn state_of_the_first_module_upgrades_without_replacing_a_function_or_a_trigger() {
     let aws = emulator();
-    aws.create_buckets(&["up-uploads", "up-packages"]);
+    // 50 characters: `<service>-lambda-execution` would be 67.
+    let service = format!("up{}", "x".repeat(48));
+    let name = |suffix: &str| format!("{service}-{suffix}");
+    aws.create_buckets(&[&name("uploads"), &name("packages")]);
     let tree = Tree::new();
-    tree.standard("up", &[7]);
-    let work = tree.work().join("up");
+    tree.standard(&service, &[7]);
+    let work = tree.work().join(&service);
     let v1 = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/module-v1");
     std::fs::create_dir_all(&work).unwrap();
     for entry in std::fs::read_dir(&v1).unwrap().flatten() {
         std::fs::copy(entry.path(), work.join(entry.file_name())).unwrap();
     }
-    let variables = v1_variables(&tree, "up", &[7], &work);
+    let variables = v1_variables(&tree, &service, &[7], &work);
     std::fs::write(
         work.join("lambda-gitops.tfvars.json"),
         variables.to_string(),
@@ -425,15 +456,23 @@ fn state_of_the_first_module_upgrades_without_replacing_a_function_or_a_trigger(
             "-var-file=lambda-gitops.tfvars.json",
         ],
     );
-    let before = functions(aws, "up-");
+    let before = functions(aws, &service);
     assert_eq!(before.len(), 3);
     assert_eq!(
-        notifications(aws, "up-uploads")["staging/"],
-        "up-staging",
+        notifications(aws, &name("uploads"))["staging/"],
+        name("staging"),
         "the first module triggers the function itself"
     );
+    let old_role = format!("{service}-lambda-execut");
+    assert_eq!(
+        before[&name("staging")]["role"],
+        format!("arn:aws:iam::123456789012:role/{old_role}")
+    );
     // Staging has run: Lambda made its log group, without retention.
-    aws.probe(&["create-log-group", "/aws/lambda/up-staging"]);
+    aws.probe(&[
+        "create-log-group",
+        &format!("/aws/lambda/{}", name("staging")),
+    ]);
 
     let upgrade = run(&tree, &["apply", "--auto-approve"]);
     upgrade.success();
@@ -480,13 +519,14 @@ fn state_of_the_first_module_upgrades_without_replacing_a_function_or_a_trigger(
         );
     }
     assert_eq!(actions("aws_s3_bucket_notification.triggers"), ["update"]);
+    assert_eq!(actions("aws_iam_role.execution[0]"), ["create", "delete"]);
     let staging_group = changes
         .iter()
         .find(|c| c["address"] == "aws_cloudwatch_log_group.this[\"staging\"]")
         .unwrap();
     assert_eq!(
         staging_group["change"]["importing"]["id"],
-        "/aws/lambda/up-staging"
+        format!("/aws/lambda/{}", name("staging"))
     );
     assert_eq!(
         actions("aws_cloudwatch_log_group.this[\"production\"]"),
@@ -522,8 +562,19 @@ fn state_of_the_first_module_upgrades_without_replacing_a_function_or_a_trigger(
     }
 
     // The functions are the same functions, running the same code behind `live`.
-    let after = functions(aws, "up-");
+    let after = functions(aws, &service);
+    let roles: BTreeMap<String, Value> =
+        serde_json::from_value(aws.probe(&["roles", "up"])).unwrap();
+    let role_names: Vec<&String> = roles.keys().collect();
+    assert_eq!(role_names.len(), 1, "the old role is left: {role_names:?}");
+    let new_role = role_names[0];
+    assert!(new_role.len() <= 64 && *new_role != old_role, "{new_role}");
     for (name, function) in &after {
+        assert_eq!(
+            function["role"],
+            format!("arn:aws:iam::123456789012:role/{new_role}"),
+            "{name}"
+        );
         assert_eq!(function["arn"], before[name]["arn"], "{name}");
         assert_eq!(
             function["code_sha256"], before[name]["code_sha256"],
@@ -540,16 +591,17 @@ fn state_of_the_first_module_upgrades_without_replacing_a_function_or_a_trigger(
         );
     }
     assert_eq!(
-        notifications(aws, "up-uploads"),
+        notifications(aws, &name("uploads")),
         map(&[
-            ("staging/", "up-staging:live"),
-            ("Projects/", "up-prod:live"),
-            ("preview/pr-7/", "up-prod-pr-7:live"),
+            ("staging/", &format!("{}:live", name("staging"))),
+            ("Projects/", &format!("{}:live", name("prod"))),
+            ("preview/pr-7/", &format!("{}:live", name("prod-pr-7"))),
         ])
     );
-    let groups = log_groups(aws, "/aws/lambda/up-");
-    assert_eq!(groups["/aws/lambda/up-staging"]["retention"], 30);
-    assert_eq!(groups["/aws/lambda/up-staging"]["tags"]["service"], "up");
+    let groups = log_groups(aws, &format!("/aws/lambda/{service}"));
+    let staging_group = &groups[&format!("/aws/lambda/{}", name("staging"))];
+    assert_eq!(staging_group["retention"], 30);
+    assert_eq!(staging_group["tags"]["service"], service.as_str());
     assert_eq!(groups.len(), 3);
 
     let again = run(&tree, &["plan", "--detailed-exitcode"]);

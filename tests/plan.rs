@@ -356,6 +356,29 @@ fn apply_needs_auto_approve_without_a_terminal_and_applies_the_saved_plan() {
         "{cleanup}"
     );
 
+    // Another module may point at numbered versions: no clean-up after its apply.
+    let module = tree.temp.path().join("my-module");
+    std::fs::create_dir_all(&module).unwrap();
+    std::fs::write(module.join("lambda.tf"), "# my own module\n").unwrap();
+    let own = fake.run(
+        &tree,
+        &[
+            "apply",
+            "--auto-approve",
+            "--format",
+            "json",
+            "--module-dir",
+            module.to_str().unwrap(),
+        ],
+        &[],
+    );
+    own.success();
+    assert_eq!(
+        own.json()["services"][0]["version_cleanup"],
+        serde_json::Value::Null
+    );
+    assert!(!own.stderr.contains("version clean-up"), "{}", own.stderr);
+
     // Nothing to change: nothing is applied.
     fake.plan_exits("a", 0);
     let before = fake.calls().len();

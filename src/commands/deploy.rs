@@ -211,7 +211,11 @@ async fn run_service(
             }
             runner.apply(name, &plan.work_dir).await?;
             tracing::info!("{name}: applied");
-            summary.version_cleanup = Some(clean_up_versions(settings, plan).await);
+            // Another module may point at numbered versions: only the bundled one is known
+            // to reach its functions through the `live` alias alone.
+            if args.module_dir.is_none() {
+                summary.version_cleanup = Some(clean_up_versions(settings, plan).await);
+            }
             exit_code::SUCCESS
         }
     };

@@ -21,13 +21,39 @@ pub struct ServiceConfig {
     pub _chart_repo: Option<IgnoredAny>,
 }
 
+/// The `lambda:` block of a service: what every deployment of it runs with, unless an
+/// environment (or the preview template) overrides a key marked *override* below.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LambdaService {
     pub runtime: String,
     pub handler: String,
+    /// `x86_64` or `arm64`.
+    pub architecture: Option<String>,
+    /// Layer version ARNs, in the order Lambda applies them.
+    pub layers: Option<Vec<String>>,
+    /// MiB of `/tmp`.
+    pub ephemeral_storage: Option<u32>,
+    /// *override*
     pub memory_size: Option<u32>,
+    /// *override*
     pub timeout: Option<u32>,
+    /// *override*: merged under each environment's and the previews' own.
+    #[serde(default)]
+    pub environment: BTreeMap<String, EnvValue>,
+    /// *override*
+    pub reserved_concurrency: Option<u32>,
+    /// *override*: on the `live` alias; previews do not inherit it.
+    pub provisioned_concurrency: Option<u32>,
+    /// `Active` or `PassThrough`.
+    pub tracing: Option<String>,
+    pub vpc: Option<VpcConfig>,
+    pub log_retention_days: Option<u32>,
+    pub description: Option<String>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, EnvValue>,
+    /// How many published versions to keep per function besides the aliased ones.
+    pub keep_versions: Option<u32>,
     /// An existing execution role; without it the module creates one per service.
     pub role_arn: Option<String>,
     pub trigger_bucket: String,
@@ -35,6 +61,23 @@ pub struct LambdaService {
     pub package: PackageSource,
     #[serde(default)]
     pub preview: PreviewTemplate,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VpcConfig {
+    pub subnet_ids: Vec<String>,
+    pub security_group_ids: Vec<String>,
+}
+
+/// The keys an environment config (or the preview template) may set over the service's,
+/// under the same names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    pub memory_size: Option<u32>,
+    pub timeout: Option<u32>,
+    pub reserved_concurrency: Option<u32>,
+    pub provisioned_concurrency: Option<u32>,
 }
 
 /// Exactly one of the fields is set; `{version}` is substituted in each.
@@ -62,6 +105,21 @@ pub struct PreviewTemplate {
     pub s3_trigger_prefix: Option<String>,
     #[serde(default)]
     pub environment: BTreeMap<String, EnvValue>,
+    pub memory_size: Option<u32>,
+    pub timeout: Option<u32>,
+    pub reserved_concurrency: Option<u32>,
+    pub provisioned_concurrency: Option<u32>,
+}
+
+impl PreviewTemplate {
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            memory_size: self.memory_size,
+            timeout: self.timeout,
+            reserved_concurrency: self.reserved_concurrency,
+            provisioned_concurrency: self.provisioned_concurrency,
+        }
+    }
 }
 
 /// `environments/{staging,production}/<service>/config.yaml`.
@@ -82,6 +140,21 @@ pub struct EnvLambda {
     pub s3_trigger_prefix: String,
     #[serde(default)]
     pub environment: BTreeMap<String, EnvValue>,
+    pub memory_size: Option<u32>,
+    pub timeout: Option<u32>,
+    pub reserved_concurrency: Option<u32>,
+    pub provisioned_concurrency: Option<u32>,
+}
+
+impl EnvLambda {
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            memory_size: self.memory_size,
+            timeout: self.timeout,
+            reserved_concurrency: self.reserved_concurrency,
+            provisioned_concurrency: self.provisioned_concurrency,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -110,7 +183,7 @@ pub struct PreviewLambda {
     pub s3_key: Option<String>,
 }
 
-/// An environment variable's value: exactly the characters written. A plain `1.10`,
+/// An environment variable's (or a tag's) value: exactly the characters written. A plain `1.10`,
 /// `0x1F`, `.inf` or `true` is that text, never a number printed back; null and
 /// collections are refused (Lambda takes text).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,6 +1,10 @@
 //! The desired state: what each Lambda service should run, per staging, production and
-//! pull-request preview, with every template already substituted. Plain data, produced by
-//! [`crate::validate`] and consumed by staging, rendering and reporting.
+//! pull-request preview, with every template substituted and every override applied.
+//! Plain data, produced by [`crate::resolve`] and consumed by staging, rendering and
+//! reporting.
+//!
+//! One [`Deployment`] is everything one function needs; [`DeploymentKey`] names it from
+//! validation errors to terraform keys, state addresses and reports.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -8,9 +12,13 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-/// Defaults Lambda itself applies: 128 MiB and 3 seconds.
+/// Defaults Lambda itself applies: 128 MiB, 3 seconds, 512 MiB of `/tmp`.
 pub const DEFAULT_MEMORY_MIB: u32 = 128;
 pub const DEFAULT_TIMEOUT_SECONDS: u32 = 3;
+pub const DEFAULT_EPHEMERAL_STORAGE_MIB: u32 = 512;
+/// lambda-gitops's defaults: a month of logs, five spare published versions per function.
+pub const DEFAULT_LOG_RETENTION_DAYS: u32 = 30;
+pub const DEFAULT_KEEP_VERSIONS: u32 = 5;
 
 #[derive(Debug, Clone)]
 pub struct Repo {
@@ -23,10 +31,8 @@ pub struct DesiredService {
     pub name: String,
     /// `services/<name>/config.yaml`.
     pub file: PathBuf,
-    pub runtime: String,
-    pub handler: String,
-    pub memory_size: u32,
-    pub timeout: u32,
+    /// The service's own settings: what a deployment without overrides runs with.
+    pub defaults: FunctionSettings,
     pub role_arn: Option<String>,
     pub trigger_bucket: String,
     pub package_bucket: String,
@@ -55,6 +61,31 @@ pub enum DeploymentKey {
     Preview(u64),
 }
 
+impl DeploymentKey {
+    /// The PR number of a preview.
+    pub fn pr(self) -> Option<u64> {
+        match self {
+            Self::Preview(pr) => Some(pr),
+            _ => None,
+        }
+    }
+
+    /// `staging`, `production` or `pr-<N>`, as terraform keys, tags and reports write it.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "staging" => Some(Self::Staging),
+            "production" => Some(Self::Production),
+            other => {
+                let digits = other.strip_prefix("pr-")?;
+                let valid = !digits.is_empty()
+                    && !digits.starts_with('0')
+                    && digits.chars().all(|c| c.is_ascii_digit());
+                valid.then(|| digits.parse().ok().map(Self::Preview))?
+            }
+        }
+    }
+}
+
 impl fmt::Display for DeploymentKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -65,6 +96,13 @@ impl fmt::Display for DeploymentKey {
     }
 }
 
+impl Serialize for DeploymentKey {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// One function: what it runs, where its package comes from and what triggers it.
 #[derive(Debug, Clone)]
 pub struct Deployment {
     pub key: DeploymentKey,
@@ -75,8 +113,81 @@ pub struct Deployment {
     pub commit_sha: String,
     pub function_name: String,
     pub trigger_prefix: String,
-    pub environment: BTreeMap<String, String>,
     pub package: PackageRef,
+    /// The service's settings with this deployment's overrides applied.
+    pub settings: FunctionSettings,
+    /// Published versions kept after an apply besides those an alias points at.
+    pub keep_versions: u32,
+}
+
+/// What one function runs with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FunctionSettings {
+    pub runtime: String,
+    pub handler: String,
+    pub architecture: Architecture,
+    /// Layer version ARNs, in order.
+    pub layers: Vec<String>,
+    /// MiB of `/tmp`.
+    pub ephemeral_storage: u32,
+    pub memory_size: u32,
+    pub timeout: u32,
+    /// The service's variables with the environment's (or preview's) over them.
+    pub environment: BTreeMap<String, String>,
+    /// `None`: the function draws on the account's unreserved concurrency.
+    pub reserved_concurrency: Option<u32>,
+    /// On the `live` alias; 0 for none.
+    pub provisioned_concurrency: u32,
+    pub tracing: Tracing,
+    pub vpc: Option<Vpc>,
+    pub log_retention_days: u32,
+    pub description: String,
+    /// The user's tags; lambda-gitops adds its own (service, deployment, version) beside them.
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Architecture {
+    #[serde(rename = "x86_64")]
+    X86_64,
+    #[serde(rename = "arm64")]
+    Arm64,
+}
+
+impl Architecture {
+    pub const NAMES: [&'static str; 2] = ["x86_64", "arm64"];
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "x86_64" => Some(Self::X86_64),
+            "arm64" => Some(Self::Arm64),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Tracing {
+    Active,
+    PassThrough,
+}
+
+impl Tracing {
+    pub const NAMES: [&'static str; 2] = ["Active", "PassThrough"];
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "Active" => Some(Self::Active),
+            "PassThrough" => Some(Self::PassThrough),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Vpc {
+    pub subnet_ids: Vec<String>,
+    pub security_group_ids: Vec<String>,
 }
 
 /// One package to stage, with `{version}` substituted: equal refs are staged once.
@@ -116,6 +227,33 @@ impl fmt::Display for PackageRef {
             Self::Url { url } => write!(f, "`{}`", crate::secret::redact_url(url)),
             Self::Path { path } => write!(f, "`{}`", path.display()),
             Self::S3 { bucket, key } => write!(f, "`s3://{bucket}/{key}`"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deployment_keys_read_back_what_they_write() {
+        for key in [
+            DeploymentKey::Staging,
+            DeploymentKey::Production,
+            DeploymentKey::Preview(7),
+            DeploymentKey::Preview(1001),
+        ] {
+            assert_eq!(DeploymentKey::parse(&key.to_string()), Some(key));
+        }
+        for bad in [
+            "pr-",
+            "pr-07",
+            "pr-x",
+            "Staging",
+            "7",
+            "pr-99999999999999999999",
+        ] {
+            assert_eq!(DeploymentKey::parse(bad), None, "{bad}");
         }
     }
 }

@@ -137,6 +137,14 @@ pub enum Error {
     #[error(transparent)]
     Ci(#[from] crate::ci::CiError),
 
+    #[error("{service}: could not {action}: {message}")]
+    Aws {
+        service: String,
+        action: &'static str,
+        message: String,
+        hint: Option<String>,
+    },
+
     #[error("{service}: the plan would {} of {} — the state at {state} holds another service's resources", describe_foreign(changes), backticked(owners))]
     ForeignResources {
         service: String,
@@ -183,7 +191,7 @@ pub enum Error {
     },
 
     #[error(transparent)]
-    Aws(#[from] crate::aws::status::StatusError),
+    AwsStatus(#[from] crate::aws::status::StatusError),
 
     #[error("`{service}`: {env} does not run what it declares, so it is not promoted: {}", reasons.join("; "))]
     NotDeployed {
@@ -281,6 +289,7 @@ impl Error {
                 "give each service its own state: `--backend-config {setting}=lambda/{{service}}.tfstate` (`{{service}}` becomes the service's name)"
             )),
             Self::Ci(error) => error.hint(),
+            Self::Aws { hint, .. } => hint.clone(),
             Self::ForeignResources { .. } => Some(
                 "give each service its own state (`--backend-config key=lambda/{service}.tfstate`); if a service was renamed, move or destroy its resources with terraform directly".into(),
             ),
@@ -295,7 +304,7 @@ impl Error {
                 "add `gitVersion: {{sha: …}}` to {from} (e.g. with `set-version --sha`), then promote"
             )),
             Self::Github { source, .. } => source.hint(),
-            Self::Aws(source) => source.hint(),
+            Self::AwsStatus(source) => source.hint(),
             Self::NotDeployed { .. } => Some(
                 "apply staging first and let it run, or promote without `--require-deployed`".into(),
             ),

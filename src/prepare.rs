@@ -1,6 +1,7 @@
 //! Stages 4–5 for a set of services: stage every package they need (each once, across
 //! services), render each service's variables and write its work dir under the locked
-//! work dir root.
+//! work dir root. The result, one [`ServicePlan`] per service, is what the terraform stage
+//! runs.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -13,7 +14,9 @@ use crate::settings::Settings;
 use crate::stage::Stager;
 use crate::workdir::{WorkDir, WorkRoot};
 
-pub struct Prepared<'a> {
+/// One service, ready for terraform: its desired state, its work dir (packages and
+/// variables written) and the variables themselves.
+pub struct ServicePlan<'a> {
     pub service: &'a DesiredService,
     pub work_dir: WorkDir,
     pub vars: TfVars,
@@ -24,7 +27,7 @@ pub async fn prepare<'a>(
     root: &WorkRoot,
     services: &[&'a DesiredService],
     progress: Arc<dyn Progress>,
-) -> Result<Vec<Prepared<'a>>, Error> {
+) -> Result<Vec<ServicePlan<'a>>, Error> {
     let packages: BTreeSet<_> = services
         .iter()
         .flat_map(|service| service.deployments().map(|d| d.package.clone()))
@@ -46,7 +49,7 @@ pub async fn prepare<'a>(
             );
             work_dir.place_packages(WorkDir::used_packages(&vars, &staged))?;
             work_dir.write_vars(&vars)?;
-            Ok(Prepared {
+            Ok(ServicePlan {
                 service,
                 work_dir,
                 vars,

@@ -4,12 +4,16 @@
 //! `["delete","create"]` or `["create","delete"]`. Per function it keeps the effective
 //! settings a reviewer must see (runtime, handler, role, memory, timeout, environment
 //! *keys* — never values), and it names every change to a resource of another service.
+//! It reads the module's addresses of both versions (`this["pr-7"]` and the first
+//! module's `environment["staging"]`, `preview["7"]`), so an upgrade plan reads right.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+use crate::desired::DeploymentKey;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -127,6 +131,16 @@ pub struct ForeignChange {
     pub owner: String,
 }
 
+/// What the version clean-up after an apply did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct VersionCleanup {
+    /// Published versions deleted, across the service's functions.
+    pub deleted: usize,
+    /// Why it stopped early; the apply itself succeeded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
     pub service: String,
@@ -134,6 +148,10 @@ pub struct Summary {
     pub add: usize,
     pub change: usize,
     pub destroy: usize,
+    /// Existing objects the plan adopts into the state (`import` blocks).
+    pub import: usize,
+    /// Resources that only move to a new address (`moved` blocks).
+    pub moved: usize,
     pub functions: Vec<FunctionChange>,
     pub triggers: TriggerChange,
     /// Deletes and replaces of staging or production functions.
@@ -141,6 +159,8 @@ pub struct Summary {
     /// Changes to other services' resources: a plan with any is refused.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub foreign: Vec<ForeignChange>,
+    /// After an apply: the old versions deleted. `None` for a plan.
+    pub version_cleanup: Option<VersionCleanup>,
 }
 
 #[derive(Deserialize)]
@@ -152,6 +172,8 @@ struct PlanJson {
 #[derive(Deserialize)]
 struct ResourceChange {
     address: String,
+    /// Set when a `moved` block brings the resource here from another address.
+    previous_address: Option<String>,
     #[serde(default)]
     mode: String,
     #[serde(rename = "type")]
@@ -167,6 +189,8 @@ struct Change {
     before: Option<Value>,
     after: Option<Value>,
     after_unknown: Option<Value>,
+    /// Set when an `import` block adopts an existing object.
+    importing: Option<Value>,
 }
 
 /// Summarises a plan's JSON; any bytes give a summary or an error.
@@ -183,10 +207,13 @@ pub fn summarize(service: &str, plan_json: &[u8]) -> Result<Summary, serde_json:
         add: 0,
         change: 0,
         destroy: 0,
+        import: 0,
+        moved: 0,
         functions: Vec::new(),
         triggers: TriggerChange::default(),
         warnings: Vec::new(),
         foreign: Vec::new(),
+        version_cleanup: None,
     };
     let owners = Owners::of(&resources);
     for resource in resources {
@@ -201,6 +228,13 @@ pub fn summarize(service: &str, plan_json: &[u8]) -> Result<Summary, serde_json:
             }
             Action::NoOp | Action::Read => {}
         }
+        summary.import += usize::from(resource.change.importing.is_some());
+        summary.moved += usize::from(
+            resource
+                .previous_address
+                .as_ref()
+                .is_some_and(|previous| *previous != resource.address),
+        );
         if matches!(action, Action::Update | Action::Replace | Action::Delete) {
             if let Some(owner) = owners.owner(resource).filter(|owner| owner != service) {
                 summary.foreign.push(ForeignChange {
@@ -227,7 +261,8 @@ pub fn summarize(service: &str, plan_json: &[u8]) -> Result<Summary, serde_json:
             _ => {}
         }
     }
-    summary.has_changes = summary.add + summary.change + summary.destroy > 0;
+    summary.has_changes =
+        summary.add + summary.change + summary.destroy + summary.import + summary.moved > 0;
     summary
         .functions
         .sort_by_key(|f| environment_order(&f.environment));
@@ -298,8 +333,18 @@ impl Owners {
             return Some(service);
         }
         let find = |map: &BTreeMap<String, String>, id: Option<String>| map.get(&id?).cloned();
+        // An alias ARN (`…:function:<name>:live`) belongs to its function.
+        let function_of = |arn: Option<String>| {
+            let arn = arn?;
+            find(&self.by_function, Some(arn.clone()))
+                .or_else(|| find(&self.by_function, Some(unqualified(&arn).to_owned())))
+        };
         match resource.kind.as_str() {
-            "aws_lambda_permission" => find(&self.by_function, text_at(before, &["function_name"])),
+            "aws_lambda_permission"
+            | "aws_lambda_alias"
+            | "aws_lambda_provisioned_concurrency_config" => {
+                find(&self.by_function, text_at(before, &["function_name"]))
+            }
             "aws_iam_role_policy" | "aws_iam_role_policy_attachment" => {
                 find(&self.by_role, text_at(before, &["role"]))
             }
@@ -308,16 +353,36 @@ impl Owners {
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
-                .filter_map(|block| {
-                    find(
-                        &self.by_function,
-                        text_at(Some(block), &["lambda_function_arn"]),
-                    )
-                })
+                .filter_map(|block| function_of(text_at(Some(block), &["lambda_function_arn"])))
                 .next(),
             _ => None,
         }
     }
+}
+
+/// A Lambda ARN without its qualifier: `arn:aws:lambda:<region>:<account>:function:<name>`.
+fn unqualified(arn: &str) -> &str {
+    match arn.match_indices(':').nth(6) {
+        Some((at, _)) => &arn[..at],
+        None => arn,
+    }
+}
+
+/// The log groups a plan creates (not replaces): `(deployment, name)`, for the runner to
+/// look up and adopt when they exist already. Any bytes give a list, maybe empty.
+pub fn log_groups_to_create(plan_json: &[u8]) -> Vec<(DeploymentKey, String)> {
+    let Ok(plan) = serde_json::from_slice::<PlanJson>(plan_json) else {
+        return Vec::new();
+    };
+    plan.resource_changes
+        .iter()
+        .filter(|r| r.mode != "data" && r.kind == "aws_cloudwatch_log_group")
+        .filter(|r| Action::from_actions(&r.change.actions) == Action::Create)
+        .filter_map(|r| {
+            let key = DeploymentKey::parse(r.index.as_ref()?.as_str()?)?;
+            Some((key, text_at(r.change.after.as_ref(), &["name"])?))
+        })
+        .collect()
 }
 
 fn function_settings(value: Option<&Value>, unknown: Option<&Value>) -> Option<FunctionSettings> {
@@ -353,10 +418,11 @@ fn function_change(resource: &ResourceChange, action: Action) -> FunctionChange 
         resource.change.before.as_ref(),
         resource.change.after.as_ref(),
     );
-    // Without tags (another module), the bundled module's addresses still tell.
+    // Without tags (another module), the bundled module's addresses still tell: the key
+    // (`this["pr-7"]`), or the first module's `preview["7"]` and `environment["staging"]`.
     let from_address = match (&resource.index, resource.name.as_str()) {
         (Some(Value::String(pr)), "preview") => format!("pr-{pr}"),
-        (Some(Value::String(environment)), _) => environment.clone(),
+        (Some(Value::String(key)), _) => key.clone(),
         _ => resource.name.clone(),
     };
     FunctionChange {
@@ -644,8 +710,16 @@ fn version_change(function: &FunctionChange) -> String {
 pub fn text(summary: &Summary) -> String {
     let mut out = String::new();
     if summary.has_changes {
+        let import = match summary.import {
+            0 => String::new(),
+            n => format!("{n} to import, "),
+        };
+        let moved = match summary.moved {
+            0 => String::new(),
+            n => format!(" ({n} moved)"),
+        };
         out.push_str(&format!(
-            "{}: {} to add, {} to change, {} to destroy\n",
+            "{}: {import}{} to add, {} to change, {} to destroy{moved}\n",
             summary.service, summary.add, summary.change, summary.destroy
         ));
     } else {
@@ -1170,6 +1244,112 @@ mod tests {
         );
     }
 
+    /// An upgrade plan of the first module's state: functions move (`previous_address`)
+    /// and update, a log group is imported, another created, a permission replaced.
+    #[test]
+    fn upgrade_plans_count_moves_and_imports_and_read_both_module_versions() {
+        let json = plan(serde_json::json!([
+            {"address": "aws_lambda_function.this[\"pr-7\"]", "previous_address": "aws_lambda_function.preview[\"7\"]",
+             "mode": "managed", "type": "aws_lambda_function", "name": "this", "index": "pr-7",
+             "change": {"actions": ["update"], "before": {"function_name": "f-pr-7"}, "after": {"function_name": "f-pr-7"}}},
+            {"address": "aws_lambda_function.preview[\"9\"]", "mode": "managed", "type": "aws_lambda_function",
+             "name": "preview", "index": "9",
+             "change": {"actions": ["delete"], "before": {"function_name": "f-pr-9"}, "after": null}},
+            {"address": "aws_cloudwatch_log_group.this[\"staging\"]", "mode": "managed",
+             "type": "aws_cloudwatch_log_group", "name": "this", "index": "staging",
+             "change": {"actions": ["update"], "before": {"name": "/aws/lambda/f"}, "after": {"name": "/aws/lambda/f"},
+                        "importing": {"id": "/aws/lambda/f"}}},
+            {"address": "aws_cloudwatch_log_group.this[\"pr-7\"]", "mode": "managed",
+             "type": "aws_cloudwatch_log_group", "name": "this", "index": "pr-7",
+             "change": {"actions": ["create"], "before": null, "after": {"name": "/aws/lambda/f-pr-7"}}},
+            {"address": "aws_cloudwatch_log_group.this[\"production\"]", "mode": "managed",
+             "type": "aws_cloudwatch_log_group", "name": "this", "index": "production",
+             "change": {"actions": ["delete", "create"], "before": {"name": "/aws/lambda/a"}, "after": {"name": "/aws/lambda/b"}}},
+            {"address": "aws_lambda_permission.s3[\"pr-7\"]", "mode": "managed", "type": "aws_lambda_permission",
+             "name": "s3", "index": "pr-7",
+             "change": {"actions": ["create", "delete"], "before": {"function_name": "f-pr-7"}, "after": {"function_name": "f-pr-7"}}}
+        ]));
+        let summary = summarize("svc", &json).unwrap();
+        assert_eq!(
+            (
+                summary.import,
+                summary.moved,
+                summary.add,
+                summary.change,
+                summary.destroy
+            ),
+            (1, 1, 3, 2, 3)
+        );
+        let environments: Vec<&str> = summary
+            .functions
+            .iter()
+            .map(|f| f.environment.as_str())
+            .collect();
+        assert_eq!(environments, ["pr-7", "pr-9"]);
+        assert!(text(&summary)
+            .starts_with("svc: 1 to import, 3 to add, 2 to change, 3 to destroy (1 moved)\n"));
+        // Only plain creates are looked up for adoption; a replace is not.
+        assert_eq!(
+            log_groups_to_create(&json),
+            [(DeploymentKey::Preview(7), "/aws/lambda/f-pr-7".to_owned())]
+        );
+        assert_eq!(log_groups_to_create(b"not json"), []);
+
+        // A plan of nothing but moves still has changes to apply.
+        let moves_only = plan(serde_json::json!([
+            {"address": "aws_lambda_function.this[\"staging\"]", "previous_address": "aws_lambda_function.environment[\"staging\"]",
+             "mode": "managed", "type": "aws_lambda_function", "name": "this", "index": "staging",
+             "change": {"actions": ["no-op"], "before": {"function_name": "f"}, "after": {"function_name": "f"}}}
+        ]));
+        assert!(summarize("svc", &moves_only).unwrap().has_changes);
+    }
+
+    /// The notification invokes aliases now: an alias ARN, an alias and provisioned
+    /// concurrency are traced to the function they belong to.
+    #[test]
+    fn aliases_and_what_points_at_them_belong_to_their_functions_service() {
+        let arn = "arn:aws:lambda:us-east-1:123456789012:function:a-staging";
+        let json = plan(serde_json::json!([
+            {"address": "aws_lambda_function.this[\"staging\"]", "mode": "managed",
+             "type": "aws_lambda_function", "name": "this", "index": "staging",
+             "change": {"actions": ["no-op"], "before": {"function_name": "a-staging", "arn": arn, "tags": {"service": "a"}}, "after": {"function_name": "a-staging", "arn": arn, "tags": {"service": "a"}}}},
+            {"address": "aws_lambda_alias.live[\"staging\"]", "mode": "managed", "type": "aws_lambda_alias",
+             "name": "live", "index": "staging",
+             "change": {"actions": ["delete"], "before": {"function_name": "a-staging"}, "after": null}},
+            {"address": "aws_lambda_provisioned_concurrency_config.live[\"staging\"]", "mode": "managed",
+             "type": "aws_lambda_provisioned_concurrency_config", "name": "live", "index": "staging",
+             "change": {"actions": ["delete"], "before": {"function_name": "a-staging"}, "after": null}},
+            {"address": "aws_s3_bucket_notification.triggers", "mode": "managed",
+             "type": "aws_s3_bucket_notification", "name": "triggers",
+             "change": {"actions": ["update"], "before": {"lambda_function": [{"lambda_function_arn": format!("{arn}:live")}]}, "after": {"lambda_function": []}}}
+        ]));
+        let foreign: Vec<(String, String)> = summarize("b", &json)
+            .unwrap()
+            .foreign
+            .into_iter()
+            .map(|f| (f.address, f.owner))
+            .collect();
+        assert_eq!(
+            foreign,
+            [
+                (
+                    "aws_lambda_alias.live[\"staging\"]".to_owned(),
+                    "a".to_owned()
+                ),
+                (
+                    "aws_lambda_provisioned_concurrency_config.live[\"staging\"]".to_owned(),
+                    "a".to_owned()
+                ),
+                (
+                    "aws_s3_bucket_notification.triggers".to_owned(),
+                    "a".to_owned()
+                ),
+            ]
+        );
+        assert_eq!(unqualified(&format!("{arn}:live")), arn);
+        assert_eq!(unqualified(arn), arn);
+    }
+
     #[test]
     fn markdown_comments_have_a_table_per_service_warnings_and_failures() {
         let json = plan(serde_json::json!([function(
@@ -1270,6 +1450,8 @@ mod tests {
                 add: 1,
                 change: 1,
                 destroy: 1,
+                import: 0,
+                moved: 0,
                 functions: vec![hostile_function(text, 1), hostile_function(text, 2)],
                 triggers: TriggerChange {
                     added: vec![(*text).to_owned()],
@@ -1281,6 +1463,7 @@ mod tests {
                     action: Action::Delete,
                 }],
                 foreign: Vec::new(),
+                version_cleanup: None,
             })
             .collect();
         let failures: Vec<Failure> = HOSTILE
@@ -1424,6 +1607,8 @@ mod tests {
                         Just("variables"),
                         Just("memory_size"),
                         Just("role"),
+                        Just("previous_address"),
+                        Just("importing"),
                     ]
                     .prop_map(str::to_owned),
                 ];
@@ -1443,6 +1628,9 @@ mod tests {
                 Just("aws_iam_role"),
                 Just("aws_iam_role_policy"),
                 Just("aws_s3_object"),
+                Just("aws_lambda_alias"),
+                Just("aws_cloudwatch_log_group"),
+                Just("aws_lambda_provisioned_concurrency_config"),
             ]
         }
 

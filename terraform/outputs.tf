@@ -1,26 +1,30 @@
-output "staging" {
-  description = "The staging function, or null when staging is not declared."
-  value = try({
-    function_name = aws_lambda_function.environment["staging"].function_name
-    arn           = aws_lambda_function.environment["staging"].arn
-    version       = var.staging_version
-  }, null)
-}
-
-output "production" {
-  description = "The production function, or null when production is not declared."
-  value = try({
-    function_name = aws_lambda_function.environment["production"].function_name
-    arn           = aws_lambda_function.environment["production"].arn
-    version       = var.production_version
-  }, null)
-}
-
-output "previews" {
-  description = "PR number → the preview function."
-  value = { for pr, f in aws_lambda_function.preview : pr => {
-    function_name = f.function_name
-    arn           = f.arn
-    version       = var.preview_versions[pr]
+output "deployments" {
+  description = "Deployment key → its function, the live alias and the version it runs."
+  value = { for key, f in aws_lambda_function.this : key => {
+    function_name     = f.function_name
+    arn               = f.arn
+    alias_arn         = aws_lambda_alias.live[key].arn
+    version           = var.deployments[key].version
+    published_version = f.version
   } }
+}
+
+output "preview_prs" {
+  description = "PR numbers with a preview, in numeric order."
+  value = [
+    for padded in sort([
+      for key in keys(var.deployments) : format("%020d", tonumber(trimprefix(key, "pr-")))
+      if startswith(key, "pr-")
+    ]) : tostring(tonumber(padded))
+  ]
+}
+
+output "versions" {
+  description = "Deployment key → the version it runs."
+  value       = { for key, d in var.deployments : key => d.version }
+}
+
+output "source_code_hashes" {
+  description = "Deployment key → base64 SHA-256 of its package."
+  value       = { for key, d in var.deployments : key => d.package.source_code_hash }
 }

@@ -1,7 +1,7 @@
 # The lambda-gitops module: one Lambda service's staging, production and preview functions,
-# their packages, execution role and S3 triggers. lambda-gitops writes the variables
-# (terraform.tfvars.json) and a backend file beside these; nothing here knows about CI,
-# GitHub or emulators.
+# their packages, log groups, aliases, execution role and S3 triggers. lambda-gitops writes
+# the variables (lambda-gitops.tfvars.json) and a backend file beside these; nothing here
+# knows about CI, GitHub or emulators.
 
 terraform {
   required_version = ">= 1.5"
@@ -19,3 +19,5 @@ provider "aws" {
 }
 
 data "aws_partition" "current" {}
+
+data "aws_caller_identity" "current" {}

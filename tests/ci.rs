@@ -36,7 +36,7 @@ fn changes(terraform: &FakeTerraform, service: &str) {
 fn invalid(tree: &Tree) {
     tree.write(
         "environments/staging/a/config.yaml",
-        "serviceName: a\nenvName: staging\nlambda:\n  version: \"1.1.0\"\n  functionName: a-staging\n  s3TriggerPrefix: staging/\n  memorySize: 512\n",
+        "serviceName: a\nenvName: staging\nlambda:\n  version: \"1.1.0\"\n  functionName: a-staging\n  s3TriggerPrefix: staging/\n  memorySizeMb: 512\n",
     );
     tree.preview("pr-7x", "a", "1.0.0");
 }
@@ -130,7 +130,7 @@ fn a_failed_validation_writes_both_summary_files_with_every_error() {
     );
     assert!(
         markdown.contains(
-            ":x: `environments/staging/a/config.yaml:7`: `` lambda: unknown field `memorySize`, expected `version`"
+            ":x: `environments/staging/a/config.yaml:7`: `` lambda: unknown field `memorySizeMb`, expected `version`"
         ),
         "{markdown}"
     );
@@ -189,7 +189,7 @@ fn validation_errors_are_annotated_at_their_file_and_line() {
         annotations,
         [
             "::error file=gitops/environments/preview/pr-7x/services/a.values.yaml,title=invalid gitops config::preview directory `pr-7x` must be named `pr-<number>` (e.g. `pr-42`); it is not skipped, because a skipped preview would be destroyed",
-            "::error file=gitops/environments/staging/a/config.yaml,line=7,title=invalid gitops config::lambda: unknown field `memorySize`, expected `version`, `functionName`, `s3TriggerPrefix`, `environment`",
+            "::error file=gitops/environments/staging/a/config.yaml,line=7,title=invalid gitops config::lambda: unknown field `memorySizeMb`, expected `version`, `functionName`, `s3TriggerPrefix`, `environment`, `memorySize`, `timeout`, `reservedConcurrency`, `provisionedConcurrency`",
             "::error title=lambda-gitops plan failed::the gitops dir is invalid: 2 problems",
         ],
         "{}",

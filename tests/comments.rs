@@ -410,7 +410,7 @@ fn an_invalid_repo_still_publishes_every_error_with_its_file_and_line() {
     let ci = Ci::new(&["a"]);
     ci.tree.write(
         "environments/staging/a/config.yaml",
-        "serviceName: a\nenvName: staging\nlambda:\n  version: \"1.1.0\"\n  functionName: a-staging\n  s3TriggerPrefix: staging/\n  memorySize: 512\n",
+        "serviceName: a\nenvName: staging\nlambda:\n  version: \"1.1.0\"\n  functionName: a-staging\n  s3TriggerPrefix: staging/\n  memorySizeMb: 512\n",
     );
     ci.tree.preview("pr-7x", "a", "1.0.0");
     let summary = ci.tree.temp.path().join("summary.md");

@@ -36,14 +36,52 @@ fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// a–e of the issue, in order, on one service: create, no-op, remove a preview, roll back
-/// staging, promote staging's version to production.
+/// A deployment's `live` alias: the version it points at and that version's code.
+fn live(function: &Value) -> (String, String) {
+    (
+        function["live"].as_str().unwrap_or_default().to_owned(),
+        function["live_code_sha256"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    )
+}
+
+/// The numbered versions a function has published (`$LATEST` left out).
+fn published(function: &Value) -> Vec<String> {
+    function["versions"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|v| *v != "$LATEST")
+        .cloned()
+        .collect()
+}
+
+fn log_groups(aws: &Emulator, prefix: &str) -> BTreeMap<String, Value> {
+    serde_json::from_value(aws.probe(&["log-groups", prefix])).unwrap()
+}
+
+fn policy(aws: &Emulator, function: &str, qualifier: &str) -> BTreeMap<String, Value> {
+    serde_json::from_value(aws.probe(&["policy", function, qualifier])).unwrap()
+}
+
+/// a–e of the issue, in order, on one service: create (each function behind its `live`
+/// alias, with its log group and an alias-scoped S3 permission), no-op, close a preview
+/// (function, alias, permission, trigger and log group all go), roll staging back while
+/// production is promoted to the same S3 object, then revert the rollback — each change
+/// publishes a version and moves the alias, and old versions beyond `keepVersions` go.
 #[test]
 fn a_service_lives_through_create_noop_preview_removal_rollback_and_promotion() {
     let aws = emulator();
     aws.create_buckets(&["life-uploads", "life-packages"]);
     let tree = Tree::new();
     tree.standard("life", &[7, 9]);
+    tree.service_with(
+        "life",
+        "    path: \"packages/life-{version}.zip\"\n",
+        "  keepVersions: 2\n",
+    );
     let older = tree.package("packages/life-1.0.9.zip", "life 1.0.9");
     // Preview 42 runs an object already in the package bucket.
     let manual = tree.package("manual-pr-42.zip", "built by the PR's own workflow");
@@ -87,15 +125,76 @@ fn a_service_lives_through_create_noop_preview_removal_rollback_and_promotion() 
     );
     assert_eq!(created["life-staging"]["tags"]["version"], "1.1.0");
     assert_eq!(created["life-prod-pr-42"]["tags"]["commit_sha"], "42abcdef");
+    for (name, function) in &created {
+        // Each function runs a published version behind `live`, never $LATEST.
+        let (version, code) = live(function);
+        assert!(version.parse::<u32>().is_ok(), "{name}: live → {version:?}");
+        assert_eq!(code, function["code_sha256"].as_str().unwrap(), "{name}");
+        assert_eq!(function["tags"]["service"], "life", "{name}");
+        assert_eq!(
+            function["tags"]["lambda_gitops_version"],
+            env!("CARGO_PKG_VERSION"),
+            "{name}"
+        );
+        // S3 may invoke the alias, from the trigger bucket of this account only.
+        let statement = &function["live_policy"]["AllowS3InvokeLive"];
+        assert_eq!(
+            statement["source_arn"], "arn:aws:s3:::life-uploads",
+            "{name}"
+        );
+        assert_eq!(statement["source_account"], "123456789012", "{name}");
+        assert_eq!(
+            statement["resource"],
+            format!("{}:live", function["arn"].as_str().unwrap()),
+            "{name}"
+        );
+    }
     assert_eq!(
         notifications(aws, "life-uploads"),
         map(&[
-            ("staging/", "life-staging"),
-            ("Projects/", "life-prod"),
-            ("preview/pr-7/", "life-prod-pr-7"),
-            ("preview/pr-9/", "life-prod-pr-9"),
-            ("preview/pr-42/", "life-prod-pr-42"),
+            ("staging/", "life-staging:live"),
+            ("Projects/", "life-prod:live"),
+            ("preview/pr-7/", "life-prod-pr-7:live"),
+            ("preview/pr-9/", "life-prod-pr-9:live"),
+            ("preview/pr-42/", "life-prod-pr-42:live"),
         ])
+    );
+    let groups = log_groups(aws, "/aws/lambda/life-");
+    assert_eq!(groups.len(), 5, "{groups:?}");
+    for name in created.keys() {
+        let group = &groups[&format!("/aws/lambda/{name}")];
+        assert_eq!(group["retention"], 30, "{name}");
+        assert_eq!(group["tags"]["service"], "life", "{name}");
+    }
+    assert_eq!(
+        groups["/aws/lambda/life-prod-pr-7"]["tags"]["environment"],
+        "pr-7"
+    );
+
+    // The module outputs the design's vocabulary, exactly as `vars` derives it.
+    let outputs: Value =
+        serde_json::from_str(&terraform(&tree.work().join("life"), &["output", "-json"]).stdout)
+            .unwrap();
+    let vars = run(&tree, &["vars"]);
+    vars.success();
+    let vars = vars.json();
+    assert_eq!(
+        outputs["preview_prs"]["value"],
+        serde_json::json!(["7", "9", "42"])
+    );
+    for name in ["preview_prs", "versions", "source_code_hashes"] {
+        assert_eq!(outputs[name]["value"], vars[name], "{name}");
+    }
+    assert_eq!(
+        outputs["source_code_hashes"]["value"]["staging"],
+        package("1.1.0")
+    );
+    assert_eq!(
+        outputs["deployments"]["value"]["pr-9"]["alias_arn"],
+        format!(
+            "{}:live",
+            created["life-prod-pr-9"]["arn"].as_str().unwrap()
+        )
     );
 
     // b. An immediate plan has nothing to do.
@@ -103,11 +202,13 @@ fn a_service_lives_through_create_noop_preview_removal_rollback_and_promotion() 
     assert_eq!(noop.code, 0, "{}\n{}", noop.stdout, noop.stderr);
     assert!(noop.stdout.contains("life: no changes"), "{}", noop.stdout);
 
-    // c. A closed PR's directory is deleted: its function and its prefix go, nothing else.
+    // c. A closed PR's directory is deleted: its function, alias, permission, trigger and
+    // log group go, nothing else.
     tree.remove("environments/preview/pr-7");
     run(&tree, &["apply", "--auto-approve"]).success();
     let after = functions(aws, "life-");
     assert!(!after.contains_key("life-prod-pr-7"));
+    assert_eq!(policy(aws, "life-prod-pr-7", "live"), BTreeMap::new());
     for name in [
         "life-staging",
         "life-prod",
@@ -122,35 +223,51 @@ fn a_service_lives_through_create_noop_preview_removal_rollback_and_promotion() 
             after[name]["last_modified"], created[name]["last_modified"],
             "{name} was touched"
         );
+        assert_eq!(after[name]["live"], created[name]["live"], "{name}");
     }
     let triggers = notifications(aws, "life-uploads");
     assert!(!triggers.contains_key("preview/pr-7/"), "{triggers:?}");
     assert_eq!(triggers.len(), 4);
-
-    // d. Rollback: staging goes back to an older version.
-    tree.env("staging", "life", "1.0.9", "life-staging", "staging/");
-    let rollback = run(&tree, &["apply", "--auto-approve"]);
-    rollback.success();
+    let groups = log_groups(aws, "/aws/lambda/life-");
     assert!(
-        rollback.stdout.contains("1.1.0 → 1.0.9"),
-        "{}",
-        rollback.stdout
+        !groups.contains_key("/aws/lambda/life-prod-pr-7"),
+        "{groups:?}"
     );
-    let rolled = functions(aws, "life-");
-    assert_eq!(
-        code_hash(&rolled, "life-staging"),
-        openssl_base64_sha256(&older)
-    );
-    assert_eq!(rolled["life-staging"]["tags"]["version"], "1.0.9");
+    assert_eq!(groups.len(), 4);
 
-    // e. Promotion: production gets staging's version, and the very same S3 object.
+    // d. Rollback and promotion in one change: staging goes back to an older version and
+    // production gets it too — the very same S3 object. Each publishes a version and its
+    // alias moves there.
+    tree.env("staging", "life", "1.0.9", "life-staging", "staging/");
     tree.env("production", "life", "1.0.9", "life-prod", "Projects/");
-    run(&tree, &["apply", "--auto-approve"]).success();
-    let promoted = functions(aws, "life-");
-    assert_eq!(
-        code_hash(&promoted, "life-prod"),
-        code_hash(&promoted, "life-staging")
-    );
+    let rollback = run(&tree, &["apply", "--auto-approve", "--format", "json"]);
+    rollback.success();
+    let report = rollback.json();
+    let staging_change = report["services"][0]["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["environment"] == "staging")
+        .unwrap()
+        .clone();
+    assert_eq!(staging_change["version_before"], "1.1.0");
+    assert_eq!(staging_change["version_after"], "1.0.9");
+    // keepVersions 2: nothing to delete yet.
+    assert_eq!(report["services"][0]["version_cleanup"]["deleted"], 0);
+    let rolled = functions(aws, "life-");
+    let older_hash = openssl_base64_sha256(&older);
+    assert_eq!(code_hash(&rolled, "life-staging"), older_hash);
+    assert_eq!(rolled["life-staging"]["tags"]["version"], "1.0.9");
+    for name in ["life-staging", "life-prod"] {
+        let (version, code) = live(&rolled[name]);
+        assert_ne!(
+            version,
+            live(&created[name]).0,
+            "{name}: the alias did not move"
+        );
+        assert_eq!(code, older_hash, "{name}");
+        assert_eq!(published(&rolled[name]).len(), 2, "{name}");
+    }
     let state: Value = serde_json::from_str(
         &std::fs::read_to_string(tree.work().join("life/terraform.tfstate")).unwrap(),
     )
@@ -182,6 +299,503 @@ fn a_service_lives_through_create_noop_preview_removal_rollback_and_promotion() 
         1,
         "{objects:?}"
     );
+
+    // e. The rollback is reverted in the gitops repo: staging runs the earlier package
+    // again (same CodeSha256) as a new version, and of its three versions the oldest,
+    // neither aliased nor among the newest two, is deleted. $LATEST stays.
+    tree.env("staging", "life", "1.1.0", "life-staging", "staging/");
+    let revert = run(&tree, &["apply", "--auto-approve", "--format", "json"]);
+    revert.success();
+    assert_eq!(
+        revert.json()["services"][0]["version_cleanup"]["deleted"],
+        1,
+        "{}",
+        revert.stdout
+    );
+    assert!(
+        revert
+            .stderr
+            .contains("version clean-up deleted 1 old version"),
+        "{}",
+        revert.stderr
+    );
+    let reverted = functions(aws, "life-");
+    let staging = &reverted["life-staging"];
+    assert_eq!(live(staging).1, package("1.1.0"));
+    assert_eq!(code_hash(&reverted, "life-staging"), package("1.1.0"));
+    assert_eq!(published(staging).len(), 2, "{staging}");
+    assert!(staging["versions"]["$LATEST"].is_string());
+    assert!(
+        !published(staging).contains(&live(&created["life-staging"]).0),
+        "the oldest version was kept: {staging}"
+    );
+    // Production keeps both its versions (two is within keepVersions).
+    assert_eq!(published(&reverted["life-prod"]).len(), 2);
+}
+
+/// Runs terraform itself in `dir` against the emulator; its output.
+fn terraform(dir: &std::path::Path, args: &[&str]) -> Run {
+    let run = Run::from(
+        std::process::Command::new("terraform")
+            .args(args)
+            .current_dir(dir)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("TF_IN_AUTOMATION", "1")
+            .envs(emulator().env())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap(),
+    );
+    run.success();
+    run
+}
+
+fn sha256_hex(path: &std::path::Path) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(std::fs::read(path).unwrap())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The variables the first module version (tests/fixtures/module-v1, the module at
+/// commit 163e52e) took for a standard service with staging, production and previews,
+/// as that lambda-gitops rendered them; the packages are placed beside them.
+fn v1_variables(tree: &Tree, service: &str, prs: &[u64], work: &std::path::Path) -> Value {
+    let mut packages = serde_json::Map::new();
+    let mut place = |version: &str| {
+        let file = tree
+            .gitops()
+            .join(format!("packages/{service}-{version}.zip"));
+        let hex = sha256_hex(&file);
+        let relative = format!("packages/{hex}.zip");
+        std::fs::create_dir_all(work.join("packages")).unwrap();
+        std::fs::copy(&file, work.join(&relative)).unwrap();
+        packages.insert(hex.clone(), relative.into());
+        (hex, openssl_base64_sha256(&file))
+    };
+    let (staging_hex, staging_hash) = place("1.1.0");
+    let (production_hex, production_hash) = place("1.0.0");
+    let previews: Vec<(String, String, String)> = prs
+        .iter()
+        .map(|pr| {
+            let (hex, hash) = place(&format!("1.1.0-pr{pr}"));
+            (pr.to_string(), hex, hash)
+        })
+        .collect();
+    let by_pr = |f: &dyn Fn(&(String, String, String)) -> Value| -> Value {
+        previews
+            .iter()
+            .map(|p| (p.0.clone(), f(p)))
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    };
+    serde_json::json!({
+        "service_name": service, "aws_region": "us-east-1",
+        "runtime": "python3.12", "handler": "app.handler", "memory_size": 128, "timeout": 3,
+        "role_arn": "", "trigger_bucket": format!("{service}-uploads"),
+        "package_bucket": format!("{service}-packages"),
+        "package_key_prefix": format!("lambda-packages/{service}/"), "packages": packages,
+        "staging_version": "1.1.0", "staging_commit_sha": "abcdef1234567",
+        "staging_source_code_hash": staging_hash, "staging_function_name": format!("{service}-staging"),
+        "staging_trigger_prefix": "staging/", "staging_environment": {}, "staging_package": staging_hex,
+        "production_version": "1.0.0", "production_commit_sha": "abcdef1234567",
+        "production_source_code_hash": production_hash, "production_function_name": format!("{service}-prod"),
+        "production_trigger_prefix": "Projects/", "production_environment": {}, "production_package": production_hex,
+        "preview_prs": previews.iter().map(|p| p.0.clone()).collect::<Vec<_>>(),
+        "preview_versions": by_pr(&|p| format!("1.1.0-pr{}", p.0).into()),
+        "preview_commit_shas": by_pr(&|_| "1234567abc".into()),
+        "preview_source_code_hashes": by_pr(&|p| p.2.clone().into()),
+        "preview_function_names": by_pr(&|p| format!("{service}-prod-pr-{}", p.0).into()),
+        "preview_trigger_prefixes": by_pr(&|p| format!("preview/pr-{}/", p.0).into()),
+        "preview_environment": {},
+        "preview_packages": by_pr(&|p| p.1.clone().into()),
+        "preview_s3_keys": {},
+    })
+}
+
+/// Issue 10 §1, "upgrade without replacement": a service applied with the first module
+/// version (its state, work dir and functions as that lambda-gitops left them; staging's
+/// function has run, so its log group exists) is upgraded by the bundled module. The plan
+/// moves every function to its new address and replaces or destroys no function and no
+/// notification; the S3 permissions move to the alias create-before-destroy (the new one
+/// exists before the trigger points at it and before the old one goes); the existing log
+/// group is adopted, not created. The service's name is long enough that the first module
+/// cut its role's name short: the role is renamed create-before-destroy, the functions
+/// switch to it in place. Afterwards nothing is left to change.
+#[test]
+fn state_of_the_first_module_upgrades_without_replacing_a_function_or_a_trigger() {
+    let aws = emulator();
+    // 50 characters: `<service>-lambda-execution` would be 67.
+    let service = format!("up{}", "x".repeat(48));
+    let name = |suffix: &str| format!("{service}-{suffix}");
+    aws.create_buckets(&[&name("uploads"), &name("packages")]);
+    let tree = Tree::new();
+    tree.standard(&service, &[7]);
+    let work = tree.work().join(&service);
+    let v1 = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/module-v1");
+    std::fs::create_dir_all(&work).unwrap();
+    for entry in std::fs::read_dir(&v1).unwrap().flatten() {
+        let file = entry.file_name();
+        let file = file.to_string_lossy();
+        if file.ends_with(".tf") || file == ".terraform.lock.hcl" {
+            std::fs::copy(entry.path(), work.join(&*file)).unwrap();
+        }
+    }
+    let variables = v1_variables(&tree, &service, &[7], &work);
+    std::fs::write(
+        work.join("lambda-gitops.tfvars.json"),
+        variables.to_string(),
+    )
+    .unwrap();
+    terraform(&work, &["init", "-input=false", "-no-color"]);
+    terraform(
+        &work,
+        &[
+            "apply",
+            "-auto-approve",
+            "-input=false",
+            "-no-color",
+            "-var-file=lambda-gitops.tfvars.json",
+        ],
+    );
+    let before = functions(aws, &service);
+    assert_eq!(before.len(), 3);
+    assert_eq!(
+        notifications(aws, &name("uploads"))["staging/"],
+        name("staging"),
+        "the first module triggers the function itself"
+    );
+    let old_role = format!("{service}-lambda-execut");
+    assert_eq!(
+        before[&name("staging")]["role"],
+        format!("arn:aws:iam::123456789012:role/{old_role}")
+    );
+    // Staging has run: Lambda made its log group, without retention.
+    aws.probe(&[
+        "create-log-group",
+        &format!("/aws/lambda/{}", name("staging")),
+    ]);
+
+    let upgrade = run(&tree, &["apply", "--auto-approve"]);
+    upgrade.success();
+    let plan: Value =
+        serde_json::from_str(&std::fs::read_to_string(work.join("plan.json")).unwrap()).unwrap();
+    let changes = plan["resource_changes"].as_array().unwrap();
+    let actions = |address: &str| -> Vec<String> {
+        let change = changes
+            .iter()
+            .find(|c| c["address"] == address)
+            .unwrap_or_else(|| panic!("{address} is not in the plan"));
+        serde_json::from_value(change["change"]["actions"].clone()).unwrap()
+    };
+    for change in changes {
+        let kind = change["type"].as_str().unwrap();
+        let acts = &change["change"]["actions"];
+        if matches!(kind, "aws_lambda_function" | "aws_s3_bucket_notification") {
+            assert!(
+                !acts.as_array().unwrap().iter().any(|a| a == "delete"),
+                "{} is {acts}",
+                change["address"]
+            );
+        }
+    }
+    for (to, from) in [
+        ("this[\"staging\"]", "environment[\"staging\"]"),
+        ("this[\"production\"]", "environment[\"production\"]"),
+        ("this[\"pr-7\"]", "preview[\"7\"]"),
+    ] {
+        let address = format!("aws_lambda_function.{to}");
+        let change = changes.iter().find(|c| c["address"] == address).unwrap();
+        assert_eq!(
+            change["previous_address"],
+            format!("aws_lambda_function.{from}"),
+            "{address}"
+        );
+        assert_eq!(actions(&address), ["update"], "{address}");
+    }
+    for key in ["staging", "production", "pr-7"] {
+        assert_eq!(
+            actions(&format!("aws_lambda_permission.s3[\"{key}\"]")),
+            ["create", "delete"],
+            "{key}: the permission must be replaced create-before-destroy"
+        );
+    }
+    assert_eq!(actions("aws_s3_bucket_notification.triggers"), ["update"]);
+    assert_eq!(actions("aws_iam_role.execution[0]"), ["create", "delete"]);
+    let staging_group = changes
+        .iter()
+        .find(|c| c["address"] == "aws_cloudwatch_log_group.this[\"staging\"]")
+        .unwrap();
+    assert_eq!(
+        staging_group["change"]["importing"]["id"],
+        format!("/aws/lambda/{}", name("staging"))
+    );
+    assert_eq!(
+        actions("aws_cloudwatch_log_group.this[\"production\"]"),
+        ["create"]
+    );
+    assert!(
+        upgrade.stdout.contains("1 to import") && upgrade.stdout.contains("(3 moved)"),
+        "{}",
+        upgrade.stdout
+    );
+
+    // The order terraform applied it in: each new permission, then the trigger onto the
+    // aliases, and only then the old permissions.
+    let lines: Vec<&str> = upgrade.stderr.lines().collect();
+    let at = |needle: &str| {
+        lines
+            .iter()
+            .position(|line| line.contains(needle))
+            .unwrap_or_else(|| panic!("{needle:?} never happened:\n{}", upgrade.stderr))
+    };
+    let triggers_moved = at("aws_s3_bucket_notification.triggers: Modifications complete");
+    for key in ["staging", "production", "pr-7"] {
+        let created = at(&format!(
+            "aws_lambda_permission.s3[\"{key}\"]: Creation complete"
+        ));
+        let removed = at(&format!(
+            "aws_lambda_permission.s3[\"{key}\"] (deposed object"
+        ));
+        assert!(
+            created < triggers_moved && triggers_moved < removed,
+            "{key}: created at {created}, trigger moved at {triggers_moved}, old removed at {removed}"
+        );
+    }
+
+    // The functions are the same functions, running the same code behind `live`.
+    let after = functions(aws, &service);
+    let roles: BTreeMap<String, Value> =
+        serde_json::from_value(aws.probe(&["roles", "up"])).unwrap();
+    let role_names: Vec<&String> = roles.keys().collect();
+    assert_eq!(role_names.len(), 1, "the old role is left: {role_names:?}");
+    let new_role = role_names[0];
+    assert!(new_role.len() <= 64 && *new_role != old_role, "{new_role}");
+    for (name, function) in &after {
+        assert_eq!(
+            function["role"],
+            format!("arn:aws:iam::123456789012:role/{new_role}"),
+            "{name}"
+        );
+        assert_eq!(function["arn"], before[name]["arn"], "{name}");
+        assert_eq!(
+            function["code_sha256"], before[name]["code_sha256"],
+            "{name}"
+        );
+        assert_eq!(live(function).1, function["code_sha256"].as_str().unwrap());
+        // The old, unqualified statement is gone: the alias's is the only one.
+        let statements = function["live_policy"].as_object().unwrap();
+        let sids: Vec<&String> = statements.keys().collect();
+        assert_eq!(sids, ["AllowS3InvokeLive"], "{name}");
+        assert_eq!(
+            statements["AllowS3InvokeLive"]["source_account"],
+            "123456789012"
+        );
+    }
+    assert_eq!(
+        notifications(aws, &name("uploads")),
+        map(&[
+            ("staging/", &format!("{}:live", name("staging"))),
+            ("Projects/", &format!("{}:live", name("prod"))),
+            ("preview/pr-7/", &format!("{}:live", name("prod-pr-7"))),
+        ])
+    );
+    let groups = log_groups(aws, &format!("/aws/lambda/{service}"));
+    let staging_group = &groups[&format!("/aws/lambda/{}", name("staging"))];
+    assert_eq!(staging_group["retention"], 30);
+    assert_eq!(staging_group["tags"]["service"], service.as_str());
+    assert_eq!(groups.len(), 3);
+
+    let again = run(&tree, &["plan", "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+}
+
+/// Issue 10 §3: every setting, at service level and overridden per environment and for
+/// previews, reaches the functions, their log groups and the created role — read back
+/// through the emulator. The service's name is long: its role's name still fits IAM's 64
+/// characters and stays unique (a hash of the whole name). Provisioned concurrency, which
+/// the emulator does not serve, is checked in the plan alone.
+#[test]
+fn every_setting_reaches_the_functions_their_log_groups_and_role() {
+    let aws = emulator();
+    aws.create_buckets(&["set-uploads", "set-packages"]);
+    let layer = aws.probe(&["publish-layer", "set-deps"]);
+    let layer = layer.as_str().unwrap();
+    let network = aws.probe(&["network"]);
+    let subnets: Vec<String> = serde_json::from_value(network["subnet_ids"].clone()).unwrap();
+    let groups: Vec<String> =
+        serde_json::from_value(network["security_group_ids"].clone()).unwrap();
+    let service = format!("settings-{}", "x".repeat(51));
+    assert_eq!(service.len(), 60);
+    let tree = Tree::new();
+    let config = |provisioned: &str| {
+        format!(
+            r#"serviceName: {service}
+deploymentType: lambda
+lambda:
+  runtime: python3.12
+  handler: app.handler
+  architecture: arm64
+  layers: ["{layer}"]
+  ephemeralStorage: 1024
+  memorySize: 256
+  timeout: 20
+  environment: {{SHARED: service, MODE: service}}
+  reservedConcurrency: 5
+{provisioned}  tracing: Active
+  vpc:
+    subnetIds: [{subnets}]
+    securityGroupIds: [{groups}]
+  logRetentionDays: 14
+  description: "every setting"
+  tags: {{team: data, cost-center: "42"}}
+  keepVersions: 3
+  triggerBucket: set-uploads
+  packageBucket: set-packages
+  package:
+    path: "packages/set-{{version}}.zip"
+  preview:
+    functionName: "set-pr-{{pr}}"
+    memorySize: 192
+    environment: {{MODE: preview}}
+"#,
+            subnets = subnets.join(", "),
+            groups = groups.join(", "),
+        )
+    };
+    tree.write(
+        &format!("services/{service}/config.yaml"),
+        &config("  provisionedConcurrency: 2\n"),
+    );
+    tree.write(
+        &format!("environments/staging/{service}/config.yaml"),
+        &format!("serviceName: {service}\nenvName: staging\nlambda:\n  version: \"1.0.0\"\n  functionName: set-staging\n  s3TriggerPrefix: staging/\n  memorySize: 512\n  timeout: 60\n  reservedConcurrency: 3\n  provisionedConcurrency: 0\n  environment: {{MODE: staging}}\n"),
+    );
+    tree.write(
+        &format!("environments/production/{service}/config.yaml"),
+        &format!("serviceName: {service}\nenvName: production\nlambda:\n  version: \"1.0.0\"\n  functionName: set-prod\n  s3TriggerPrefix: Projects/\n"),
+    );
+    tree.preview("pr-5", &service, "1.0.0");
+    tree.package("packages/set-1.0.0.zip", "settings 1.0.0");
+
+    // Provisioned concurrency: on production's alias only (previews do not inherit it,
+    // staging sets 0), in the plan.
+    let plan = run(&tree, &["plan"]);
+    plan.success();
+    let planned: Value = serde_json::from_str(
+        &std::fs::read_to_string(tree.work().join(&service).join("plan.json")).unwrap(),
+    )
+    .unwrap();
+    let provisioned: Vec<(&str, &Value)> = planned["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["type"] == "aws_lambda_provisioned_concurrency_config")
+        .map(|c| {
+            (
+                c["address"].as_str().unwrap(),
+                &c["change"]["after"]["provisioned_concurrent_executions"],
+            )
+        })
+        .collect();
+    assert_eq!(
+        provisioned,
+        [(
+            "aws_lambda_provisioned_concurrency_config.live[\"production\"]",
+            &Value::from(2)
+        )]
+    );
+
+    tree.write(&format!("services/{service}/config.yaml"), &config(""));
+    run(&tree, &["apply", "--auto-approve"]).success();
+    let created = functions(aws, "set-");
+    let names: Vec<&str> = created.keys().map(String::as_str).collect();
+    assert_eq!(names, ["set-pr-5", "set-prod", "set-staging"]);
+    let env = |pairs: &[(&str, &str)]| -> Value {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), Value::from(*v)))
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    };
+    for (name, memory, timeout, reserved, mode) in [
+        ("set-staging", 512, 60, 3, "staging"),
+        ("set-prod", 256, 20, 5, "service"),
+        ("set-pr-5", 192, 20, 5, "preview"),
+    ] {
+        let f = &created[name];
+        assert_eq!(f["memory_size"], memory, "{name}");
+        assert_eq!(f["timeout"], timeout, "{name}");
+        assert_eq!(f["reserved_concurrency"], reserved, "{name}");
+        assert_eq!(
+            f["environment"],
+            env(&[("SHARED", "service"), ("MODE", mode)]),
+            "{name}"
+        );
+        assert_eq!(f["architectures"], serde_json::json!(["arm64"]), "{name}");
+        assert_eq!(f["layers"], serde_json::json!([layer]), "{name}");
+        assert_eq!(f["ephemeral_storage"], 1024, "{name}");
+        assert_eq!(f["tracing"], "Active", "{name}");
+        let mut want_subnets = subnets.clone();
+        want_subnets.sort();
+        assert_eq!(f["subnet_ids"], serde_json::json!(want_subnets), "{name}");
+        assert_eq!(f["security_group_ids"], serde_json::json!(groups), "{name}");
+        assert_eq!(f["description"], "every setting", "{name}");
+        assert_eq!(f["tags"]["team"], "data", "{name}");
+        assert_eq!(f["tags"]["cost-center"], "42", "{name}");
+        assert_eq!(f["tags"]["service"], service.as_str(), "{name}");
+    }
+    let logs = log_groups(aws, "/aws/lambda/set-");
+    assert_eq!(logs.len(), 3);
+    for (group, value) in &logs {
+        assert_eq!(value["retention"], 14, "{group}");
+        assert_eq!(value["tags"]["team"], "data", "{group}");
+    }
+
+    // The created role: its name fits IAM's limit and carries a hash of the whole service
+    // name; it may write to these log groups only, send traces and manage the network
+    // interfaces of a VPC function — nothing else.
+    let role = {
+        use sha2::Digest;
+        let hash: String = sha2::Sha256::digest(service.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        format!("{}-{}-lambda-execution", &service[..38], &hash[..8])
+    };
+    assert_eq!(role.len(), 64);
+    let roles: BTreeMap<String, Value> =
+        serde_json::from_value(aws.probe(&["roles", "settings-"])).unwrap();
+    let policies = &roles[&role];
+    for function in created.values() {
+        assert_eq!(
+            function["role"],
+            format!("arn:aws:iam::123456789012:role/{role}")
+        );
+    }
+    let names: Vec<&String> = policies.as_object().unwrap().keys().collect();
+    assert_eq!(names, ["logging", "network-interfaces", "tracing"]);
+    let mut logging: Vec<String> =
+        serde_json::from_value(policies["logging"]["Statement"][0]["Resource"].clone()).unwrap();
+    logging.sort();
+    assert_eq!(
+        logging,
+        ["set-pr-5", "set-prod", "set-staging"]
+            .map(|f| format!("arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/{f}:*"))
+    );
+    assert_eq!(
+        policies["tracing"]["Statement"][0]["Action"],
+        serde_json::json!(["xray:PutTraceSegments", "xray:PutTelemetryRecords"])
+    );
+    let network_actions = policies["network-interfaces"]["Statement"][0]["Action"]
+        .as_array()
+        .unwrap();
+    assert!(network_actions
+        .iter()
+        .all(|a| a.as_str().unwrap().starts_with("ec2:")));
+    assert!(network_actions.contains(&Value::from("ec2:CreateNetworkInterface")));
 }
 
 /// f. Two applies against one S3 state with `use_lockfile`: while A's apply holds the lock
@@ -538,7 +1152,7 @@ fn a_plan_that_would_destroy_another_services_functions_is_refused() {
     let refused = apply("fb");
     assert_eq!(refused.code, 1, "{}\n{}", refused.stdout, refused.stderr);
     for needle in [
-        "fb: the plan would replace `aws_iam_role.execution[0]`",
+        "fb: the plan would replace `aws_cloudwatch_log_group.this[\"production\"]`",
         "of `fa`",
         "s3 backend key=lambda/terraform.tfstate",
         "--backend-config key=lambda/{service}.tfstate",

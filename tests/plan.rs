@@ -77,6 +77,16 @@ const PLANTED_PROVIDER: &str = "#!/bin/sh\ntouch \"$FAKE_DIR/provider-ran\"\n";
 const PROVIDER_PATH: &str =
     "providers/registry.terraform.io/hashicorp/aws/5.100.0/linux_amd64/terraform-provider-aws_v5.100.0_x5";
 
+/// The AWS calls lambda-gitops makes itself (version clean-up after an apply) go to a
+/// closed port on loopback, with credentials that need no lookup: nothing leaves the
+/// machine, and the call fails as an unreachable endpoint would.
+const AWS_ON_LOOPBACK: [(&str, &str); 4] = [
+    ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
+    ("AWS_ACCESS_KEY_ID", "testing"),
+    ("AWS_SECRET_ACCESS_KEY", "testing"),
+    ("AWS_EC2_METADATA_DISABLED", "true"),
+];
+
 struct Fake {
     dir: PathBuf,
 }
@@ -131,6 +141,7 @@ impl Fake {
             .env("HOME", tree.temp.path())
             .env("FAKE_DIR", &self.dir)
             .env("AWS_REGION", "eu-west-2")
+            .envs(AWS_ON_LOOPBACK)
             .envs(env.iter().copied())
             .current_dir(tree.gitops())
             .args(args)
@@ -157,6 +168,7 @@ impl Fake {
             .arg(self.dir.join("terraform"))
             .env("FAKE_DIR", &self.dir)
             .env("AWS_REGION", "eu-west-2")
+            .envs(AWS_ON_LOOPBACK)
             .envs(env.iter().copied())
             .stdin(std::process::Stdio::null());
         Run::from(command.output().unwrap())
@@ -321,12 +333,51 @@ fn apply_needs_auto_approve_without_a_terminal_and_applies_the_saved_plan() {
     assert_eq!(fake.calls(), Vec::<String>::new());
 
     fake.plan_exits("a", 2);
-    fake.run(&tree, &["apply", "--auto-approve"], &[]).success();
+    let applied = fake.run(&tree, &["apply", "--auto-approve", "--format", "json"], &[]);
+    applied.success();
     let calls = fake.calls();
     assert_eq!(
         calls.last().unwrap(),
         "apply -input=false -lock-timeout=5m -no-color plan.tfplan"
     );
+    // The version clean-up after it could not reach AWS: reported, and the apply, which
+    // succeeded, still does.
+    assert!(
+        applied.stderr.contains("a: version clean-up stopped"),
+        "{}",
+        applied.stderr
+    );
+    let cleanup = &applied.json()["services"][0]["version_cleanup"];
+    assert_eq!(cleanup["deleted"], 0);
+    assert!(
+        cleanup["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("could not reach the AWS endpoint")),
+        "{cleanup}"
+    );
+
+    // Another module may point at numbered versions: no clean-up after its apply.
+    let module = tree.temp.path().join("my-module");
+    std::fs::create_dir_all(&module).unwrap();
+    std::fs::write(module.join("lambda.tf"), "# my own module\n").unwrap();
+    let own = fake.run(
+        &tree,
+        &[
+            "apply",
+            "--auto-approve",
+            "--format",
+            "json",
+            "--module-dir",
+            module.to_str().unwrap(),
+        ],
+        &[],
+    );
+    own.success();
+    assert_eq!(
+        own.json()["services"][0]["version_cleanup"],
+        serde_json::Value::Null
+    );
+    assert!(!own.stderr.contains("version clean-up"), "{}", own.stderr);
 
     // Nothing to change: nothing is applied.
     fake.plan_exits("a", 0);
@@ -688,7 +739,10 @@ fn stray_files_in_the_work_dir_are_removed_before_terraform_reads_them() {
             ".terraform.lock.hcl",
             "lambda-gitops.tfvars.json",
             "lambda_gitops_backend.tf",
+            "lambda_gitops_imports.tf",
+            "lambda_gitops_moved.tf",
             "main.tf",
+            "moved.tf",
             "outputs.tf",
             "packages",
             "terraform.tfstate",
@@ -714,6 +768,77 @@ fn stray_files_in_the_work_dir_are_removed_before_terraform_reads_them() {
         .unwrap(),
         "the shipped lock file"
     );
+}
+
+/// Issue 10 §1: the `moved` blocks for previews and the `import` blocks for existing log
+/// groups are lambda-gitops's own files: written on every run (whatever a previous run or
+/// anyone else left there), kept by the scrubber, left out of the init fingerprint (a new
+/// preview does not re-init), and never given to another module.
+#[test]
+fn generated_moved_and_import_blocks_are_lambda_gitops_own_files() {
+    let tree = Tree::new();
+    tree.standard("a", &[7]);
+    let fake = Fake::new(&tree);
+    let work = tree.work().join("a");
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::write(
+        work.join("lambda_gitops_imports.tf"),
+        "import {\n  to = aws_iam_role.execution[0]\n  id = \"someone-elses\"\n}\n",
+    )
+    .unwrap();
+    fake.run(&tree, &["plan"], &[]).success();
+    let moved = std::fs::read_to_string(work.join("lambda_gitops_moved.tf")).unwrap();
+    assert!(
+        moved.contains("from = aws_lambda_function.preview[\"7\"]\n  to   = aws_lambda_function.this[\"pr-7\"]"),
+        "{moved}"
+    );
+    let imports = std::fs::read_to_string(work.join("lambda_gitops_imports.tf")).unwrap();
+    assert!(!imports.contains("someone-elses"), "{imports}");
+    assert!(!imports.contains("import {"), "{imports}");
+    let files = fake.read("files-a");
+    for name in [
+        "lambda_gitops_moved.tf",
+        "lambda_gitops_imports.tf",
+        "moved.tf",
+    ] {
+        assert!(files.lines().any(|line| line == name), "{name}: {files}");
+    }
+
+    // A new preview changes the generated blocks, not what init depends on.
+    tree.preview("pr-9", "a", "1.1.0-pr9");
+    tree.package("packages/a-1.1.0-pr9.zip", "a pr 9");
+    let run = fake.run(&tree, &["plan"], &[]);
+    run.success();
+    let moved = std::fs::read_to_string(work.join("lambda_gitops_moved.tf")).unwrap();
+    assert!(
+        moved.contains("aws_lambda_function.this[\"pr-9\"]"),
+        "{moved}"
+    );
+    let inits = fake
+        .calls()
+        .iter()
+        .filter(|c| c.starts_with("init"))
+        .count();
+    assert_eq!(inits, 1, "{:?}", fake.calls());
+    assert!(
+        !run.stderr.contains("removed `lambda_gitops"),
+        "{}",
+        run.stderr
+    );
+
+    // Another module has addresses of its own: the generated blocks are not for it.
+    let module = tree.temp.path().join("my-module");
+    std::fs::create_dir_all(&module).unwrap();
+    std::fs::write(module.join("lambda.tf"), "# my own module\n").unwrap();
+    fake.run(
+        &tree,
+        &["plan", "--module-dir", module.to_str().unwrap()],
+        &[],
+    )
+    .success();
+    for name in ["lambda_gitops_moved.tf", "lambda_gitops_imports.tf"] {
+        assert!(!work.join(name).exists(), "{name}");
+    }
 }
 
 /// Issue 7 §1: every terraform command gets `TF_DATA_DIR` inside the service's work dir,

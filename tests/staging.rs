@@ -244,7 +244,7 @@ mod s3 {
         ]);
         let vars = stage_object(&tree, "manual/whole.zip").success().json();
         assert_eq!(
-            vars["preview_source_code_hashes"]["5"],
+            vars["source_code_hashes"]["pr-5"],
             common::openssl_base64_sha256(&file)
         );
     }

@@ -496,7 +496,7 @@ fn environment_values_reach_the_function_exactly_as_written() {
     );
     let run = tree.run(&["vars"]);
     run.success();
-    let environment = &run.json()["staging_environment"];
+    let environment = &run.json()["deployments"]["staging"]["environment"];
     assert_eq!(
         environment,
         &serde_json::json!({
@@ -683,4 +683,220 @@ fn anchors_and_aliases_are_refused_in_lambda_configs() {
     scan(&tree).fails_with(&[
         "environments/staging/svc/config.yaml:4: anchors (`&name`) are not accepted in Lambda configs",
     ]);
+}
+
+// --- The Lambda settings of the deployment model (issue 10 §3) ---
+
+/// A service config whose `lambda:` block holds `settings` (YAML, indented 2) after its
+/// runtime and handler, so line numbers are easy to count: `settings` starts at line 6.
+fn settings_service(settings: &str) -> String {
+    format!(
+        "serviceName: svc\ndeploymentType: lambda\nlambda:\n  runtime: python3.12\n  handler: app.handler\n{settings}  triggerBucket: svc-uploads\n  packageBucket: svc-packages\n  package:\n    path: \"packages/svc-{{version}}.zip\"\n"
+    )
+}
+
+#[test]
+fn every_setting_is_checked_with_its_line() {
+    let tree = Tree::new();
+    tree.standard("svc", &[7]);
+    tree.write(
+        "services/svc/config.yaml",
+        &settings_service(concat!(
+            "  architecture: arm\n",                                      // 6
+            "  layers:\n",                                                // 7
+            "    - arn:aws:lambda:eu-west-2:123456789012:layer:deps:3\n", // 8
+            "    - arn:aws:lambda:eu-west-2:123456789012:layer:deps\n",   // 9
+            "  ephemeralStorage: 256\n",                                  // 10
+            "  memorySize: 64\n",                                         // 11
+            "  timeout: 901\n",                                           // 12
+            "  environment: {AWS_REGION: x}\n",                           // 13
+            "  tracing: active\n",                                        // 14
+            "  vpc:\n",                                                   // 15
+            "    subnetIds: [subnet-0123abcd, subnet-XYZ]\n",             // 16
+            "    securityGroupIds: []\n",                                 // 17
+            "  logRetentionDays: 13\n",                                   // 18
+            "  description: \"d\\u0007\"\n",                              // 19
+            "  tags: {service: mine, \"aws:x\": y, ok: \"a#b\"}\n",       // 20
+            "  keepVersions: 5000\n",                                     // 21
+            "  roleArn: \"arn:aws:iam::1:role/x\"\n",                     // 22
+        )),
+    );
+    scan(&tree).fails_with(&[
+        "services/svc/config.yaml:6: architecture `arm` must be one of `x86_64`, `arm64` (did you mean `arm64`?)",
+        "services/svc/config.yaml:9: layer `arn:aws:lambda:eu-west-2:123456789012:layer:deps` is not a layer version ARN",
+        "services/svc/config.yaml:10: ephemeralStorage (MiB) 256 must be between 512 and 10240",
+        "services/svc/config.yaml:11: memorySize (MiB) 64 must be between 128 and 10240",
+        "services/svc/config.yaml:12: timeout (seconds) 901 must be between 1 and 900",
+        "services/svc/config.yaml:13: environment variable `AWS_REGION` is reserved by Lambda",
+        "services/svc/config.yaml:14: tracing `active` must be one of `Active`, `PassThrough` (did you mean `Active`?)",
+        "services/svc/config.yaml:16: subnet `subnet-XYZ` is not a subnet ID",
+        "services/svc/config.yaml:17: `vpc` needs at least one security group",
+        "services/svc/config.yaml:18: logRetentionDays 13 is not a retention CloudWatch Logs accepts",
+        "services/svc/config.yaml:19: `description` `d\\u{7}` holds a control character",
+        "services/svc/config.yaml:20: tag `service` is set by lambda-gitops itself",
+        "services/svc/config.yaml:20: tag `aws:x`: the `aws:` prefix is reserved by AWS",
+        "services/svc/config.yaml:20: the value of tag `ok` must be at most 256 letters",
+        "services/svc/config.yaml:21: keepVersions 5000 must be between 0 and 1000",
+        "services/svc/config.yaml:22: roleArn `arn:aws:iam::1:role/x` is not an IAM role ARN",
+    ]);
+}
+
+#[test]
+fn lambdas_limits_on_layers_subnets_and_security_groups_are_checked() {
+    let tree = Tree::new();
+    tree.standard("svc", &[]);
+    let layers: String = (1..=6)
+        .map(|n| format!("    - arn:aws:lambda:eu-west-2:123456789012:layer:l{n}:1\n"))
+        .collect();
+    let groups: Vec<String> = (0..6).map(|n| format!("sg-0000000{n}")).collect();
+    tree.write(
+        "services/svc/config.yaml",
+        &settings_service(&format!(
+            "  layers:\n{layers}  vpc:\n    subnetIds: [subnet-0123abcd, subnet-0123abcd]\n    securityGroupIds: [{}]\n",
+            groups.join(", ")
+        )),
+    );
+    scan(&tree).fails_with(&[
+        "services/svc/config.yaml:6: 6 layers are listed; Lambda allows at most 5",
+        "services/svc/config.yaml:14: subnet `subnet-0123abcd` is listed twice",
+        "services/svc/config.yaml:15: 6 security groups are listed; Lambda allows at most 5",
+    ]);
+}
+
+#[test]
+fn overrides_are_checked_where_they_are_written() {
+    let tree = Tree::new();
+    tree.standard("svc", &[7]);
+    let staging = |extra: &str| {
+        format!("serviceName: svc\nenvName: staging\nlambda:\n  version: \"1.1.0\"\n  functionName: svc-staging\n  s3TriggerPrefix: staging/\n{extra}")
+    };
+    tree.write(
+        "environments/staging/svc/config.yaml",
+        &staging("  memorySize: 20000\n  timeout: 0\n"),
+    );
+    tree.write(
+        "services/svc/config.yaml",
+        &settings_service("  preview:\n    memorySize: 100\n    timeout: 1000\n"),
+    );
+    scan(&tree).fails_with(&[
+        "environments/staging/svc/config.yaml:7: memorySize (MiB) 20000 must be between 128 and 10240",
+        "environments/staging/svc/config.yaml:8: timeout (seconds) 0 must be between 1 and 900",
+        "services/svc/config.yaml:7: memorySize (MiB) 100 must be between 128 and 10240",
+        "services/svc/config.yaml:8: timeout (seconds) 1000 must be between 1 and 900",
+    ]);
+    tree.write(
+        "environments/staging/svc/config.yaml",
+        &staging("  reservedConcurrency: -1\n"),
+    );
+    tree.write(
+        "services/svc/config.yaml",
+        &settings_service("  preview:\n    bogus: 1\n"),
+    );
+    scan(&tree).fails_with(&[
+        "environments/staging/svc/config.yaml:7: lambda.reservedConcurrency: invalid value: integer `-1`, expected u32",
+        "services/svc/config.yaml:7: lambda.preview: unknown field `bogus`",
+    ]);
+}
+
+/// What only the merged settings can break: the service's environment with an
+/// environment's over it past Lambda's 4 KB, and provisioned concurrency beyond the
+/// reserved — each blamed on the key that set the value.
+#[test]
+fn merged_settings_are_checked_and_blamed_on_the_key_that_set_them() {
+    let tree = Tree::new();
+    tree.standard("svc", &[7]);
+    let half = "v".repeat(2100);
+    tree.write(
+        "services/svc/config.yaml",
+        &settings_service(&format!(
+            "  environment: {{A: {half}}}\n  reservedConcurrency: 2\n  provisionedConcurrency: 3\n"
+        )),
+    );
+    tree.write(
+        "environments/staging/svc/config.yaml",
+        &format!("serviceName: svc\nenvName: staging\nlambda:\n  version: \"1.1.0\"\n  functionName: svc-staging\n  s3TriggerPrefix: staging/\n  environment: {{B: {half}}}\n  provisionedConcurrency: 1\n"),
+    );
+    scan(&tree).fails_with(&[
+        "environments/staging/svc/config.yaml:7: staging: with the service's variables merged in, the environment is 4202 bytes (keys and values); Lambda allows 4096",
+        "services/svc/config.yaml:8: production: provisionedConcurrency 3 exceeds reservedConcurrency 2",
+    ]);
+    let run = scan(&tree);
+    // Staging's own provisioned concurrency (1) fits; previews get none.
+    assert!(
+        !run.stderr.contains("staging: provisionedConcurrency"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("previews: provisionedConcurrency"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn every_setting_reaches_the_variables_after_overrides() {
+    let tree = Tree::new();
+    tree.standard("svc", &[7]);
+    tree.write(
+        "services/svc/config.yaml",
+        &settings_service(concat!(
+            "  architecture: arm64\n",
+            "  layers: [\"arn:aws:lambda:eu-west-2:123456789012:layer:deps:3\"]\n",
+            "  ephemeralStorage: 2048\n",
+            "  memorySize: 256\n",
+            "  timeout: 20\n",
+            "  environment: {SHARED: \"1\", MODE: service}\n",
+            "  reservedConcurrency: 10\n",
+            "  provisionedConcurrency: 4\n",
+            "  tracing: Active\n",
+            "  vpc: {subnetIds: [subnet-0123abcd], securityGroupIds: [sg-0123abcd]}\n",
+            "  logRetentionDays: 90\n",
+            "  description: the service\n",
+            "  tags: {team: data}\n",
+            "  keepVersions: 2\n",
+            "  preview:\n",
+            "    timeout: 5\n",
+            "    environment: {MODE: preview}\n",
+        )),
+    );
+    tree.write(
+        "environments/staging/svc/config.yaml",
+        "serviceName: svc\nenvName: staging\nlambda:\n  version: \"1.1.0\"\n  functionName: svc-staging\n  s3TriggerPrefix: staging/\n  memorySize: 1024\n  reservedConcurrency: 5\n  provisionedConcurrency: 0\n  environment: {MODE: staging}\n",
+    );
+    let vars = tree.run(&["vars"]).success().json();
+    let d = &vars["deployments"];
+    for key in ["staging", "production", "pr-7"] {
+        assert_eq!(d[key]["architecture"], "arm64", "{key}");
+        assert_eq!(
+            d[key]["layers"][0],
+            "arn:aws:lambda:eu-west-2:123456789012:layer:deps:3"
+        );
+        assert_eq!(d[key]["ephemeral_storage"], 2048);
+        assert_eq!(d[key]["tracing"], "Active");
+        assert_eq!(d[key]["vpc"]["subnet_ids"][0], "subnet-0123abcd");
+        assert_eq!(d[key]["log_retention_days"], 90);
+        assert_eq!(d[key]["description"], "the service");
+        assert_eq!(d[key]["tags"], serde_json::json!({"team": "data"}));
+        assert_eq!(d[key]["environment"]["SHARED"], "1", "{key}");
+    }
+    let settings = |key: &str| {
+        (
+            d[key]["memory_size"].as_u64().unwrap(),
+            d[key]["timeout"].as_u64().unwrap(),
+            d[key]["reserved_concurrency"].as_u64().unwrap(),
+            d[key]["provisioned_concurrency"].as_u64().unwrap(),
+            d[key]["environment"]["MODE"].as_str().unwrap().to_owned(),
+        )
+    };
+    assert_eq!(settings("staging"), (1024, 20, 5, 0, "staging".into()));
+    assert_eq!(settings("production"), (256, 20, 10, 4, "service".into()));
+    assert_eq!(settings("pr-7"), (256, 5, 10, 0, "preview".into()));
+    let scan_json = tree.run(&["scan", "--format", "json"]).success().json();
+    assert_eq!(
+        scan_json["services"][0]["staging"]["settings"]["memory_size"],
+        1024
+    );
+    assert_eq!(scan_json["services"][0]["staging"]["keep_versions"], 2);
+    assert_eq!(scan_json["services"][0]["settings"]["memory_size"], 256);
 }

@@ -16,42 +16,59 @@ fn previews_sort_numerically_and_hashes_match_openssl() {
     run.success();
     let vars = run.json();
     assert_eq!(vars["preview_prs"], serde_json::json!(["7", "42", "1001"]));
+    let deployments = &vars["deployments"];
     for pr in ["7", "42", "1001"] {
+        let key = format!("pr-{pr}");
         let file = tree.gitops().join(format!("packages/svc-1.1.0-pr{pr}.zip"));
+        let hash = openssl_base64_sha256(&file);
+        assert_eq!(vars["source_code_hashes"][&key], hash, "pr {pr}");
         assert_eq!(
-            vars["preview_source_code_hashes"][pr],
-            openssl_base64_sha256(&file),
+            deployments[&key]["package"]["source_code_hash"], hash,
             "pr {pr}"
         );
-        assert_eq!(vars["preview_versions"][pr], format!("1.1.0-pr{pr}"));
-        assert_eq!(vars["preview_commit_shas"][pr], "1234567abc");
+        assert_eq!(vars["versions"][&key], format!("1.1.0-pr{pr}"));
+        assert_eq!(deployments[&key]["version"], format!("1.1.0-pr{pr}"));
+        assert_eq!(deployments[&key]["commit_sha"], "1234567abc");
         assert_eq!(
-            vars["preview_function_names"][pr],
+            deployments[&key]["function_name"],
             format!("svc-prod-pr-{pr}")
         );
         assert_eq!(
-            vars["preview_trigger_prefixes"][pr],
+            deployments[&key]["trigger_prefix"],
             format!("preview/pr-{pr}/")
         );
     }
     let staging = tree.gitops().join("packages/svc-1.1.0.zip");
     assert_eq!(
-        vars["staging_source_code_hash"],
+        vars["source_code_hashes"]["staging"],
         openssl_base64_sha256(&staging)
     );
-    assert_eq!(vars["staging_version"], "1.1.0");
-    assert_eq!(vars["staging_commit_sha"], "abcdef1234567");
+    assert_eq!(vars["versions"]["staging"], "1.1.0");
+    assert_eq!(deployments["staging"]["commit_sha"], "abcdef1234567");
     assert_eq!(
-        vars["production_source_code_hash"],
+        vars["source_code_hashes"]["production"],
         openssl_base64_sha256(&tree.gitops().join("packages/svc-1.0.0.zip"))
     );
+    // The flat per-environment variables are gone: one map of deployments.
+    for flat in [
+        "staging_version",
+        "production_source_code_hash",
+        "preview_versions",
+    ] {
+        assert!(vars.get(flat).is_none(), "{flat}");
+    }
 
-    // The file written to the work dir is what was printed, and its packages are in place.
+    // The file written to the work dir is what was printed, less what `vars` derives
+    // from it, and its packages are in place.
     let written =
         std::fs::read_to_string(tree.work().join("svc/lambda-gitops.tfvars.json")).unwrap();
+    let mut printed = vars.clone();
+    for derived in ["preview_prs", "versions", "source_code_hashes"] {
+        printed.as_object_mut().unwrap().remove(derived);
+    }
     assert_eq!(
         serde_json::from_str::<serde_json::Value>(&written).unwrap(),
-        vars
+        printed
     );
     let packages = vars["packages"].as_object().unwrap();
     assert_eq!(packages.len(), 5);
@@ -64,14 +81,15 @@ fn previews_sort_numerically_and_hashes_match_openssl() {
 }
 
 #[test]
-fn undeclared_environments_are_empty_strings() {
+fn an_undeclared_environment_has_no_deployment() {
     let tree = Tree::new();
     tree.standard("svc", &[]);
     tree.remove("environments/production");
     let vars = tree.run(&["vars"]).success().json();
-    assert_eq!(vars["production_version"], "");
-    assert_eq!(vars["production_commit_sha"], "");
-    assert_eq!(vars["production_source_code_hash"], "");
+    let keys: Vec<&String> = vars["deployments"].as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["staging"]);
+    assert!(vars["versions"].get("production").is_none());
+    assert!(vars["source_code_hashes"].get("production").is_none());
     assert_eq!(vars["preview_prs"], serde_json::json!([]));
 }
 
@@ -153,8 +171,8 @@ fn github_assets_are_downloaded_once_and_the_token_stays_on_the_api_host() {
     let vars = run.json();
     let expected = openssl_hash_of(&tree, &bytes);
     // Staging and production share the version: one download serves both.
-    assert_eq!(vars["staging_source_code_hash"], expected);
-    assert_eq!(vars["production_source_code_hash"], expected);
+    assert_eq!(vars["source_code_hashes"]["staging"], expected);
+    assert_eq!(vars["source_code_hashes"]["production"], expected);
     assert_eq!(github.downloads(), 1);
 
     for (server, path, authorization) in github.requests() {
@@ -216,7 +234,7 @@ fn server_errors_and_rate_limits_are_retried() {
     assert_eq!(github.downloads(), 3);
     assert!(run.stderr.contains("retrying"), "{}", run.stderr);
     assert_eq!(
-        run.json()["staging_source_code_hash"],
+        run.json()["source_code_hashes"]["staging"],
         openssl_hash_of(&tree, &zip_bytes("flaky"))
     );
 }
@@ -236,7 +254,7 @@ fn a_cut_off_download_never_leaves_a_file_a_later_run_trusts() {
     // The next run downloads the whole file and gets the right hash.
     let vars = vars_with_github(&tree, &github, &[]).success().json();
     assert_eq!(
-        vars["staging_source_code_hash"],
+        vars["source_code_hashes"]["staging"],
         openssl_hash_of(&tree, &bytes)
     );
 }
@@ -278,7 +296,7 @@ fn matching_release_checksums_pass() {
     let run = vars_against(&tree, &github, Some(TOKEN), &[]);
     run.success();
     assert_eq!(
-        run.json()["staging_source_code_hash"],
+        run.json()["source_code_hashes"]["staging"],
         openssl_hash_of(&tree, &bytes)
     );
     // The checksum file was read, and the download counted as verified.
@@ -332,7 +350,7 @@ fn url_sources_revalidate_with_etags() {
     let first = tree.run(&["vars"]).success().json();
     let second = tree.run(&["vars"]).success().json();
     assert_eq!(
-        first["staging_source_code_hash"],
+        first["source_code_hashes"]["staging"],
         openssl_hash_of(&tree, &zip_bytes("by url"))
     );
     assert_eq!(first, second);
@@ -361,7 +379,7 @@ fn storage_redirecting_to_itself_never_sees_the_token() {
     let run = vars_with_github(&tree, &github, &[]);
     run.success();
     assert_eq!(
-        run.json()["staging_source_code_hash"],
+        run.json()["source_code_hashes"]["staging"],
         openssl_hash_of(&tree, &bytes)
     );
     assert_eq!(github.downloads(), 2, "{:?}", github.requests());
@@ -401,7 +419,7 @@ fn an_api_redirect_on_the_same_host_drops_the_token() {
     let run = vars_with_github(&tree, &github, &[]);
     run.success();
     assert_eq!(
-        run.json()["staging_source_code_hash"],
+        run.json()["source_code_hashes"]["staging"],
         openssl_hash_of(&tree, &bytes)
     );
     let moved: Vec<_> = github
@@ -488,7 +506,7 @@ fn a_truncated_close_delimited_body_is_never_cached() {
     github.behave(id, &[Behaviour::CutCloseDelimited]);
     let vars = vars_with_github(&tree, &github, &[]).success().json();
     assert_eq!(
-        vars["staging_source_code_hash"],
+        vars["source_code_hashes"]["staging"],
         openssl_hash_of(&tree, &bytes)
     );
 }
@@ -547,11 +565,11 @@ fn two_api_origins_do_not_share_a_cache_entry() {
     let first = vars_with_github(&tree, &public, &[]).success().json();
     let second = vars_with_github(&tree, &enterprise, &[]).success().json();
     assert_eq!(
-        first["staging_source_code_hash"],
+        first["source_code_hashes"]["staging"],
         openssl_hash_of(&tree, &public_bytes)
     );
     assert_eq!(
-        second["staging_source_code_hash"],
+        second["source_code_hashes"]["staging"],
         openssl_hash_of(&tree, &enterprise_bytes)
     );
     assert_eq!(enterprise.downloads(), 1);

@@ -1,4 +1,44 @@
-//! AWS API calls outside terraform, through the SDK (standard credential chain,
-//! `AWS_ENDPOINT_URL` honoured, like terraform's provider).
+//! The AWS API calls lambda-gitops makes itself, beside terraform: what terraform does not
+//! do. Same credential chain and endpoint variables as terraform's provider
+//! (`AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` honoured), in the region terraform
+//! is given. SDK errors become one short line ([`describe`]), never a Debug dump.
 
+pub mod log_groups;
 pub mod status;
+pub mod versions;
+
+use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
+
+/// The standard AWS configuration in `region` (empty: the SDK's own region chain).
+pub async fn sdk_config(region: &str) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if !region.is_empty() {
+        loader = loader.region(aws_config::Region::new(region.to_owned()));
+    }
+    loader.load().await
+}
+
+/// One line for an SDK error: the service's error code and HTTP status, or why no answer
+/// came.
+pub fn describe<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> String {
+    match error {
+        SdkError::ConstructionFailure(_) => {
+            "the request could not be built (check the region and credentials)".into()
+        }
+        SdkError::TimeoutError(_) => "the request timed out".into(),
+        SdkError::DispatchFailure(_) => "could not reach the AWS endpoint".into(),
+        SdkError::ResponseError(_) => "the response could not be read".into(),
+        _ => match (error.code(), error.message()) {
+            (Some(code), Some(message)) => {
+                format!("`{code}`: {}", crate::problem::excerpt(message))
+            }
+            (Some(code), None) => format!("`{code}`"),
+            _ => "an error without a code".into(),
+        },
+    }
+}
+
+/// Whether the service said the resource is not there.
+pub fn not_found<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
+    error.code() == Some("ResourceNotFoundException")
+}

@@ -7,7 +7,8 @@
 //!
 //! The CI outputs (`ci::Outputs`: summary files, the job summary, annotations, the
 //! pull-request comment) are checked before anything runs and written at the end from one
-//! `ci::Rendering` of the run — also when it failed before terraform started. Exit code
+//! `ci::Rendering` of the run — also when it failed before terraform started. After each
+//! apply, old published versions are cleaned up (`aws::versions`). Exit code
 //! precedence: interrupted (130/143) > error (1: the run's own, then a summary file or the
 //! comment that could not be written, after the report was printed) > changes (2) > 0. A
 //! comment that could not be published makes the run exit 1, and the error says which
@@ -18,6 +19,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::aws::versions;
 use crate::child_env::ChildEnv;
 use crate::ci::markdown::STEP_SUMMARY_LIMIT;
 use crate::ci::{CiError, Outputs};
@@ -25,9 +27,10 @@ use crate::cli::{ReportFormat, TerraformArgs};
 use crate::error::{self, Error};
 use crate::exit_code;
 use crate::interrupts::Interrupts;
+use crate::prepare::ServicePlan;
 use crate::progress::Progress;
 use crate::prompt;
-use crate::report::{self, Failure, RunFacts, Summary};
+use crate::report::{self, Failure, RunFacts, Summary, VersionCleanup};
 use crate::settings::Settings;
 use crate::terraform::backend::BackendSettings;
 use crate::terraform::binary::Terraform;
@@ -146,45 +149,44 @@ async fn execute(
             echo: settings.verbosity >= 0,
             log_groups: outputs.github_actions,
             env,
+            aws_region: settings.aws_region.clone(),
         },
         interrupts.clone(),
     );
 
+    run_services(
+        &mut runner,
+        &prepared,
+        mode,
+        args,
+        &interrupts,
+        settings,
+        outputs,
+    )
+    .await
+}
+
+/// Every service in turn; an interrupt stops the rest. The worst exit code, the summaries,
+/// the failures and terraform's plan text per service.
+async fn run_services(
+    runner: &mut Runner,
+    prepared: &[ServicePlan<'_>],
+    mode: Mode,
+    args: &TerraformArgs,
+    interrupts: &Interrupts,
+    settings: &Settings,
+    outputs: &Outputs,
+) -> Result<Ran, Error> {
     let mut code = exit_code::SUCCESS;
     let mut summaries = Vec::new();
     let mut failures = Vec::new();
     let mut plan_outputs = Vec::new();
-    for service in &prepared {
-        let name = &service.service.name;
-        let outcome = async {
-            let summary = runner.plan(name, &service.work_dir).await?;
-            if let Some(text) = runner.take_plan_output() {
-                plan_outputs.push((name.clone(), text));
-            }
-            if args.format == ReportFormat::Text {
-                print(&report::text(&summary))?;
-            }
-            let result = match mode {
-                Mode::Plan { detailed_exitcode } if detailed_exitcode && summary.has_changes => {
-                    exit_code::CHANGES
-                }
-                Mode::Plan { .. } => exit_code::SUCCESS,
-                Mode::Apply { .. } if !summary.has_changes => exit_code::SUCCESS,
-                Mode::Apply { auto_approve } => {
-                    let question = format!("Apply the plan above to `{name}`?");
-                    if !auto_approve && !prompt::confirm(&question, &interrupts).await? {
-                        return Err(Error::Declined {
-                            service: name.clone(),
-                        });
-                    }
-                    runner.apply(name, &service.work_dir).await?;
-                    tracing::info!("{name}: applied");
-                    exit_code::SUCCESS
-                }
-            };
-            Ok::<_, Error>((summary, result))
+    for plan in prepared {
+        let name = &plan.service.name;
+        let outcome = run_service(runner, plan, mode, args, interrupts, settings).await;
+        if let Some(text) = runner.take_plan_output() {
+            plan_outputs.push((name.clone(), text));
         }
-        .await;
         match outcome {
             Ok((summary, result)) => {
                 code = exit_code::worst(code, result);
@@ -219,6 +221,80 @@ async fn execute(
         failures,
         plan_outputs,
     })
+}
+
+/// One service: plan, print the text report, and for `apply` (when there are changes and
+/// they are approved) apply and clean up old versions. Its summary and exit code.
+async fn run_service(
+    runner: &mut Runner,
+    plan: &ServicePlan<'_>,
+    mode: Mode,
+    args: &TerraformArgs,
+    interrupts: &Interrupts,
+    settings: &Settings,
+) -> Result<(Summary, u8), Error> {
+    let name = &plan.service.name;
+    let mut summary = runner.plan(name, &plan.work_dir, &plan.vars).await?;
+    if args.format == ReportFormat::Text {
+        print(&report::text(&summary))?;
+    }
+    let result = match mode {
+        Mode::Plan { detailed_exitcode } if detailed_exitcode && summary.has_changes => {
+            exit_code::CHANGES
+        }
+        Mode::Plan { .. } => exit_code::SUCCESS,
+        Mode::Apply { .. } if !summary.has_changes => exit_code::SUCCESS,
+        Mode::Apply { auto_approve } => {
+            let question = format!("Apply the plan above to `{name}`?");
+            if !auto_approve && !prompt::confirm(&question, interrupts).await? {
+                return Err(Error::Declined {
+                    service: name.clone(),
+                });
+            }
+            runner.apply(name, &plan.work_dir).await?;
+            tracing::info!("{name}: applied");
+            // Another module may point at numbered versions: only the bundled one is known
+            // to reach its functions through the `live` alias alone.
+            if args.module_dir.is_none() {
+                summary.version_cleanup = Some(clean_up_versions(settings, plan).await);
+            }
+            exit_code::SUCCESS
+        }
+    };
+    Ok((summary, result))
+}
+
+/// After an apply: each function keeps its aliased versions and its newest `keepVersions`.
+/// A failure is reported, not fatal: the apply succeeded, and the next one tries again.
+async fn clean_up_versions(settings: &Settings, plan: &ServicePlan<'_>) -> VersionCleanup {
+    let name = &plan.service.name;
+    let config = crate::aws::sdk_config(&settings.aws_region).await;
+    let client = aws_sdk_lambda::Client::new(&config);
+    let mut cleanup = VersionCleanup::default();
+    for deployment in plan.service.deployments() {
+        let function = &deployment.function_name;
+        match versions::clean_up(&client, function, deployment.keep_versions).await {
+            Ok(cleaned) => {
+                if !cleaned.deleted.is_empty() {
+                    tracing::debug!(
+                        "{name}: deleted versions {} of `{function}`",
+                        cleaned.deleted.join(", ")
+                    );
+                }
+                cleanup.deleted += cleaned.deleted.len();
+            }
+            Err(message) => {
+                tracing::warn!("{name}: version clean-up stopped: {message}");
+                cleanup.error = Some(message);
+                break;
+            }
+        }
+    }
+    tracing::info!(
+        "{name}: version clean-up deleted {} old version(s)",
+        cleanup.deleted
+    );
+    cleanup
 }
 
 /// The reports of a run that ended (well or not): stdout, the summary files, annotations,

@@ -4,10 +4,16 @@
 //! ```json
 //! { "format_version": "1",
 //!   "services": [ { "name", "file", "runtime", "handler", "trigger_bucket", "package_bucket",
+//!                   "role_arn", "settings": Settings,
 //!                   "staging": Deployment | null, "production": Deployment | null,
 //!                   "previews": [Deployment] } ] }
 //! Deployment = { "target", "pr" (previews only), "file", "version", "commit_sha",
-//!                "function_name", "trigger_prefix", "package": { "kind", … } }
+//!                "function_name", "trigger_prefix", "package": { "kind", … },
+//!                "settings": Settings (after the environment's overrides), "keep_versions" }
+//! Settings = { "runtime", "handler", "architecture", "layers", "ephemeral_storage",
+//!              "memory_size", "timeout", "environment", "reserved_concurrency",
+//!              "provisioned_concurrency", "tracing", "vpc", "log_retention_days",
+//!              "description", "tags" }
 //! ```
 
 use std::io::Write;
@@ -15,7 +21,7 @@ use std::io::Write;
 use serde::Serialize;
 
 use crate::cli::Format;
-use crate::desired::{Deployment, DeploymentKey, PackageRef, Repo};
+use crate::desired::{Deployment, DeploymentKey, FunctionSettings, PackageRef, Repo};
 use crate::error::Error;
 use crate::settings::Settings;
 
@@ -89,6 +95,9 @@ struct ServiceJson<'a> {
     handler: &'a str,
     trigger_bucket: &'a str,
     package_bucket: &'a str,
+    role_arn: Option<&'a str>,
+    /// The service's own settings, before any environment's overrides.
+    settings: &'a FunctionSettings,
     staging: Option<DeploymentJson<'a>>,
     production: Option<DeploymentJson<'a>>,
     previews: Vec<DeploymentJson<'a>>,
@@ -105,6 +114,8 @@ struct DeploymentJson<'a> {
     function_name: &'a str,
     trigger_prefix: &'a str,
     package: &'a PackageRef,
+    settings: &'a FunctionSettings,
+    keep_versions: u32,
 }
 
 impl<'a> From<&'a Deployment> for DeploymentJson<'a> {
@@ -121,6 +132,8 @@ impl<'a> From<&'a Deployment> for DeploymentJson<'a> {
             function_name: &d.function_name,
             trigger_prefix: &d.trigger_prefix,
             package: &d.package,
+            settings: &d.settings,
+            keep_versions: d.keep_versions,
         }
     }
 }
@@ -135,10 +148,12 @@ impl<'a> From<&'a Repo> for ScanJson<'a> {
                 .map(|s| ServiceJson {
                     name: &s.name,
                     file: s.file.display().to_string(),
-                    runtime: &s.runtime,
-                    handler: &s.handler,
+                    runtime: &s.defaults.runtime,
+                    handler: &s.defaults.handler,
                     trigger_bucket: &s.trigger_bucket,
                     package_bucket: &s.package_bucket,
+                    role_arn: s.role_arn.as_deref(),
+                    settings: &s.defaults,
                     staging: s.staging.as_ref().map(Into::into),
                     production: s.production.as_ref().map(Into::into),
                     previews: s.previews.iter().map(Into::into).collect(),

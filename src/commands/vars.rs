@@ -1,13 +1,27 @@
 //! `lambda-gitops vars`: stage one service's packages, write its work dir, and print the
-//! variables JSON on stdout — exactly what the module receives.
+//! variables JSON on stdout — exactly what the module receives — with the design's
+//! vocabulary derived from the deployments beside it (`preview_prs`, `versions`,
+//! `source_code_hashes`: the module outputs the same).
 
 use std::io::Write;
 use std::sync::Arc;
 
+use serde::Serialize;
+
 use crate::error::Error;
 use crate::interrupts::Interrupts;
 use crate::progress::Progress;
+use crate::render::{Derived, TfVars};
 use crate::settings::Settings;
+
+/// The variables file's contents, then what is derived from them.
+#[derive(Serialize)]
+struct Shown<'a> {
+    #[serde(flatten)]
+    vars: &'a TfVars,
+    #[serde(flatten)]
+    derived: Derived,
+}
 
 pub async fn run(
     settings: &Settings,
@@ -42,7 +56,12 @@ pub async fn run(
             progress,
         ))
         .await??;
-    let mut json = serde_json::to_string_pretty(&prepared[0].vars).expect("variables serialize");
+    let vars = &prepared[0].vars;
+    let shown = Shown {
+        vars,
+        derived: vars.derived(),
+    };
+    let mut json = serde_json::to_string_pretty(&shown).expect("variables serialize");
     json.push('\n');
     std::io::stdout()
         .lock()

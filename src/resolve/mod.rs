@@ -1,22 +1,23 @@
 //! Stage 3 — resolve: the checked configs → the desired state per service, checked across
-//! files. Substitutes `{version}` and `{pr}`, applies defaults, picks commit SHAs, resolves
-//! each deployment's package ([`package`]), then runs the rules no single file can break
-//! ([`cross`]: unique function names, disjoint trigger prefixes, one service per bucket).
+//! files. Substitutes `{version}` and `{pr}`, applies defaults and each environment's
+//! overrides ([`settings`]), picks commit SHAs, resolves each deployment's package
+//! ([`package`]), then runs the rules no single file can break ([`cross`]: unique function
+//! names, disjoint trigger prefixes, one service per bucket). It reads validate's output
+//! and its single-value rules; validate never reads this stage.
 
 mod cross;
 mod package;
+mod settings;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::config::EnvValue;
 use crate::desired::{
-    Deployment, DeploymentKey, DesiredService, PackageRef, Repo, DEFAULT_MEMORY_MIB,
-    DEFAULT_TIMEOUT_SECONDS,
+    Deployment, DeploymentKey, DesiredService, FunctionSettings, PackageRef, Repo,
+    DEFAULT_KEEP_VERSIONS,
 };
 use crate::problem::Problem;
 use crate::scan::EnvName;
-use crate::validate::files::{CheckedPreview, CheckedService};
+use crate::validate::files::{CheckedEnv, CheckedPreview, CheckedService};
 use crate::validate::{rules, Checked};
 
 const DEFAULT_PREVIEW_PREFIX: &str = "preview/pr-{pr}/";
@@ -29,79 +30,140 @@ pub struct Roots<'a> {
 }
 
 pub fn resolve(checked: &Checked, roots: &Roots<'_>, problems: &mut Vec<Problem>) -> Repo {
-    let mut services = Vec::new();
-    for (name, service) in &checked.services {
-        let lambda = &service.config.lambda;
-        let mut desired = DesiredService {
-            name: name.clone(),
-            file: service.source.path.clone(),
-            runtime: lambda.runtime.clone(),
-            handler: lambda.handler.clone(),
-            memory_size: lambda.memory_size.unwrap_or(DEFAULT_MEMORY_MIB),
-            timeout: lambda.timeout.unwrap_or(DEFAULT_TIMEOUT_SECONDS),
-            role_arn: lambda.role_arn.clone(),
-            trigger_bucket: lambda.trigger_bucket.clone(),
-            package_bucket: lambda.package_bucket.clone(),
-            staging: None,
-            production: None,
-            previews: Vec::new(),
-        };
-
-        for env in checked
-            .environments
-            .iter()
-            .filter(|env| &env.config.service_name == name)
-        {
-            let config = &env.config.lambda;
-            let Some(package) =
-                package::resolve(service, &config.version, &env.source, roots, problems)
-            else {
-                continue;
-            };
-            let deployment = Deployment {
-                key: match env.env {
-                    EnvName::Staging => DeploymentKey::Staging,
-                    EnvName::Production => DeploymentKey::Production,
-                },
-                file: env.source.path.clone(),
-                version: config.version.clone(),
-                commit_sha: env
-                    .config
-                    .git_version
-                    .as_ref()
-                    .map(|git| git.sha.clone())
-                    .unwrap_or_default(),
-                function_name: config.function_name.clone(),
-                trigger_prefix: config.s3_trigger_prefix.clone(),
-                environment: env_strings(&config.environment),
-                package,
-            };
-            match env.env {
-                EnvName::Staging => desired.staging = Some(deployment),
-                EnvName::Production => desired.production = Some(deployment),
-            }
-        }
-
-        let mut previews: Vec<_> = checked
-            .previews
-            .iter()
-            .filter(|p| &p.config.service_name == name)
-            .collect();
-        previews.sort_by_key(|preview| preview.pr);
-        if let Some(template) = preview_name_template(checked, name, service, &previews, problems) {
-            for preview in previews {
-                if let Some(deployment) =
-                    preview_deployment(service, preview, &template, roots, problems)
-                {
-                    desired.previews.push(deployment);
-                }
-            }
-        }
-        services.push(desired);
-    }
+    let services = checked
+        .services
+        .iter()
+        .map(|(name, service)| resolve_service(checked, name, service, roots, problems))
+        .collect();
     let repo = Repo { services };
     cross::check(&repo, checked, problems);
     repo
+}
+
+/// What one service's checked files resolve to.
+struct Context<'a> {
+    name: &'a str,
+    service: &'a CheckedService,
+    defaults: FunctionSettings,
+    keep_versions: u32,
+    roots: &'a Roots<'a>,
+}
+
+fn resolve_service(
+    checked: &Checked,
+    name: &str,
+    service: &CheckedService,
+    roots: &Roots<'_>,
+    problems: &mut Vec<Problem>,
+) -> DesiredService {
+    let lambda = &service.config.lambda;
+    let context = Context {
+        name,
+        service,
+        defaults: settings::service(lambda),
+        keep_versions: lambda.keep_versions.unwrap_or(DEFAULT_KEEP_VERSIONS),
+        roots,
+    };
+    let mut desired = DesiredService {
+        name: name.to_owned(),
+        file: service.source.path.clone(),
+        defaults: context.defaults.clone(),
+        role_arn: lambda.role_arn.clone(),
+        trigger_bucket: lambda.trigger_bucket.clone(),
+        package_bucket: lambda.package_bucket.clone(),
+        staging: None,
+        production: None,
+        previews: Vec::new(),
+    };
+    for env in checked
+        .environments
+        .iter()
+        .filter(|env| env.config.service_name == name)
+    {
+        let deployment = environment_deployment(&context, env, problems);
+        match env.env {
+            EnvName::Staging => desired.staging = deployment,
+            EnvName::Production => desired.production = deployment,
+        }
+    }
+    desired.previews = previews(checked, &context, problems);
+    desired
+}
+
+fn environment_deployment(
+    context: &Context<'_>,
+    env: &CheckedEnv,
+    problems: &mut Vec<Problem>,
+) -> Option<Deployment> {
+    let config = &env.config.lambda;
+    let key = match env.env {
+        EnvName::Staging => DeploymentKey::Staging,
+        EnvName::Production => DeploymentKey::Production,
+    };
+    let settings =
+        settings::overridden(&context.defaults, &config.overrides(), &config.environment);
+    let origins = settings::Origins {
+        service: &context.service.source,
+        overrides: Some((&env.source, &["lambda"])),
+        what: key.to_string(),
+    };
+    settings::check(&settings, &origins, problems);
+    let package = package::resolve(
+        context.service,
+        &config.version,
+        &env.source,
+        context.roots,
+        problems,
+    )?;
+    Some(Deployment {
+        key,
+        file: env.source.path.clone(),
+        version: config.version.clone(),
+        commit_sha: env
+            .config
+            .git_version
+            .as_ref()
+            .map(|git| git.sha.clone())
+            .unwrap_or_default(),
+        function_name: config.function_name.clone(),
+        trigger_prefix: config.s3_trigger_prefix.clone(),
+        package,
+        settings,
+        keep_versions: context.keep_versions,
+    })
+}
+
+/// The service's previews in PR order; none when they cannot be named.
+fn previews(
+    checked: &Checked,
+    context: &Context<'_>,
+    problems: &mut Vec<Problem>,
+) -> Vec<Deployment> {
+    let mut previews: Vec<_> = checked
+        .previews
+        .iter()
+        .filter(|p| p.config.service_name == context.name)
+        .collect();
+    previews.sort_by_key(|preview| preview.pr);
+    let Some(template) = preview_name_template(checked, context, &previews, problems) else {
+        return Vec::new();
+    };
+    let preview = &context.service.config.lambda.preview;
+    let settings = settings::overridden(
+        &settings::preview_base(&context.defaults),
+        &preview.overrides(),
+        &preview.environment,
+    );
+    let origins = settings::Origins {
+        service: &context.service.source,
+        overrides: Some((&context.service.source, &["lambda", "preview"])),
+        what: "previews".to_owned(),
+    };
+    settings::check(&settings, &origins, problems);
+    previews
+        .into_iter()
+        .filter_map(|p| preview_deployment(context, p, &template, &settings, problems))
+        .collect()
 }
 
 /// `lambda.preview.functionName`, else the production function's name with `-pr-{pr}`.
@@ -110,11 +172,11 @@ pub fn resolve(checked: &Checked, roots: &Roots<'_>, problems: &mut Vec<Problem>
 /// problem for the service).
 fn preview_name_template(
     checked: &Checked,
-    name: &str,
-    service: &CheckedService,
+    context: &Context<'_>,
     previews: &[&CheckedPreview],
     problems: &mut Vec<Problem>,
 ) -> Option<String> {
+    let (name, service) = (context.name, context.service);
     if previews.is_empty() {
         return None;
     }
@@ -154,12 +216,13 @@ fn preview_name_template(
 }
 
 fn preview_deployment(
-    service: &CheckedService,
+    context: &Context<'_>,
     preview: &CheckedPreview,
     template: &str,
-    roots: &Roots<'_>,
+    settings: &FunctionSettings,
     problems: &mut Vec<Problem>,
 ) -> Option<Deployment> {
+    let service = context.service;
     let lambda = &service.config.lambda;
     let pr = preview.pr.to_string();
     let function_name = template.replace("{pr}", &pr);
@@ -176,7 +239,13 @@ fn preview_deployment(
             bucket: lambda.package_bucket.clone(),
             key: key.clone(),
         },
-        None => package::resolve(service, &values.version, &preview.source, roots, problems)?,
+        None => package::resolve(
+            service,
+            &values.version,
+            &preview.source,
+            context.roots,
+            problems,
+        )?,
     };
     let commit_sha = values
         .commit_sha
@@ -201,15 +270,8 @@ fn preview_deployment(
             .as_deref()
             .unwrap_or(DEFAULT_PREVIEW_PREFIX)
             .replace("{pr}", &pr),
-        environment: env_strings(&lambda.preview.environment),
         package,
+        settings: settings.clone(),
+        keep_versions: context.keep_versions,
     })
-}
-
-/// Environment variables as Lambda takes them: text, exactly as written.
-fn env_strings(environment: &BTreeMap<String, EnvValue>) -> BTreeMap<String, String> {
-    environment
-        .iter()
-        .map(|(key, value)| (key.clone(), value.0.clone()))
-        .collect()
 }

@@ -1,7 +1,8 @@
 //! The module a service's work dir runs: the bundled one (embedded in the binary, so one
-//! installed file works anywhere) with the provider lock file shipped beside it, or
-//! `--module-dir`'s `*.tf` files (and its lock file, when it has one), plus a generated
-//! backend file. The work dir is the root module.
+//! installed file works anywhere) with the provider lock file shipped beside it and the
+//! generated `moved` and `import` blocks of this run, or `--module-dir`'s `*.tf` files (and
+//! its lock file, when it has one), plus a generated backend file. The work dir is the root
+//! module.
 
 use std::path::{Path, PathBuf};
 
@@ -10,11 +11,12 @@ use crate::terraform::backend::Backend;
 use crate::workdir;
 
 /// The bundled module, `terraform/` in the source tree.
-pub const BUNDLED: [(&str, &str); 4] = [
+pub const BUNDLED: [(&str, &str); 5] = [
     ("versions.tf", include_str!("../../terraform/versions.tf")),
     ("variables.tf", include_str!("../../terraform/variables.tf")),
     ("main.tf", include_str!("../../terraform/main.tf")),
     ("outputs.tf", include_str!("../../terraform/outputs.tf")),
+    ("moved.tf", include_str!("../../terraform/moved.tf")),
 ];
 
 /// The bundled module's provider selection (`terraform providers lock`), with hashes for
@@ -27,6 +29,20 @@ pub const LOCK_PLATFORMS: [&str; 1] = ["linux_amd64"];
 
 pub const LOCK_FILE: &str = ".terraform.lock.hcl";
 const BACKEND_FILE: &str = "lambda_gitops_backend.tf";
+/// Generated beside the bundled module: one `moved` block per preview
+/// ([`crate::render::preview_moves`]).
+pub const MOVED_FILE: &str = "lambda_gitops_moved.tf";
+/// Generated beside the bundled module: `import` blocks for log groups that already exist
+/// ([`crate::render::log_group_imports`]); written on every plan, empty when none.
+pub const IMPORTS_FILE: &str = "lambda_gitops_imports.tf";
+
+/// Files generated for the bundled module, by name. Another module gets none: its
+/// addresses are its own.
+#[derive(Debug, Clone, Default)]
+pub struct Generated {
+    pub moved: String,
+    pub imports: String,
+}
 
 /// What [`write`] put into the work dir.
 #[derive(Debug, Clone)]
@@ -65,18 +81,24 @@ pub fn bundled_lock_fits(terraform: &Path) -> bool {
     LOCK_PLATFORMS.contains(&platform().as_str()) && !name.starts_with("tofu")
 }
 
-/// Writes the module, its lock file (see [`bundled_lock_fits`]) and the backend into
-/// `work_dir`. Files are replaced by rename, so nothing is written through a symlink.
+/// Writes the module (with `generated`, when it is the bundled one), its lock file (see
+/// [`bundled_lock_fits`]) and the backend into `work_dir`. Files are replaced by rename, so
+/// nothing is written through a symlink.
 pub fn write(
     work_dir: &Path,
     module_dir: Option<&Path>,
     backend: Backend,
     ship_bundled_lock: bool,
+    generated: &Generated,
 ) -> Result<ModuleFiles, Error> {
     let mut files: Vec<(String, String)> = match module_dir {
         None => BUNDLED
             .iter()
             .map(|(name, text)| ((*name).to_owned(), (*text).to_owned()))
+            .chain([
+                (MOVED_FILE.to_owned(), generated.moved.clone()),
+                (IMPORTS_FILE.to_owned(), generated.imports.clone()),
+            ])
             .collect(),
         Some(dir) => read_module(dir)?,
     };
@@ -149,7 +171,7 @@ mod tests {
     #[test]
     fn the_bundled_module_is_written_with_its_lock_file_and_backend() {
         let dir = tempfile::tempdir().unwrap();
-        let written = write(dir.path(), None, Backend::S3, true).unwrap();
+        let written = write(dir.path(), None, Backend::S3, true, &Generated::default()).unwrap();
         assert!(written.lock_shipped);
         assert!(std::fs::read_to_string(dir.path().join("main.tf"))
             .unwrap()
@@ -161,7 +183,20 @@ mod tests {
             std::fs::read_to_string(dir.path().join(LOCK_FILE)).unwrap(),
             BUNDLED_LOCK
         );
-        let unlocked = write(dir.path(), None, Backend::Local, false).unwrap();
+        let unlocked = write(
+            dir.path(),
+            None,
+            Backend::Local,
+            false,
+            &Generated::default(),
+        )
+        .unwrap();
+        for generated in [MOVED_FILE, IMPORTS_FILE] {
+            assert!(
+                unlocked.names().any(|name| name == generated),
+                "{generated}"
+            );
+        }
         assert!(!unlocked.lock_shipped);
         assert!(!unlocked.names().any(|name| name == LOCK_FILE));
     }
@@ -174,7 +209,7 @@ mod tests {
         let work = dir.path().join("work");
         std::fs::create_dir(&work).unwrap();
         std::os::unix::fs::symlink(&outside, work.join("main.tf")).unwrap();
-        write(&work, None, Backend::Local, true).unwrap();
+        write(&work, None, Backend::Local, true, &Generated::default()).unwrap();
         assert_eq!(
             std::fs::read_to_string(&outside).unwrap(),
             "# someone else's file"
@@ -195,6 +230,21 @@ mod tests {
             "versions.tf changed: regenerate terraform/.terraform.lock.hcl"
         );
         assert!(BUNDLED_LOCK.contains("constraints = \">= 5.60.0, < 7.0.0\""));
+    }
+
+    #[test]
+    fn another_module_gets_no_generated_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let module = dir.path().join("module");
+        std::fs::create_dir(&module).unwrap();
+        std::fs::write(module.join("main.tf"), "# mine\n").unwrap();
+        let generated = Generated {
+            moved: "moved {}".into(),
+            imports: "import {}".into(),
+        };
+        let written = write(dir.path(), Some(&module), Backend::Local, true, &generated).unwrap();
+        let names: Vec<&str> = written.names().collect();
+        assert_eq!(names, ["main.tf", BACKEND_FILE]);
     }
 
     #[test]

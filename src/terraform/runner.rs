@@ -4,6 +4,11 @@
 //! `apply` of exactly that saved plan. Before any of them the work dir is made to hold only
 //! what lambda-gitops wrote ([`WorkDir::scrub`]); every command gets `TF_DATA_DIR`. A plan
 //! that touches another service's resources is refused before anything is applied.
+//!
+//! With the bundled module, the work dir also gets this run's generated blocks: a `moved`
+//! block per preview (state of the first module version moves, nothing is replaced), and
+//! `import` blocks for log groups the plan would create but that exist already (a function
+//! that ever ran has one) — found through the AWS API, after which the plan is made again.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -12,11 +17,12 @@ use crate::child_env::ChildEnv;
 use crate::env_vars;
 use crate::error::{Error, TerraformFailure, TerraformTimeout};
 use crate::interrupts::Interrupts;
+use crate::render::{self, TfVars};
 use crate::report::{self, Summary};
 use crate::stage::hash::Hasher;
 use crate::terraform::backend::BackendSettings;
 use crate::terraform::binary::Terraform;
-use crate::terraform::module::{self, ModuleFiles};
+use crate::terraform::module::{self, Generated, ModuleFiles};
 use crate::terraform::process::{self, Finished, Invocation, RunOptions};
 use crate::workdir::{Marker, WorkDir, VARS_FILE};
 
@@ -41,6 +47,8 @@ pub struct RunnerSettings {
     pub log_groups: bool,
     /// The environment of every terraform command.
     pub env: ChildEnv,
+    /// The region terraform gets, for the AWS API calls the runner makes itself.
+    pub aws_region: String,
 }
 
 pub struct Runner {
@@ -76,14 +84,100 @@ impl Runner {
     }
 
     /// Writes the module, clears out what lambda-gitops did not write, inits when needed,
-    /// plans and summarises.
-    pub async fn plan(&mut self, service: &str, work_dir: &WorkDir) -> Result<Summary, Error> {
+    /// plans (again, when existing log groups must be adopted) and summarises.
+    pub async fn plan(
+        &mut self,
+        service: &str,
+        work_dir: &WorkDir,
+        vars: &TfVars,
+    ) -> Result<Summary, Error> {
+        let mut generated = Generated {
+            moved: render::preview_moves(vars),
+            imports: render::log_group_imports(&[]),
+        };
+        let mut plan_json = self.plan_once(service, work_dir, &generated).await?;
+        if self.settings.module_dir.is_none() {
+            let adopt = self.existing_log_groups(service, &plan_json).await?;
+            if !adopt.is_empty() {
+                let names: Vec<String> = adopt.iter().map(|(_, name)| name.clone()).collect();
+                tracing::info!(
+                    "{service}: adopting existing log group(s) {}; planning again",
+                    crate::error::backticked(&names)
+                );
+                generated.imports = render::log_group_imports(&adopt);
+                plan_json = self.plan_once(service, work_dir, &generated).await?;
+            }
+        }
+        let plan_path = work_dir.path.join(PLAN_JSON);
+        let summary =
+            report::summarize(service, plan_json.as_bytes()).map_err(|e| Error::PlanJson {
+                path: plan_path,
+                message: e.to_string(),
+            })?;
+        self.refuse_foreign(service, &summary)?;
+        Ok(summary)
+    }
+
+    /// The log groups the plan would create that exist already.
+    async fn existing_log_groups(
+        &self,
+        service: &str,
+        plan_json: &str,
+    ) -> Result<Vec<(crate::desired::DeploymentKey, String)>, Error> {
+        let created = report::log_groups_to_create(plan_json.as_bytes());
+        if created.is_empty() {
+            return Ok(Vec::new());
+        }
+        let config = crate::aws::sdk_config(&self.settings.aws_region).await;
+        let names: Vec<String> = created.iter().map(|(_, name)| name.clone()).collect();
+        let existing = crate::aws::log_groups::existing(&config, &names)
+            .await
+            .map_err(|message| Error::Aws {
+                service: service.to_owned(),
+                action: "look up the log groups the plan creates",
+                message,
+                hint: Some("the credentials need `logs:DescribeLogGroups`: a function that ever ran has its log group already, and creating it again would fail".into()),
+            })?;
+        Ok(created
+            .into_iter()
+            .filter(|(_, name)| existing.contains(name))
+            .collect())
+    }
+
+    fn refuse_foreign(&self, service: &str, summary: &Summary) -> Result<(), Error> {
+        if summary.foreign.is_empty() {
+            return Ok(());
+        }
+        let mut owners: Vec<String> = summary.foreign.iter().map(|f| f.owner.clone()).collect();
+        owners.sort();
+        owners.dedup();
+        Err(Error::ForeignResources {
+            service: service.to_owned(),
+            owners,
+            changes: summary
+                .foreign
+                .iter()
+                .map(|f| (f.action.as_str().to_owned(), f.address.clone()))
+                .collect(),
+            state: self.settings.backend.state_location(service),
+        })
+    }
+
+    /// One pass: module written, work dir scrubbed, init when needed, `plan`, `show -json`
+    /// (kept as `plan.json`); the plan's JSON.
+    async fn plan_once(
+        &mut self,
+        service: &str,
+        work_dir: &WorkDir,
+        generated: &Generated,
+    ) -> Result<String, Error> {
         self.check_interrupted()?;
         let module = module::write(
             &work_dir.path,
             self.settings.module_dir.as_deref(),
             self.settings.backend.backend,
             module::bundled_lock_fits(&self.settings.terraform.path),
+            generated,
         )?;
         let marker = work_dir.data_dir_marker()?;
         let lock_path = work_dir.path.join(module::LOCK_FILE);
@@ -136,28 +230,7 @@ impl Runner {
         let plan_json = work_dir.path.join(PLAN_JSON);
         std::fs::write(&plan_json, &finished.stdout)
             .map_err(|e| Error::io("write", &plan_json, e))?;
-        let summary = report::summarize(service, finished.stdout.as_bytes()).map_err(|e| {
-            Error::PlanJson {
-                path: plan_json,
-                message: e.to_string(),
-            }
-        })?;
-        if !summary.foreign.is_empty() {
-            let mut owners: Vec<String> = summary.foreign.iter().map(|f| f.owner.clone()).collect();
-            owners.sort();
-            owners.dedup();
-            return Err(Error::ForeignResources {
-                service: service.to_owned(),
-                owners,
-                changes: summary
-                    .foreign
-                    .iter()
-                    .map(|f| (f.action.as_str().to_owned(), f.address.clone()))
-                    .collect(),
-                state: self.settings.backend.state_location(service),
-            });
-        }
-        Ok(summary)
+        Ok(finished.stdout)
     }
 
     /// Applies the saved plan of the last [`Runner::plan`].
@@ -207,10 +280,16 @@ impl Runner {
     }
 
     /// What an init depends on: the module, lock and backend files, the backend config and
-    /// the terraform binary.
+    /// the terraform binary. Not the generated `moved` and `import` blocks: they change
+    /// with the previews and the log groups found, and init does not read them.
     fn init_fingerprint(&self, module: &ModuleFiles, backend_config: &[String]) -> String {
         let mut hasher = Hasher::default();
-        for (name, text) in &module.files {
+        let generated = [module::MOVED_FILE, module::IMPORTS_FILE];
+        for (name, text) in module
+            .files
+            .iter()
+            .filter(|(name, _)| !generated.contains(&name.as_str()))
+        {
             hasher.update(name.as_bytes());
             hasher.update(&[0]);
             hasher.update(text.as_bytes());

@@ -10,11 +10,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use crate::config::{EnvConfig, EnvValue, GitVersion, PreviewValues, ServiceConfig};
+use crate::config::{EnvConfig, PreviewValues, ServiceConfig};
 use crate::problem::Problem;
 use crate::scan::{EnvFile, EnvName, PreviewFile, SourceFile, Tree};
-use crate::validate::rules;
 use crate::validate::yaml::{closest, document, typed};
+use crate::validate::{checks, rules};
 use crate::yaml::{probe, Document};
 
 /// A file that was read as a Lambda one: its path and parsed document, for line lookups.
@@ -27,6 +27,16 @@ impl Source {
     /// A problem at the key `path` of this file.
     pub fn at(&self, path: &[&str], message: impl Into<String>) -> Problem {
         Problem::new(&self.path, self.doc.line_of(path), message)
+    }
+
+    /// A problem at item `index` of the sequence at `path` (at the key when the item
+    /// cannot be found).
+    pub fn at_item(&self, path: &[&str], index: usize, message: impl Into<String>) -> Problem {
+        let line = match self.doc.root.get(path).map(|node| &node.kind) {
+            Some(crate::yaml::Kind::Sequence(items)) => items.get(index).map(|item| item.line()),
+            _ => None,
+        };
+        Problem::new(&self.path, line.or_else(|| self.doc.line_of(path)), message)
     }
 }
 
@@ -71,8 +81,29 @@ enum ServiceKind {
 
 pub fn check(tree: &Tree, problems: &mut Vec<Problem>) -> Checked {
     let mut checked = Checked::default();
-    let mut kinds: BTreeMap<&str, ServiceKind> = BTreeMap::new();
+    let kinds = check_services(tree, &mut checked, problems);
+    let lambda_names: Vec<&str> = kinds
+        .iter()
+        .filter(|(_, kind)| **kind == ServiceKind::Lambda)
+        .map(|(name, _)| *name)
+        .collect();
+    for env_file in &tree.environments {
+        check_environment(env_file, &kinds, &lambda_names, &mut checked, problems);
+    }
+    for preview in &tree.previews {
+        check_preview(preview, &kinds, &lambda_names, &mut checked, problems);
+    }
+    checked
+}
 
+/// Each `services/<dir>/config.yaml`: what it says the service is, and the Lambda ones
+/// checked.
+fn check_services<'a>(
+    tree: &'a Tree,
+    checked: &mut Checked,
+    problems: &mut Vec<Problem>,
+) -> BTreeMap<&'a str, ServiceKind> {
+    let mut kinds = BTreeMap::new();
     for service in &tree.services {
         let doc = match document(&service.file) {
             Ok(doc) => doc,
@@ -91,19 +122,19 @@ pub fn check(tree: &Tree, problems: &mut Vec<Problem>) -> Checked {
                         ServiceKind::Unreadable
                     }
                 };
-                kinds.insert(&service.dir, kind);
+                kinds.insert(service.dir.as_str(), kind);
                 continue;
             }
         };
         match deployment_type(&doc) {
             Some("lambda") => {
-                kinds.insert(&service.dir, ServiceKind::Lambda);
+                kinds.insert(service.dir.as_str(), ServiceKind::Lambda);
                 let source = Source {
                     path: service.file.path.clone(),
                     doc,
                 };
                 if let Some(config) = parse_checked(&service.file, &source, problems, |config| {
-                    check_service(&source, &service.dir, config)
+                    checks::service(&source, &service.dir, config)
                 }) {
                     checked
                         .services
@@ -121,85 +152,92 @@ pub fn check(tree: &Tree, problems: &mut Vec<Problem>) -> Checked {
                         .with_hint("did you mean `lambda`?"),
                     );
                 }
-                kinds.insert(&service.dir, ServiceKind::Other);
+                kinds.insert(service.dir.as_str(), ServiceKind::Other);
             }
         }
     }
-    let lambda_names: Vec<&str> = kinds
-        .iter()
-        .filter(|(_, kind)| **kind == ServiceKind::Lambda)
-        .map(|(name, _)| *name)
-        .collect();
+    kinds
+}
 
-    for env_file in &tree.environments {
-        let EnvFile { env, dir, file } = env_file;
-        let kind = kinds.get(dir.as_str()).copied();
-        if kind == Some(ServiceKind::Other) {
-            continue;
-        }
-        if kind == Some(ServiceKind::Lambda) {
-            checked.env_files.insert((dir.clone(), *env));
-        }
-        let doc = match kind {
-            Some(ServiceKind::Lambda) => document(file).map_err(|p| problems.push(p)).ok(),
-            _ => unclaimed(
-                file,
-                dir,
-                kind,
-                "an environment config",
-                &lambda_names,
-                problems,
-            ),
-        };
-        let Some(doc) = doc else { continue };
-        let source = Source {
-            path: file.path.clone(),
-            doc,
-        };
-        let config = parse_checked(file, &source, problems, |config| {
-            check_env(&source, *env, dir, config)
-        });
-        if let (Some(config), Some(ServiceKind::Lambda)) = (config, kind) {
-            checked.environments.push(CheckedEnv {
-                env: *env,
-                source,
-                config,
-            });
-        }
+fn check_environment(
+    env_file: &EnvFile,
+    kinds: &BTreeMap<&str, ServiceKind>,
+    lambda_names: &[&str],
+    checked: &mut Checked,
+    problems: &mut Vec<Problem>,
+) {
+    let EnvFile { env, dir, file } = env_file;
+    let kind = kinds.get(dir.as_str()).copied();
+    if kind == Some(ServiceKind::Other) {
+        return;
     }
+    if kind == Some(ServiceKind::Lambda) {
+        checked.env_files.insert((dir.clone(), *env));
+    }
+    let doc = match kind {
+        Some(ServiceKind::Lambda) => document(file).map_err(|p| problems.push(p)).ok(),
+        _ => unclaimed(
+            file,
+            dir,
+            kind,
+            "an environment config",
+            lambda_names,
+            problems,
+        ),
+    };
+    let Some(doc) = doc else { return };
+    let source = Source {
+        path: file.path.clone(),
+        doc,
+    };
+    let config = parse_checked(file, &source, problems, |config| {
+        checks::environment(&source, *env, dir, config)
+    });
+    if let (Some(config), Some(ServiceKind::Lambda)) = (config, kind) {
+        checked.environments.push(CheckedEnv {
+            env: *env,
+            source,
+            config,
+        });
+    }
+}
 
-    for preview in &tree.previews {
-        let PreviewFile { dir, service, file } = preview;
-        let kind = kinds.get(service.as_str()).copied();
-        if kind == Some(ServiceKind::Other) {
-            continue;
-        }
-        let doc = match kind {
-            Some(ServiceKind::Lambda) => document(file).map_err(|p| problems.push(p)).ok(),
-            _ => unclaimed(file, service, kind, "a preview", &lambda_names, problems),
-        };
-        let pr = match rules::preview_dir(dir) {
-            Ok(pr) => Some(pr),
-            Err(message) => {
-                if kind == Some(ServiceKind::Lambda) || doc.is_some() {
-                    problems.push(Problem::new(&file.path, None, message));
-                }
-                None
+fn check_preview(
+    preview: &PreviewFile,
+    kinds: &BTreeMap<&str, ServiceKind>,
+    lambda_names: &[&str],
+    checked: &mut Checked,
+    problems: &mut Vec<Problem>,
+) {
+    let PreviewFile { dir, service, file } = preview;
+    let kind = kinds.get(service.as_str()).copied();
+    if kind == Some(ServiceKind::Other) {
+        return;
+    }
+    let doc = match kind {
+        Some(ServiceKind::Lambda) => document(file).map_err(|p| problems.push(p)).ok(),
+        _ => unclaimed(file, service, kind, "a preview", lambda_names, problems),
+    };
+    let pr = match rules::preview_dir(dir) {
+        Ok(pr) => Some(pr),
+        Err(message) => {
+            if kind == Some(ServiceKind::Lambda) || doc.is_some() {
+                problems.push(Problem::new(&file.path, None, message));
             }
-        };
-        let Some(doc) = doc else { continue };
-        let source = Source {
-            path: file.path.clone(),
-            doc,
-        };
-        let config = parse_checked(file, &source, problems, |config| {
-            check_preview(&source, service, config)
-        });
-        if let (Some(config), Some(pr), Some(ServiceKind::Lambda)) = (config, pr, kind) {
-            checked.previews.push(CheckedPreview { pr, source, config });
+            None
         }
+    };
+    let Some(doc) = doc else { return };
+    let source = Source {
+        path: file.path.clone(),
+        doc,
+    };
+    let config = parse_checked(file, &source, problems, |config| {
+        checks::preview(&source, service, config)
+    });
+    if let (Some(config), Some(pr), Some(ServiceKind::Lambda)) = (config, pr, kind) {
+        checked.previews.push(CheckedPreview { pr, source, config });
     }
-    checked
 }
 
 /// The top-level `deploymentType`, when it is a scalar.
@@ -300,266 +338,4 @@ fn unclaimed(
             None
         }
     }
-}
-
-/// Collects failed rules as problems at their keys.
-struct Rules<'a> {
-    source: &'a Source,
-    problems: Vec<Problem>,
-}
-
-impl<'a> Rules<'a> {
-    fn new(source: &'a Source) -> Self {
-        Self {
-            source,
-            problems: Vec::new(),
-        }
-    }
-
-    fn check(&mut self, result: Result<(), String>, path: &[&str]) {
-        if let Err(message) = result {
-            self.problems.push(self.source.at(path, message));
-        }
-    }
-
-    fn environment(&mut self, environment: &BTreeMap<String, EnvValue>, path: &[&str]) {
-        for key in environment.keys() {
-            let mut key_path = path.to_vec();
-            key_path.push(key);
-            self.check(rules::env_key(key), &key_path);
-        }
-        let pairs = environment.iter().map(|(k, v)| (k.as_str(), v.0.as_str()));
-        self.check(rules::env_size(pairs), path);
-    }
-
-    fn done(self) -> Vec<Problem> {
-        self.problems
-    }
-}
-
-fn check_service(source: &Source, dir: &str, config: &ServiceConfig) -> Vec<Problem> {
-    let mut rule = Rules::new(source);
-    rule.check(
-        name_matches(&config.service_name, dir, "its directory")
-            .and_then(|()| rules::service_name(&config.service_name)),
-        &["serviceName"],
-    );
-    let lambda = &config.lambda;
-    for (value, name) in [(&lambda.runtime, "runtime"), (&lambda.handler, "handler")] {
-        rule.check(
-            non_empty(value, name).and_then(|()| rules::printable(value, name)),
-            &["lambda", name],
-        );
-    }
-    if let Some(memory) = lambda.memory_size {
-        rule.check(
-            in_range(memory, 128, 10_240, "memorySize (MiB)"),
-            &["lambda", "memorySize"],
-        );
-    }
-    if let Some(timeout) = lambda.timeout {
-        rule.check(
-            in_range(timeout, 1, 900, "timeout (seconds)"),
-            &["lambda", "timeout"],
-        );
-    }
-    if let Some(role) = &lambda.role_arn {
-        rule.check(
-            rules::printable(role, "roleArn").and_then(|()| {
-                role.starts_with("arn:").then_some(()).ok_or_else(|| {
-                    format!("roleArn `{}` is not an ARN", crate::problem::excerpt(role))
-                })
-            }),
-            &["lambda", "roleArn"],
-        );
-    }
-    rule.check(
-        rules::bucket(&lambda.trigger_bucket),
-        &["lambda", "triggerBucket"],
-    );
-    rule.check(
-        rules::bucket(&lambda.package_bucket),
-        &["lambda", "packageBucket"],
-    );
-
-    let package = &lambda.package;
-    let sources = [
-        package.github_release.is_some(),
-        package.url.is_some(),
-        package.path.is_some(),
-    ];
-    if sources.iter().filter(|set| **set).count() != 1 {
-        rule.check(
-            Err("`package` must have exactly one of `githubRelease`, `url` or `path`".into()),
-            &["lambda", "package"],
-        );
-    }
-    if let Some(release) = &package.github_release {
-        let at = |key| ["lambda", "package", "githubRelease", key];
-        rule.check(rules::repository(&release.repository), &at("repository"));
-        // The version is checked where it is chosen; here, the template's own characters.
-        rule.check(
-            rules::release_segment(&release.tag.replace("{version}", "0"), "tag"),
-            &at("tag"),
-        );
-        rule.check(
-            rules::release_segment(&release.asset.replace("{version}", "0"), "asset"),
-            &at("asset"),
-        );
-    }
-    if let Some(url) = &package.url {
-        let valid = rules::printable(url, "url").is_ok()
-            && reqwest::Url::parse(&url.replace("{version}", "0"))
-                .is_ok_and(|parsed| matches!(parsed.scheme(), "http" | "https"));
-        rule.check(
-            valid
-                .then_some(())
-                .ok_or_else(|| "`url` must be an http(s) URL".to_owned()),
-            &["lambda", "package", "url"],
-        );
-    }
-    if let Some(path) = &package.path {
-        rule.check(
-            non_empty(path, "path").and_then(|()| rules::printable(path, "path")),
-            &["lambda", "package", "path"],
-        );
-    }
-
-    let preview = &lambda.preview;
-    if let Some(template) = &preview.function_name {
-        let at = ["lambda", "preview", "functionName"];
-        rule.check(
-            has_placeholder(template, "{pr}", "preview.functionName"),
-            &at,
-        );
-        rule.check(rules::function_name(&template.replace("{pr}", "1")), &at);
-    }
-    if let Some(template) = &preview.s3_trigger_prefix {
-        let at = ["lambda", "preview", "s3TriggerPrefix"];
-        rule.check(
-            has_placeholder(template, "{pr}", "preview.s3TriggerPrefix"),
-            &at,
-        );
-        rule.check(rules::printable(template, "s3TriggerPrefix"), &at);
-    }
-    rule.environment(&preview.environment, &["lambda", "preview", "environment"]);
-    rule.done()
-}
-
-fn check_env(source: &Source, env: EnvName, dir: &str, config: &EnvConfig) -> Vec<Problem> {
-    let mut rule = Rules::new(source);
-    rule.check(
-        name_matches(&config.service_name, dir, "its directory"),
-        &["serviceName"],
-    );
-    rule.check(
-        (config.env_name == env.as_str())
-            .then_some(())
-            .ok_or_else(|| {
-                format!(
-                    "envName `{}` does not match its directory `{}`",
-                    crate::problem::excerpt(&config.env_name),
-                    env.as_str()
-                )
-            }),
-        &["envName"],
-    );
-    let lambda = &config.lambda;
-    rule.check(rules::version(&lambda.version), &["lambda", "version"]);
-    rule.check(
-        rules::function_name(&lambda.function_name),
-        &["lambda", "functionName"],
-    );
-    rule.check(
-        non_empty(&lambda.s3_trigger_prefix, "s3TriggerPrefix")
-            .and_then(|()| rules::printable(&lambda.s3_trigger_prefix, "s3TriggerPrefix")),
-        &["lambda", "s3TriggerPrefix"],
-    );
-    rule.environment(&lambda.environment, &["lambda", "environment"]);
-    if let Some(git) = &config.git_version {
-        check_git_version(git, &mut rule);
-    }
-    rule.done()
-}
-
-fn check_preview(source: &Source, service: &str, config: &PreviewValues) -> Vec<Problem> {
-    let mut rule = Rules::new(source);
-    rule.check(
-        name_matches(&config.service_name, service, "its file name"),
-        &["serviceName"],
-    );
-    if let Some(kind) = &config.deployment_type {
-        rule.check(
-            (kind == "lambda").then_some(()).ok_or_else(|| {
-                format!(
-                    "deploymentType `{}` must be `lambda` for a Lambda service",
-                    crate::problem::excerpt(kind)
-                )
-            }),
-            &["deploymentType"],
-        );
-    }
-    rule.check(
-        rules::version(&config.lambda.version),
-        &["lambda", "version"],
-    );
-    if let Some(sha) = &config.lambda.commit_sha {
-        rule.check(rules::commit_sha(sha), &["lambda", "commitSha"]);
-    }
-    if let Some(key) = &config.lambda.s3_key {
-        rule.check(
-            (!key.is_empty() && !key.starts_with('/'))
-                .then_some(())
-                .ok_or_else(|| {
-                    format!(
-                        "s3Key `{}` must be a non-empty key without a leading `/`",
-                        crate::problem::excerpt(key)
-                    )
-                })
-                .and_then(|()| rules::printable(key, "s3Key")),
-            &["lambda", "s3Key"],
-        );
-    }
-    if let Some(git) = &config.git_version {
-        check_git_version(git, &mut rule);
-    }
-    rule.done()
-}
-
-fn check_git_version(git: &GitVersion, rule: &mut Rules<'_>) {
-    rule.check(rules::commit_sha(&git.sha), &["gitVersion", "sha"]);
-    if let Some(short) = &git.short_sha {
-        rule.check(rules::commit_sha(short), &["gitVersion", "shortSha"]);
-    }
-}
-
-fn name_matches(declared: &str, expected: &str, what: &str) -> Result<(), String> {
-    (declared == expected).then_some(()).ok_or_else(|| {
-        format!(
-            "serviceName `{}` does not match {what} `{expected}`",
-            crate::problem::excerpt(declared)
-        )
-    })
-}
-
-fn non_empty(value: &str, name: &str) -> Result<(), String> {
-    (!value.trim().is_empty())
-        .then_some(())
-        .ok_or_else(|| format!("`{name}` must not be empty"))
-}
-
-fn in_range(value: u32, min: u32, max: u32, name: &str) -> Result<(), String> {
-    (min..=max)
-        .contains(&value)
-        .then_some(())
-        .ok_or_else(|| format!("{name} {value} must be between {min} and {max}"))
-}
-
-fn has_placeholder(template: &str, placeholder: &str, name: &str) -> Result<(), String> {
-    template.contains(placeholder).then_some(()).ok_or_else(|| {
-        format!(
-            "{name} `{}` must contain `{placeholder}`, or every preview would share it",
-            crate::problem::excerpt(template)
-        )
-    })
 }

@@ -1,11 +1,13 @@
 //! Stage 2 — validate: the scanned files → the [`Checked`] configs of Lambda services, and
 //! a problem for everything wrong in them.
 //!
-//! Each file is decided on (Lambda or provably not), parsed strictly through
-//! [`crate::yaml`] and checked on its own ([`files`], with the single-value [`rules`]). Rules
-//! across files need the resolved state: they run in [`crate::resolve`], the next stage.
-//! Nothing is fetched or written.
+//! Each file is decided on (Lambda or provably not) and parsed strictly through
+//! [`crate::yaml`] ([`files`]), then its values are checked on their own ([`checks`], with
+//! the single-value [`rules`]). Rules across files need the resolved state: they run in
+//! [`crate::resolve`], the next stage, which reads this stage's output and never the other
+//! way round. Nothing is fetched or written.
 
+pub mod checks;
 pub mod files;
 pub mod rules;
 pub mod yaml;

@@ -197,6 +197,208 @@ pub fn preview_dir(dir: &str) -> Result<u64, String> {
     })
 }
 
+/// `min..=max`, naming the setting and its unit.
+pub fn in_range(value: u32, min: u32, max: u32, name: &str) -> Result<(), String> {
+    (min..=max)
+        .contains(&value)
+        .then_some(())
+        .ok_or_else(|| format!("{name} {value} must be between {min} and {max}"))
+}
+
+/// One of `allowed`, with a "did you mean" when the value is close to one.
+pub fn one_of(value: &str, allowed: &[&str], name: &str) -> Result<(), String> {
+    if allowed.contains(&value) {
+        return Ok(());
+    }
+    let listed: Vec<String> = allowed.iter().map(|a| format!("`{a}`")).collect();
+    let mut message = format!(
+        "{name} `{}` must be one of {}",
+        excerpt(value),
+        listed.join(", ")
+    );
+    if let Some(best) = crate::validate::yaml::closest(value, allowed) {
+        message.push_str(&format!(" (did you mean `{best}`?)"));
+    }
+    Err(message)
+}
+
+/// The retention periods CloudWatch Logs accepts (`PutRetentionPolicy`), in days.
+pub const LOG_RETENTION_DAYS: [u32; 22] = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+
+pub fn log_retention_days(value: u32) -> Result<(), String> {
+    LOG_RETENTION_DAYS
+        .contains(&value)
+        .then_some(())
+        .ok_or_else(|| {
+            let allowed: Vec<String> = LOG_RETENTION_DAYS.iter().map(u32::to_string).collect();
+            format!(
+                "logRetentionDays {value} is not a retention CloudWatch Logs accepts: one of {}",
+                allowed.join(", ")
+            )
+        })
+}
+
+/// An ARN's colon-separated parts when it has exactly `count` of them and starts with
+/// `arn:<partition>:<service>:`.
+fn arn_parts<'a>(value: &'a str, service: &str, count: usize) -> Option<Vec<&'a str>> {
+    let parts: Vec<&str> = value.split(':').collect();
+    let partition = parts.get(1)?;
+    let valid = parts.len() == count
+        && parts[0] == "arn"
+        && partition.starts_with("aws")
+        && partition
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c == '-')
+        && parts[2] == service;
+    valid.then_some(parts)
+}
+
+fn account_id(value: &str) -> bool {
+    value.len() == 12 && value.chars().all(|c| c.is_ascii_digit())
+}
+
+fn region(value: &str) -> bool {
+    !value.is_empty()
+        && value
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// A layer version ARN: `arn:aws:lambda:<region>:<account>:layer:<name>:<version>`.
+pub fn layer_arn(value: &str) -> Result<(), String> {
+    let valid = arn_parts(value, "lambda", 8).is_some_and(|parts| {
+        region(parts[3])
+            && account_id(parts[4])
+            && parts[5] == "layer"
+            && (1..=140).contains(&parts[6].len())
+            && parts[6]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+            && !parts[7].is_empty()
+            && parts[7].chars().all(|c| c.is_ascii_digit())
+    });
+    valid.then_some(()).ok_or_else(|| {
+        format!(
+            "layer `{}` is not a layer version ARN (`arn:aws:lambda:<region>:<account>:layer:<name>:<version>`)",
+            excerpt(value)
+        )
+    })
+}
+
+/// An IAM role ARN: `arn:aws:iam::<account>:role/<path/><name>`.
+pub fn role_arn(value: &str) -> Result<(), String> {
+    let valid = arn_parts(value, "iam", 6).is_some_and(|parts| {
+        let name_chars = |c: char| c.is_ascii_alphanumeric() || "+=,.@_-/".contains(c);
+        parts[3].is_empty()
+            && account_id(parts[4])
+            && parts[5].strip_prefix("role/").is_some_and(|name| {
+                !name.is_empty() && !name.ends_with('/') && name.chars().all(name_chars)
+            })
+    });
+    valid.then_some(()).ok_or_else(|| {
+        format!(
+            "roleArn `{}` is not an IAM role ARN (`arn:aws:iam::<account>:role/<name>`)",
+            excerpt(value)
+        )
+    })
+}
+
+/// `<prefix>-` and 8 or 17 lowercase hex digits: an EC2 resource ID.
+fn ec2_id(value: &str, prefix: &str) -> bool {
+    value
+        .strip_prefix(prefix)
+        .and_then(|rest| rest.strip_prefix('-'))
+        .is_some_and(|hex| {
+            matches!(hex.len(), 8 | 17)
+                && hex
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+        })
+}
+
+pub fn subnet_id(value: &str) -> Result<(), String> {
+    ec2_id(value, "subnet").then_some(()).ok_or_else(|| {
+        format!(
+            "subnet `{}` is not a subnet ID (`subnet-` and 8 or 17 hex digits)",
+            excerpt(value)
+        )
+    })
+}
+
+pub fn security_group_id(value: &str) -> Result<(), String> {
+    ec2_id(value, "sg").then_some(()).ok_or_else(|| {
+        format!(
+            "security group `{}` is not a security group ID (`sg-` and 8 or 17 hex digits)",
+            excerpt(value)
+        )
+    })
+}
+
+/// The tags lambda-gitops sets itself on every function.
+pub const OWN_TAGS: [&str; 5] = [
+    "service",
+    "environment",
+    "version",
+    "commit_sha",
+    "lambda_gitops_version",
+];
+
+/// AWS allows 50 tags on a resource; lambda-gitops uses [`OWN_TAGS`].
+pub const MAX_TAGS: usize = 50 - OWN_TAGS.len();
+
+/// What AWS accepts in tag keys and values: letters, digits, spaces and `_ . : / = + - @`.
+fn tag_chars(value: &str) -> bool {
+    value
+        .chars()
+        .all(|c| c.is_alphanumeric() || c == ' ' || "_.:/=+-@".contains(c))
+}
+
+pub fn tag_key(key: &str) -> Result<(), String> {
+    if OWN_TAGS.contains(&key) {
+        return Err(format!(
+            "tag `{key}` is set by lambda-gitops itself (it tags {})",
+            OWN_TAGS.join(", ")
+        ));
+    }
+    if key.len() >= 4 && key[..4].eq_ignore_ascii_case("aws:") {
+        return Err(format!(
+            "tag `{}`: the `aws:` prefix is reserved by AWS",
+            excerpt(key)
+        ));
+    }
+    ((1..=128).contains(&key.chars().count()) && tag_chars(key))
+        .then_some(())
+        .ok_or_else(|| {
+            format!(
+                "tag key `{}` must be 1–128 letters, digits, spaces or `_ . : / = + - @`",
+                excerpt(key)
+            )
+        })
+}
+
+pub fn tag_value(key: &str, value: &str) -> Result<(), String> {
+    (value.chars().count() <= 256 && tag_chars(value))
+        .then_some(())
+        .ok_or_else(|| {
+            format!(
+                "the value of tag `{}` must be at most 256 letters, digits, spaces or `_ . : / = + - @`",
+                excerpt(key)
+            )
+        })
+}
+
+/// Lambda's limit on a function description.
+pub fn description(value: &str) -> Result<(), String> {
+    printable(value, "description")?;
+    let count = value.chars().count();
+    (count <= 256)
+        .then_some(())
+        .ok_or_else(|| format!("description is {count} characters; Lambda allows 256"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,6 +475,65 @@ mod tests {
         let big = "v".repeat(ENV_LIMIT_BYTES);
         assert!(env_size([("K", big.as_str())]).is_err());
         assert!(env_size([("", &big[1..])]).is_ok());
+    }
+
+    #[test]
+    fn arns_and_ids_have_their_aws_shapes() {
+        assert!(layer_arn("arn:aws:lambda:eu-west-2:123456789012:layer:deps:3").is_ok());
+        assert!(layer_arn("arn:aws-cn:lambda:cn-north-1:123456789012:layer:a_b-c:10").is_ok());
+        for bad in [
+            "arn:aws:lambda:eu-west-2:123456789012:layer:deps",
+            "arn:aws:lambda:eu-west-2:12345:layer:deps:3",
+            "arn:aws:lambda:eu-west-2:123456789012:function:deps:3",
+            "arn:aws:s3:eu-west-2:123456789012:layer:deps:3",
+            "arn:aws:lambda:eu-west-2:123456789012:layer:de ps:3",
+            "arn:aws:lambda:eu-west-2:123456789012:layer:deps:latest",
+        ] {
+            assert!(layer_arn(bad).is_err(), "{bad}");
+        }
+        assert!(role_arn("arn:aws:iam::123456789012:role/service-role/x").is_ok());
+        for bad in [
+            "arn:x",
+            "arn:aws:iam::1:role/x",
+            "arn:aws:iam:us-east-1:123456789012:role/x",
+            "arn:aws:iam::123456789012:user/x",
+            "arn:aws:iam::123456789012:role/",
+            "arn:aws:iam::123456789012:role/a b",
+        ] {
+            assert!(role_arn(bad).is_err(), "{bad}");
+        }
+        assert!(subnet_id("subnet-0123abcd").is_ok());
+        assert!(subnet_id("subnet-0123456789abcdef0").is_ok());
+        assert!(subnet_id("subnet-0123ABCD").is_err());
+        assert!(subnet_id("subnet-123").is_err());
+        assert!(subnet_id("sg-0123abcd").is_err());
+        assert!(security_group_id("sg-0123abcd").is_ok());
+        assert!(security_group_id("sg-0123456789abcdef0").is_ok());
+        assert!(security_group_id("sg-xyz").is_err());
+    }
+
+    #[test]
+    fn retention_tags_and_choices() {
+        assert!(log_retention_days(30).is_ok());
+        assert!(log_retention_days(3653).is_ok());
+        for bad in [0, 2, 13, 31, 10_000] {
+            assert!(log_retention_days(bad).is_err(), "{bad}");
+        }
+        assert!(tag_key("team").is_ok());
+        assert!(tag_key("cost center:a/b=c+d-e@f").is_ok());
+        assert!(tag_key("service").is_err());
+        assert!(tag_key("AWS:x").is_err());
+        assert!(tag_key("").is_err());
+        assert!(tag_key(&"k".repeat(129)).is_err());
+        assert!(tag_key("a#b").is_err());
+        assert!(tag_value("k", "").is_ok());
+        assert!(tag_value("k", &"v".repeat(257)).is_err());
+        assert!(tag_value("k", "a\nb").is_err());
+        let message = one_of("arm", &["x86_64", "arm64"], "architecture").unwrap_err();
+        assert!(message.contains("did you mean `arm64`"), "{message}");
+        assert!(one_of("arm64", &["x86_64", "arm64"], "architecture").is_ok());
+        assert!(description(&"d".repeat(256)).is_ok());
+        assert!(description(&"d".repeat(257)).is_err());
     }
 
     #[test]

@@ -123,6 +123,23 @@ pub enum Command {
         /// Apply without asking; required when stdin is not a terminal.
         #[arg(long)]
         auto_approve: bool,
+
+        /// Run terraform even when nothing changed since the last apply (the inputs and
+        /// what the functions run are as they were): a plan also refreshes every resource.
+        #[arg(long)]
+        refresh: bool,
+    },
+    /// Compare what each deployment's function runs (alias `live` → version, its
+    /// CodeSha256, the `version` tag), read through the Lambda API, with the gitops repo.
+    /// No terraform; exit 2 when any differs.
+    Status {
+        /// Only this service (repeatable) [default: every Lambda service].
+        #[arg(long = "service", value_name = "NAME")]
+        services: Vec<String>,
+
+        /// Output format on stdout.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
     /// Set the version (and commit SHA) staging or production runs, in its config file.
     ///
@@ -304,6 +321,17 @@ pub struct TerraformArgs {
     /// stopped as if interrupted. Also bounds `terraform version` (at most 30s).
     #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
     pub terraform_timeout: std::time::Duration,
+
+    /// How many services run terraform at once [default: the number of cores]. Their
+    /// output is shown per service once it is done, never interleaved.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+
+    /// Take terraform's providers from this filesystem mirror (terraform's mirror layout,
+    /// e.g. `terraform providers mirror DIR`) instead of the registry; refused inside the
+    /// checkout. A mirror named in your terraform CLI config is used without it.
+    #[arg(long, value_name = "DIR")]
+    pub plugin_mirror: Option<PathBuf>,
 
     /// Report on stdout: text as each service completes, or one JSON document or one
     /// Markdown pull-request comment at the end.

@@ -193,6 +193,9 @@ pub enum Error {
     #[error(transparent)]
     AwsStatus(#[from] crate::aws::status::StatusError),
 
+    #[error("the terraform CLI config `{}` says where providers come from already; `--plugin-mirror` would be a second `provider_installation` block", config.display())]
+    PluginMirrorConflict { config: PathBuf },
+
     #[error("`{service}`: {env} does not run what it declares, so it is not promoted: {}", reasons.join("; "))]
     NotDeployed {
         service: String,
@@ -289,6 +292,9 @@ impl Error {
                 "give each service its own state: `--backend-config {setting}=lambda/{{service}}.tfstate` (`{{service}}` becomes the service's name)"
             )),
             Self::Ci(error) => error.hint(),
+            Self::PluginMirrorConflict { .. } => Some(
+                "add the mirror to that config's `provider_installation` block, or leave `--plugin-mirror` out".into(),
+            ),
             Self::Aws { hint, .. } => hint.clone(),
             Self::ForeignResources { .. } => Some(
                 "give each service its own state (`--backend-config key=lambda/{service}.tfstate`); if a service was renamed, move or destroy its resources with terraform directly".into(),

@@ -4,6 +4,7 @@
 //! [`scan`] → [`validate`] → [`resolve`] → [`stage`] → [`render`] → [`terraform`] → [`report`].
 //! Every gitops file is read through [`yaml`].
 
+pub mod applied;
 pub mod aws;
 pub mod child_env;
 pub mod ci;
@@ -14,10 +15,12 @@ pub mod desired;
 pub mod env_vars;
 pub mod error;
 pub mod exit_code;
+pub mod fingerprint;
 pub mod github;
 pub mod gitops;
 pub mod interrupts;
 pub mod logging;
+pub mod noop;
 pub mod orphans;
 pub mod prepare;
 pub mod problem;
@@ -28,6 +31,7 @@ pub mod report;
 pub mod resolve;
 pub mod retry;
 pub mod scan;
+pub mod schedule;
 pub mod secret;
 pub mod settings;
 pub mod stage;
@@ -122,13 +126,20 @@ fn dispatch(command: Command, settings: &Settings, stderr_is_terminal: bool) -> 
             Command::Apply {
                 terraform,
                 auto_approve,
+                refresh,
             } => {
-                let mode = Mode::Apply { auto_approve };
+                let mode = Mode::Apply {
+                    auto_approve,
+                    refresh,
+                };
                 commands::deploy::run(settings, terraform, mode, progress, interrupts, env).await
             }
             Command::Preview {
                 command: PreviewCommand::Prune(args),
             } => commands::preview::prune(settings, args, interrupts, env).await,
+            Command::Status { services, format } => {
+                commands::status::run(settings, services, format, progress, interrupts).await
+            }
             Command::Promote(args) => {
                 commands::promote::run(settings, args, progress, interrupts).await
             }

@@ -157,6 +157,58 @@ pub async fn running(
     })
 }
 
+/// One deployment compared with what its function runs.
+#[derive(Debug, Clone)]
+pub struct DeploymentStatus {
+    pub key: crate::desired::DeploymentKey,
+    pub function_name: String,
+    pub version: String,
+    pub code_sha256: String,
+    /// What runs, or why it could not be read.
+    pub running: Result<Running, StatusError>,
+    /// Why it does not run what is declared; empty when it does.
+    pub differences: Vec<String>,
+}
+
+impl DeploymentStatus {
+    pub fn matches(&self) -> bool {
+        self.running.is_ok() && self.differences.is_empty()
+    }
+}
+
+/// How many functions are read at once.
+const CONCURRENT_READS: usize = 16;
+
+/// What every deployment of `vars` runs, compared with what it declares (its version tag
+/// and the CodeSha256 behind `live`), in the order of `vars.deployments`.
+pub async fn check_all(
+    client: &aws_sdk_lambda::Client,
+    vars: &crate::render::TfVars,
+) -> Vec<DeploymentStatus> {
+    use futures_util::StreamExt;
+    futures_util::stream::iter(vars.deployments.iter())
+        .map(|(key, deployment)| async move {
+            let function = &deployment.function_name;
+            let sha = &deployment.package.source_code_hash;
+            let running = self::running(client, function).await;
+            let differences = match &running {
+                Ok(running) => differences(running, &deployment.version, sha),
+                Err(error) => vec![error.to_string()],
+            };
+            DeploymentStatus {
+                key: *key,
+                function_name: function.clone(),
+                version: deployment.version.clone(),
+                code_sha256: sha.clone(),
+                running,
+                differences,
+            }
+        })
+        .buffered(CONCURRENT_READS)
+        .collect()
+        .await
+}
+
 /// Why `running` is not `version` with the package hashing to `code_sha256`; empty when
 /// it is.
 pub fn differences(running: &Running, version: &str, code_sha256: &str) -> Vec<String> {

@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::applied;
 use crate::aws::versions;
 use crate::child_env::ChildEnv;
 use crate::ci::markdown::STEP_SUMMARY_LIMIT;
@@ -26,7 +27,9 @@ use crate::ci::{CiError, Outputs};
 use crate::cli::{ReportFormat, TerraformArgs};
 use crate::error::{self, Error};
 use crate::exit_code;
+use crate::fingerprint;
 use crate::interrupts::Interrupts;
+use crate::noop::{self, Decision};
 use crate::prepare::ServicePlan;
 use crate::progress::Progress;
 use crate::prompt;
@@ -34,13 +37,21 @@ use crate::report::{self, Failure, RunFacts, Summary, VersionCleanup};
 use crate::settings::Settings;
 use crate::terraform::backend::BackendSettings;
 use crate::terraform::binary::Terraform;
+use crate::terraform::module;
+use crate::terraform::plugins::Plugins;
 use crate::terraform::runner::{Runner, RunnerSettings};
 use crate::workdir::WorkRoot;
 
 #[derive(Debug, Clone, Copy)]
 pub enum Mode {
-    Plan { detailed_exitcode: bool },
-    Apply { auto_approve: bool },
+    Plan {
+        detailed_exitcode: bool,
+    },
+    Apply {
+        auto_approve: bool,
+        /// `--refresh`: run terraform even when nothing changed since the last apply.
+        refresh: bool,
+    },
 }
 
 impl Mode {
@@ -93,6 +104,7 @@ async fn execute(
     let interactive = std::io::stdin().is_terminal();
     if let Mode::Apply {
         auto_approve: false,
+        ..
     } = mode
     {
         if !interactive {
@@ -128,6 +140,46 @@ async fn execute(
         ))
         .await??;
 
+    // Providers: one plugin cache for every work dir and run, a mirror when one is given.
+    let plugins = Plugins::prepare(
+        &settings.cache_dir,
+        args.plugin_mirror.as_deref(),
+        &env,
+        &settings.checkout,
+    )?;
+    let mut env = env;
+    plugins.apply(&mut env);
+    let terraform_path = crate::terraform::binary::find(args.terraform_bin.as_deref())?;
+
+    // `apply` with nothing changed since the last apply starts no terraform at all.
+    let last_applied =
+        last_applied(settings, args, mode, &backend, &prepared, &terraform_path).await;
+    let mut ran = Ran::default();
+    let mut to_run = Vec::new();
+    for (plan, last) in prepared.iter().zip(last_applied) {
+        match last {
+            Some(last) if last.decision == Decision::Skip => {
+                let summary = unchanged(&plan.service.name);
+                tracing::info!(
+                    "{}: no changes since the last apply ({}); terraform not started",
+                    plan.service.name,
+                    last.store.location()
+                );
+                if args.format == ReportFormat::Text {
+                    print(&format!(
+                        "{}: no changes since the last apply\n",
+                        plan.service.name
+                    ))?;
+                }
+                ran.summaries.push(summary);
+            }
+            last => to_run.push((plan, last)),
+        }
+    }
+    if to_run.is_empty() {
+        return Ok(ran);
+    }
+
     let timeout = args.terraform_timeout;
     let terraform = interrupts
         .guard(Terraform::locate(
@@ -136,91 +188,257 @@ async fn execute(
             timeout,
         ))
         .await??;
-    let mut runner = Runner::new(
-        RunnerSettings {
-            terraform,
-            module_dir: args.module_dir.clone(),
-            backend,
-            lock_timeout: args.lock_timeout.text.clone(),
-            grace: std::time::Duration::from_secs(args.grace_period),
-            timeout,
-            color: settings.color,
-            // `-q`: no terraform output at all; a failure's last lines go with its error.
-            echo: settings.verbosity >= 0,
-            log_groups: outputs.github_actions,
-            env,
-            aws_region: settings.aws_region.clone(),
-        },
-        interrupts.clone(),
-    );
+    let runner = RunnerSettings {
+        terraform,
+        module_dir: args.module_dir.clone(),
+        backend,
+        lock_timeout: args.lock_timeout.text.clone(),
+        grace: std::time::Duration::from_secs(args.grace_period),
+        timeout,
+        color: settings.color,
+        // `-q`: no terraform output at all; a failure's last lines go with its error.
+        echo: settings.verbosity >= 0,
+        log_groups: outputs.github_actions,
+        env,
+        aws_region: settings.aws_region.clone(),
+        plugins,
+    };
 
-    run_services(
-        &mut runner,
-        &prepared,
-        mode,
-        args,
-        &interrupts,
-        settings,
-        outputs,
+    let services = run_services(&runner, to_run, mode, args, &interrupts, settings, outputs).await;
+    ran.code = exit_code::worst(ran.code, services.code);
+    ran.summaries.extend(services.summaries);
+    ran.failures.extend(services.failures);
+    ran.plan_outputs.extend(services.plan_outputs);
+    let order = |service: &str| prepared.iter().position(|p| p.service.name == service);
+    ran.summaries.sort_by_key(|s| order(&s.service));
+    ran.failures.sort_by_key(|f| order(&f.service));
+    ran.plan_outputs.sort_by_key(|(service, _)| order(service));
+    Ok(ran)
+}
+
+/// For `apply`: per service, where its last apply is recorded and whether this one can be
+/// skipped. `None` for `plan`, and for `--module-dir` (another module's resources are not
+/// known to be the functions checked).
+async fn last_applied(
+    settings: &Settings,
+    args: &TerraformArgs,
+    mode: Mode,
+    backend: &BackendSettings,
+    prepared: &[ServicePlan<'_>],
+    terraform: &std::path::Path,
+) -> Vec<Option<LastApplied>> {
+    let Mode::Apply { refresh, .. } = mode else {
+        return prepared.iter().map(|_| None).collect();
+    };
+    if args.module_dir.is_some() {
+        return prepared.iter().map(|_| None).collect();
+    }
+    let config = crate::aws::sdk_config(&settings.aws_region).await;
+    let client = aws_sdk_lambda::Client::new(&config);
+    let client = &client;
+    crate::schedule::run_all(
+        prepared,
+        prepared.len(),
+        || false,
+        |plan| async move {
+            let name = &plan.service.name;
+            let module = module::contents(
+                None,
+                backend.backend,
+                module::bundled_lock_fits(terraform),
+                &module::Generated {
+                    moved: crate::render::preview_moves(&plan.vars),
+                    imports: String::new(),
+                },
+            )
+            .ok()?;
+            let backend_config = backend.for_service(name);
+            let fingerprint = fingerprint::of(&fingerprint::Inputs {
+                module: &module,
+                vars: &plan.vars,
+                backend: backend.backend,
+                backend_config: &backend_config,
+                terraform,
+            });
+            let store = applied::Store::for_service(
+                backend,
+                name,
+                &plan.work_dir.path,
+                &settings.aws_region,
+            )
+            .await;
+            let decision = if refresh {
+                Decision::Run("`--refresh`".into())
+            } else {
+                match store.read().await {
+                    Ok(record) => {
+                        noop::decide(client, &fingerprint, record.as_ref(), &plan.vars).await
+                    }
+                    Err(error) => Decision::Run(format!("the last apply's record: {error}")),
+                }
+            };
+            if let Decision::Run(reason) = &decision {
+                tracing::debug!("{name}: running terraform: {reason}");
+            }
+            Some(LastApplied {
+                store,
+                fingerprint,
+                decision,
+            })
+        },
     )
     .await
 }
 
-/// Every service in turn; an interrupt stops the rest. The worst exit code, the summaries,
+/// Where a service's last apply is recorded, this run's fingerprint, and what to do.
+struct LastApplied {
+    store: applied::Store,
+    fingerprint: String,
+    decision: Decision,
+}
+
+/// The summary of a service whose apply was skipped: nothing changes.
+fn unchanged(service: &str) -> Summary {
+    Summary {
+        service: service.to_owned(),
+        has_changes: false,
+        add: 0,
+        change: 0,
+        destroy: 0,
+        import: 0,
+        moved: 0,
+        functions: Vec::new(),
+        triggers: Default::default(),
+        warnings: Vec::new(),
+        foreign: Vec::new(),
+        version_cleanup: None,
+    }
+}
+
+/// The services, up to `--jobs` at once (one at a time when `apply` asks before each),
+/// each with its own runner; an interrupt starts no more of them. With several at once,
+/// each service's terraform output is printed whole when it is done (under GitHub Actions,
+/// one log group a service), so lines never interleave. The worst exit code, the summaries,
 /// the failures and terraform's plan text per service.
 async fn run_services(
-    runner: &mut Runner,
-    prepared: &[ServicePlan<'_>],
+    runner: &RunnerSettings,
+    services: Vec<(&ServicePlan<'_>, Option<LastApplied>)>,
     mode: Mode,
     args: &TerraformArgs,
     interrupts: &Interrupts,
     settings: &Settings,
     outputs: &Outputs,
-) -> Result<Ran, Error> {
-    let mut code = exit_code::SUCCESS;
-    let mut summaries = Vec::new();
-    let mut failures = Vec::new();
-    let mut plan_outputs = Vec::new();
-    for plan in prepared {
-        let name = &plan.service.name;
-        let outcome = run_service(runner, plan, mode, args, interrupts, settings).await;
-        if let Some(text) = runner.take_plan_output() {
-            plan_outputs.push((name.clone(), text));
+) -> Ran {
+    let asks = matches!(
+        mode,
+        Mode::Apply {
+            auto_approve: false,
+            ..
+        }
+    );
+    let jobs = match asks {
+        true => 1,
+        false => args
+            .jobs
+            .map_or_else(crate::schedule::default_jobs, usize::from),
+    };
+    let buffered = jobs > 1 && services.len() > 1;
+    let results = crate::schedule::run_all(
+        services,
+        jobs,
+        || interrupts.first().is_some(),
+        |(plan, last)| async move {
+            let name = &plan.service.name;
+            let mut runner = Runner::new(runner.clone(), interrupts.clone());
+            if buffered {
+                runner = runner.buffered();
+            }
+            let outcome = match forget(name, last.as_ref()).await {
+                Ok(()) => run_service(&mut runner, plan, mode, args, interrupts, settings).await,
+                Err(error) => Err(error),
+            };
+            if let (Ok(_), Some(last)) = (&outcome, &last) {
+                remember(name, plan, last, &settings.aws_region).await;
+            }
+            if let Some(text) = runner.take_output() {
+                eprint_output(name, &text, outputs.github_actions);
+            }
+            if let Err(error) = &outcome {
+                let terraform_output = match error {
+                    Error::TerraformFailed(failure) => failure.tail.as_slice(),
+                    _ => &[],
+                };
+                // Terraform's own error was not shown (`-q`) or is folded in a log group.
+                if settings.verbosity < 0 || outputs.github_actions {
+                    eprint_tail(name, terraform_output, outputs.github_actions);
+                }
+                eprint!("{}", error::render(error));
+            }
+            (name.clone(), outcome, runner.take_plan_output())
+        },
+    )
+    .await;
+
+    let mut ran = Ran::default();
+    for (name, outcome, plan_output) in results {
+        if let Some(text) = plan_output {
+            ran.plan_outputs.push((name.clone(), text));
         }
         match outcome {
             Ok((summary, result)) => {
-                code = exit_code::worst(code, result);
-                summaries.push(summary);
+                ran.code = exit_code::worst(ran.code, result);
+                ran.summaries.push(summary);
             }
             Err(error) => {
-                let stop = is_interrupt(&error);
-                code = exit_code::worst(code, error.exit_code());
+                ran.code = exit_code::worst(ran.code, error.exit_code());
                 let terraform_output = match &error {
                     Error::TerraformFailed(failure) => failure.tail.clone(),
                     _ => Vec::new(),
                 };
-                // Terraform's own error was not shown (`-q`) or is folded in a log group.
-                if settings.verbosity < 0 || outputs.github_actions {
-                    eprint_tail(name, &terraform_output, outputs.github_actions);
-                }
-                eprint!("{}", error::render(&error));
-                failures.push(Failure {
-                    service: name.clone(),
+                ran.failures.push(Failure {
+                    service: name,
                     error: error.to_string(),
                     terraform_output,
                 });
-                if stop {
-                    break;
-                }
             }
         }
     }
-    Ok(Ran {
-        code,
-        summaries,
-        failures,
-        plan_outputs,
+    ran
+}
+
+/// Before terraform may change anything: the last apply's record goes, so an apply that
+/// fails half-way leaves none that a later run could trust.
+async fn forget(service: &str, last: Option<&LastApplied>) -> Result<(), Error> {
+    let Some(last) = last else {
+        return Ok(());
+    };
+    last.store.forget().await.map_err(|message| Error::Aws {
+        service: service.to_owned(),
+        action: "remove the record of the last apply",
+        message,
+        hint: Some("the credentials need to delete the record beside the state (`s3:DeleteObject` on the state bucket)".into()),
     })
+}
+
+/// After a successful apply: what each function runs now, with this run's fingerprint, is
+/// the record a later run may skip on. A failure to keep it only costs that later run time.
+async fn remember(service: &str, plan: &ServicePlan<'_>, last: &LastApplied, region: &str) {
+    let config = crate::aws::sdk_config(region).await;
+    let client = aws_sdk_lambda::Client::new(&config);
+    let statuses = crate::aws::status::check_all(&client, &plan.vars).await;
+    let Some(record) = noop::record(&last.fingerprint, &statuses) else {
+        tracing::debug!("{service}: a function does not run what is declared; no record kept");
+        return;
+    };
+    match last.store.write(&record).await {
+        Ok(()) => tracing::debug!(
+            "{service}: recorded this apply at {}",
+            last.store.location()
+        ),
+        Err(message) => tracing::warn!(
+            "{service}: could not record this apply ({message}); the next apply runs terraform"
+        ),
+    }
 }
 
 /// One service: plan, print the text report, and for `apply` (when there are changes and
@@ -244,7 +462,7 @@ async fn run_service(
         }
         Mode::Plan { .. } => exit_code::SUCCESS,
         Mode::Apply { .. } if !summary.has_changes => exit_code::SUCCESS,
-        Mode::Apply { auto_approve } => {
+        Mode::Apply { auto_approve, .. } => {
             let question = format!("Apply the plan above to `{name}`?");
             if !auto_approve && !prompt::confirm(&question, interrupts).await? {
                 return Err(Error::Declined {
@@ -406,6 +624,27 @@ fn is_interrupt(error: &Error) -> bool {
             | Error::InterruptedLocked { .. }
             | Error::InterruptedKilled { .. }
     )
+}
+
+/// One service's terraform output, printed whole. Under GitHub Actions it is one log group
+/// with workflow commands paused (terraform echoes the gitops repo's values).
+fn eprint_output(service: &str, text: &str, github_actions: bool) {
+    let text = match github_actions {
+        true => {
+            let stop = crate::ci::annotations::StopCommands::new();
+            format!(
+                "{}\n{}\n{text}{}\n{}\n",
+                crate::ci::annotations::group(&format!("{service}: terraform")),
+                stop.pause(),
+                stop.resume(),
+                crate::ci::annotations::END_GROUP
+            )
+        }
+        false => text.to_owned(),
+    };
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr.write_all(text.as_bytes());
+    let _ = stderr.flush();
 }
 
 /// Terraform's last lines on stderr, when they were not shown as they came. Under GitHub

@@ -7,6 +7,7 @@ pub mod preview;
 pub mod promote;
 pub mod scan;
 pub mod set_version;
+pub mod status;
 pub mod vars;
 
 use crate::desired::{DesiredService, Repo};

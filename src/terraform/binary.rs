@@ -35,16 +35,7 @@ impl Terraform {
         timeout: Duration,
     ) -> Result<Self, Error> {
         let timeout = timeout.min(VERSION_TIMEOUT);
-        let path = match explicit {
-            Some(path) => which::which(path).map_err(|_| Error::TerraformNotFound {
-                tried: vec![path.display().to_string()],
-            })?,
-            None => which::which("terraform")
-                .or_else(|_| which::which("tofu"))
-                .map_err(|_| Error::TerraformNotFound {
-                    tried: vec!["terraform".into(), "tofu".into()],
-                })?,
-        };
+        let path = find(explicit)?;
         let output = tokio::process::Command::new(&path)
             .args(["version", "-json"])
             .env_clear()
@@ -85,6 +76,21 @@ impl Terraform {
     /// The binary's file name (`terraform`, `tofu`), for hints a user will type.
     pub fn name(&self) -> String {
         program_name(&self.path)
+    }
+}
+
+/// The binary `--terraform-bin` names, else `terraform`, else `tofu`, on `PATH`, without
+/// running it.
+pub fn find(explicit: Option<&Path>) -> Result<PathBuf, Error> {
+    match explicit {
+        Some(path) => which::which(path).map_err(|_| Error::TerraformNotFound {
+            tried: vec![path.display().to_string()],
+        }),
+        None => which::which("terraform")
+            .or_else(|_| which::which("tofu"))
+            .map_err(|_| Error::TerraformNotFound {
+                tried: vec!["terraform".into(), "tofu".into()],
+            }),
     }
 }
 

@@ -91,6 +91,21 @@ pub fn write(
     ship_bundled_lock: bool,
     generated: &Generated,
 ) -> Result<ModuleFiles, Error> {
+    let module = contents(module_dir, backend, ship_bundled_lock, generated)?;
+    for (name, text) in &module.files {
+        workdir::write_file(&work_dir.join(name), text.as_bytes())?;
+    }
+    Ok(module)
+}
+
+/// What [`write`] would write, without writing it (the inputs of a run, for
+/// [`crate::fingerprint`]).
+pub fn contents(
+    module_dir: Option<&Path>,
+    backend: Backend,
+    ship_bundled_lock: bool,
+    generated: &Generated,
+) -> Result<ModuleFiles, Error> {
     let mut files: Vec<(String, String)> = match module_dir {
         None => BUNDLED
             .iter()
@@ -118,10 +133,6 @@ pub fn write(
         files.push((LOCK_FILE.to_owned(), text));
     }
     files.push((BACKEND_FILE.to_owned(), backend.block()));
-
-    for (name, text) in &files {
-        workdir::write_file(&work_dir.join(name), text.as_bytes())?;
-    }
     Ok(ModuleFiles {
         files,
         lock_shipped,

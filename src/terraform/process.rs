@@ -97,13 +97,42 @@ pub struct Finished {
     pub killed: bool,
 }
 
+/// Where a command's output goes besides its kept tail.
+#[derive(Debug, Clone)]
+pub enum Echo {
+    /// Not shown (`-q`).
+    Off,
+    /// Shown on stderr line by line as it comes.
+    Live,
+    /// Appended to a buffer that is printed whole later: several services run at once and
+    /// their lines must never interleave.
+    Buffer(OutputBuffer),
+}
+
+/// The output of one service's commands, printed whole once the service is done.
+#[derive(Debug, Clone, Default)]
+pub struct OutputBuffer(Arc<Mutex<String>>);
+
+impl OutputBuffer {
+    pub fn push_line(&self, line: &str) {
+        let mut text = self.0.lock().expect("no writer panics");
+        text.push_str(line);
+        text.push('\n');
+    }
+
+    /// Everything written so far; the buffer is left empty.
+    pub fn take(&self) -> String {
+        std::mem::take(&mut *self.0.lock().expect("no writer panics"))
+    }
+}
+
 /// How one command runs.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct RunOptions {
     /// Keep stdout (for `show -json`) instead of showing it.
     pub capture_stdout: bool,
-    /// Show its output live on stderr (off for `-q`); the tail is kept either way.
-    pub echo: bool,
+    /// Show its output (live, or into a buffer), or not (`-q`); the tail is kept either way.
+    pub echo: Echo,
     /// Keep the whole of stdout (up to [`MAX_KEPT_STDOUT`]) as well as showing it: the
     /// plan's human-readable text, for the report.
     pub keep_stdout: bool,
@@ -151,9 +180,10 @@ pub async fn run(
     let collected = Arc::new(Mutex::new(Collected::default()));
     let stdout = child.stdout.take().expect("stdout is piped");
     let stderr = child.stderr.take().expect("stderr is piped");
+    let started = Instant::now();
     let readers = [
-        read_lines(stdout, Stream::Stdout, options, collected.clone()),
-        read_lines(stderr, Stream::Stderr, options, collected.clone()),
+        read_lines(stdout, Stream::Stdout, options.clone(), collected.clone()),
+        read_lines(stderr, Stream::Stderr, options.clone(), collected.clone()),
     ];
 
     let mut relayed: Option<Interrupt> = None;
@@ -219,6 +249,11 @@ pub async fn run(
             );
         }
     }
+    tracing::debug!(
+        "`{}` finished in {:.2}s",
+        invocation.display(),
+        started.elapsed().as_secs_f64()
+    );
     let collected = std::mem::take(&mut *collected.lock().expect("no reader panics"));
     let tail: Vec<String> = collected.lines.into_iter().collect();
     let lock_id = find_lock_id(&tail);
@@ -298,8 +333,10 @@ fn read_lines<R: AsyncRead + Unpin + Send + 'static>(
             }
             let line = String::from_utf8_lossy(&buffer);
             let line = line.trim_end_matches(['\n', '\r']).to_owned();
-            if options.echo {
-                eprintln!("{line}");
+            match &options.echo {
+                Echo::Off => {}
+                Echo::Live => eprintln!("{line}"),
+                Echo::Buffer(buffer) => buffer.push_line(&line),
             }
             collected.lines.push_back(line);
             if collected.lines.len() > KEPT_LINES {

@@ -23,7 +23,8 @@ use crate::stage::hash::Hasher;
 use crate::terraform::backend::BackendSettings;
 use crate::terraform::binary::Terraform;
 use crate::terraform::module::{self, Generated, ModuleFiles};
-use crate::terraform::process::{self, Finished, Invocation, RunOptions};
+use crate::terraform::plugins::{self, Plugins};
+use crate::terraform::process::{self, Echo, Finished, Invocation, OutputBuffer, RunOptions};
 use crate::workdir::{Marker, WorkDir, VARS_FILE};
 
 pub const PLAN_FILE: &str = "plan.tfplan";
@@ -49,6 +50,8 @@ pub struct RunnerSettings {
     pub env: ChildEnv,
     /// The region terraform gets, for the AWS API calls the runner makes itself.
     pub aws_region: String,
+    /// The shared plugin cache (its variables are in `env` already) and its init lock.
+    pub plugins: Plugins,
 }
 
 pub struct Runner {
@@ -56,6 +59,8 @@ pub struct Runner {
     interrupts: Interrupts,
     /// The human-readable text of the last `plan` (its stdout), for the report.
     plan_output: Option<String>,
+    /// Where terraform's output goes while other services run too; `None`: live.
+    buffer: Option<OutputBuffer>,
 }
 
 impl Runner {
@@ -64,7 +69,28 @@ impl Runner {
             settings,
             interrupts,
             plan_output: None,
+            buffer: None,
         }
+    }
+
+    /// A runner whose commands' output is kept (see [`Runner::take_output`]) rather than
+    /// shown as it comes: several services run at once.
+    pub fn buffered(mut self) -> Self {
+        self.buffer = Some(OutputBuffer::default());
+        self
+    }
+
+    /// The output kept so far by a [`Runner::buffered`] runner, command lines included.
+    pub fn take_output(&self) -> Option<String> {
+        self.buffer
+            .as_ref()
+            .map(OutputBuffer::take)
+            .filter(|text| !text.is_empty())
+    }
+
+    /// Whether the output of this runner's commands is shown at all (not `-q`).
+    pub fn echoes(&self) -> bool {
+        self.settings.echo
     }
 
     /// Terraform's own text of the last successful [`Runner::plan`], once.
@@ -201,7 +227,8 @@ impl Runner {
         let backend_config = self.settings.backend.for_service(service);
         let fingerprint = self.init_fingerprint(&module, &backend_config);
         let current = marker.is_some_and(|m| m.fingerprint == fingerprint)
-            && (module.lock_shipped || recorded_lock);
+            && (module.lock_shipped || recorded_lock)
+            && plugins::providers_present(&work_dir.data_dir());
         if current {
             tracing::debug!("{service}: terraform init is current; skipped");
         } else {
@@ -271,16 +298,23 @@ impl Runner {
                 .map(|pair| format!("-backend-config={pair}")),
         );
         let secrets: Vec<usize> = (first_secret..args.len()).collect();
+        // One init at a time may fill the shared plugin cache; the others then link to it.
+        let lock = self
+            .settings
+            .plugins
+            .lock_for_init(&self.interrupts)
+            .await?;
         self.run(service, work_dir, args, &secrets, false, &[0])
             .await?;
+        drop(lock);
         work_dir.write_data_dir_marker(&Marker {
             fingerprint,
             lock_file: sha256_of(&work_dir.path.join(module::LOCK_FILE)),
         })
     }
 
-    /// What an init depends on: the module, lock and backend files, the backend config and
-    /// the terraform binary. Not the generated `moved` and `import` blocks: they change
+    /// What an init depends on: the module, lock and backend files, the backend config,
+    /// where providers come from and the terraform binary. Not the generated `moved` and `import` blocks: they change
     /// with the previews and the log groups found, and init does not read them.
     fn init_fingerprint(&self, module: &ModuleFiles, backend_config: &[String]) -> String {
         let mut hasher = Hasher::default();
@@ -299,6 +333,8 @@ impl Runner {
             hasher.update(pair.as_bytes());
             hasher.update(&[0]);
         }
+        hasher.update(self.settings.plugins.identity.as_bytes());
+        hasher.update(&[0]);
         hasher.update(self.settings.terraform.path.to_string_lossy().as_bytes());
         hasher.update(self.settings.terraform.version.as_bytes());
         hasher.finish().hex()
@@ -371,9 +407,14 @@ impl Runner {
     ) -> Result<Finished, Error> {
         self.check_interrupted()?;
         let invocation = self.invocation(work_dir, args, secrets);
+        let echo = match (&self.buffer, self.settings.echo) {
+            (_, false) => Echo::Off,
+            (Some(buffer), true) => Echo::Buffer(buffer.clone()),
+            (None, true) => Echo::Live,
+        };
         let options = RunOptions {
             capture_stdout: stdout == Stdout::Capture,
-            echo: self.settings.echo,
+            echo: echo.clone(),
             keep_stdout: stdout == Stdout::ShowAndKeep,
             grace: self.settings.grace,
             timeout: Some(self.settings.timeout),
@@ -381,11 +422,16 @@ impl Runner {
         // Under GitHub Actions the output folds under the command line, and nothing
         // terraform prints (values from the gitops repo) is taken for a workflow command.
         // (`show -json` prints nothing there: no group, commands paused all the same.)
-        let paused = (self.settings.log_groups && self.settings.echo)
+        let command_line = format!("{service}: $ {}", invocation.display());
+        // Buffered output is folded and paused as a whole, per service, when it is printed.
+        if let Echo::Buffer(buffer) = &echo {
+            buffer.push_line(&command_line);
+        }
+        let paused = (self.settings.log_groups && matches!(echo, Echo::Live))
             .then(crate::ci::annotations::StopCommands::new);
         let grouped = paused.is_some() && stdout != Stdout::Capture;
-        let command_line = format!("{service}: $ {}", invocation.display());
         match &paused {
+            _ if matches!(echo, Echo::Buffer(_)) => {}
             Some(stop) if grouped => eprintln!(
                 "{}\n{}",
                 crate::ci::annotations::group(&command_line),

@@ -1,0 +1,377 @@
+//! The record of a service's last successful apply, kept beside its state so that a fresh
+//! CI runner finds it: the inputs' fingerprint ([`crate::fingerprint`]) and what each
+//! function ran afterwards (published version behind `live`, its CodeSha256). With the S3
+//! backend it is the object `<key>.lambda-gitops-applied.json` in the state's bucket,
+//! written with the credentials and region the backend settings name (as terraform's);
+//! with the local backend the file `<state>.lambda-gitops-applied.json` beside the state.
+//!
+//! The record is a hint, never trusted alone: an apply is skipped only when it matches AND
+//! every function runs what the gitops repo declares ([`crate::noop`]). It is removed before
+//! terraform applies anything, so an apply that fails half-way leaves none behind.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::terraform::backend::{Backend, BackendSettings};
+
+/// Appended to the state's key or path.
+pub const SUFFIX: &str = ".lambda-gitops-applied.json";
+/// The most a record may hold; anything larger is not one.
+const MAX_BYTES: usize = 1 << 20;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    pub format_version: String,
+    /// The inputs of the apply ([`crate::fingerprint::of`]).
+    pub fingerprint: String,
+    /// Function name → what it ran right after the apply.
+    pub functions: BTreeMap<String, AppliedFunction>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedFunction {
+    /// The published version behind `live`.
+    pub function_version: String,
+    pub code_sha256: String,
+}
+
+impl Record {
+    pub const FORMAT: &'static str = "1";
+}
+
+/// Where a service's record lives.
+#[derive(Debug)]
+pub enum Store {
+    Local(PathBuf),
+    S3 {
+        client: aws_sdk_s3::Client,
+        bucket: String,
+        key: String,
+        encryption: Option<(aws_sdk_s3::types::ServerSideEncryption, Option<String>)>,
+    },
+    /// No record is kept: why (a backend setting lambda-gitops cannot apply itself).
+    Unsupported(String),
+}
+
+/// The S3 backend settings whose meaning lambda-gitops applies itself (or that do not
+/// change where, or as whom, the state is written). Any other setting — an assumed role,
+/// another endpoint, other credential files — means no record: the skip never reads a
+/// record through other credentials than terraform's.
+const S3_SETTINGS: [&str; 18] = [
+    "bucket",
+    "key",
+    "region",
+    "profile",
+    "access_key",
+    "secret_key",
+    "token",
+    "encrypt",
+    "kms_key_id",
+    "use_lockfile",
+    "dynamodb_table",
+    "use_path_style",
+    "force_path_style",
+    "skip_credentials_validation",
+    "skip_region_validation",
+    "skip_metadata_api_check",
+    "skip_requesting_account_id",
+    "workspace_key_prefix",
+];
+
+impl Store {
+    /// The store of `service`: `work_dir` is its terraform cwd (a relative local `path` is
+    /// relative to it), `region` the run's.
+    pub async fn for_service(
+        backend: &BackendSettings,
+        service: &str,
+        work_dir: &std::path::Path,
+        region: &str,
+    ) -> Self {
+        let pairs: Vec<(String, String)> = backend
+            .for_service(service)
+            .iter()
+            .filter_map(|pair| {
+                let (k, v) = pair.split_once('=')?;
+                Some((k.trim().to_owned(), v.to_owned()))
+            })
+            .collect();
+        let value = |key: &str| {
+            pairs
+                .iter()
+                .rev()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
+        };
+        match backend.backend {
+            Backend::Local => {
+                let state = value("path").unwrap_or_else(|| "terraform.tfstate".into());
+                let mut path = work_dir.join(state).into_os_string();
+                path.push(SUFFIX);
+                Self::Local(path.into())
+            }
+            Backend::S3 => {
+                if let Some((key, _)) = pairs
+                    .iter()
+                    .find(|(k, _)| !S3_SETTINGS.contains(&k.as_str()))
+                {
+                    return Self::Unsupported(format!("the S3 backend setting `{key}`"));
+                }
+                let (Some(bucket), Some(key)) = (value("bucket"), value("key")) else {
+                    return Self::Unsupported("an S3 backend without `bucket` and `key`".into());
+                };
+                let truthy = |key: &str| value(key).is_some_and(|v| v == "true");
+                let region = value("region").unwrap_or_else(|| region.to_owned());
+                let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+                if !region.is_empty() {
+                    loader = loader.region(aws_config::Region::new(region));
+                }
+                if let Some(profile) = value("profile") {
+                    loader = loader.profile_name(profile);
+                }
+                if let (Some(id), Some(secret)) = (value("access_key"), value("secret_key")) {
+                    loader = loader.credentials_provider(aws_sdk_s3::config::Credentials::new(
+                        id,
+                        secret,
+                        value("token"),
+                        None,
+                        "backend-config",
+                    ));
+                }
+                let config = loader.load().await;
+                let path_style = truthy("use_path_style")
+                    || truthy("force_path_style")
+                    || config.endpoint_url().is_some();
+                let client = aws_sdk_s3::Client::from_conf(
+                    aws_sdk_s3::config::Builder::from(&config)
+                        .force_path_style(path_style)
+                        .build(),
+                );
+                let encryption = match (value("kms_key_id"), truthy("encrypt")) {
+                    (Some(kms), _) => {
+                        Some((aws_sdk_s3::types::ServerSideEncryption::AwsKms, Some(kms)))
+                    }
+                    (None, true) => Some((aws_sdk_s3::types::ServerSideEncryption::Aes256, None)),
+                    (None, false) => None,
+                };
+                Self::S3 {
+                    client,
+                    bucket,
+                    key: format!("{key}{SUFFIX}"),
+                    encryption,
+                }
+            }
+        }
+    }
+
+    /// Where the record is, for messages.
+    pub fn location(&self) -> String {
+        match self {
+            Self::Local(path) => format!("`{}`", path.display()),
+            Self::S3 { bucket, key, .. } => format!("`s3://{bucket}/{key}`"),
+            Self::Unsupported(why) => format!("nowhere ({why})"),
+        }
+    }
+
+    /// The record, when there is a readable one.
+    pub async fn read(&self) -> Result<Option<Record>, String> {
+        let bytes = match self {
+            Self::Unsupported(_) => return Ok(None),
+            Self::Local(path) => match std::fs::read(path) {
+                Ok(bytes) => bytes,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(format!("reading `{}`: {e}", path.display())),
+            },
+            Self::S3 {
+                client,
+                bucket,
+                key,
+                ..
+            } => match client.get_object().bucket(bucket).key(key).send().await {
+                Ok(object) => object
+                    .body
+                    .collect()
+                    .await
+                    .map_err(|_| format!("reading `s3://{bucket}/{key}`: the body was cut off"))?
+                    .into_bytes()
+                    .to_vec(),
+                Err(error) if error.as_service_error().is_some_and(|e| e.is_no_such_key()) => {
+                    return Ok(None)
+                }
+                Err(error) => {
+                    return Err(format!(
+                        "reading `s3://{bucket}/{key}`: {}",
+                        crate::aws::describe(&error)
+                    ))
+                }
+            },
+        };
+        if bytes.len() > MAX_BYTES {
+            return Ok(None);
+        }
+        Ok(serde_json::from_slice::<Record>(&bytes)
+            .ok()
+            .filter(|record| record.format_version == Record::FORMAT))
+    }
+
+    pub async fn write(&self, record: &Record) -> Result<(), String> {
+        let mut text = serde_json::to_string_pretty(record).expect("the record serializes");
+        text.push('\n');
+        match self {
+            Self::Unsupported(_) => Ok(()),
+            Self::Local(path) => {
+                crate::workdir::write_file(path, text.as_bytes()).map_err(|e| e.to_string())
+            }
+            Self::S3 {
+                client,
+                bucket,
+                key,
+                encryption,
+            } => {
+                let mut put = client
+                    .put_object()
+                    .bucket(bucket)
+                    .key(key)
+                    .content_type("application/json")
+                    .body(text.into_bytes().into());
+                if let Some((algorithm, kms)) = encryption {
+                    put = put
+                        .server_side_encryption(algorithm.clone())
+                        .set_ssekms_key_id(kms.clone());
+                }
+                put.send().await.map(|_| ()).map_err(|error| {
+                    format!(
+                        "writing `s3://{bucket}/{key}`: {}",
+                        crate::aws::describe(&error)
+                    )
+                })
+            }
+        }
+    }
+
+    /// Removes the record (none there is fine).
+    pub async fn forget(&self) -> Result<(), String> {
+        match self {
+            Self::Unsupported(_) => Ok(()),
+            Self::Local(path) => match std::fs::remove_file(path) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(format!("removing `{}`: {e}", path.display())),
+            },
+            Self::S3 {
+                client,
+                bucket,
+                key,
+                ..
+            } => client
+                .delete_object()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|error| {
+                    format!(
+                        "removing `s3://{bucket}/{key}`: {}",
+                        crate::aws::describe(&error)
+                    )
+                }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(backend: Backend, config: &[&str]) -> BackendSettings {
+        BackendSettings {
+            backend,
+            config: config.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_record_lives_beside_the_state_and_only_where_lambda_gitops_can_write_as_terraform_does(
+    ) {
+        let work = std::path::Path::new("/w/svc");
+        let local = Store::for_service(&settings(Backend::Local, &[]), "svc", work, "r").await;
+        assert_eq!(
+            local.location(),
+            "`/w/svc/terraform.tfstate.lambda-gitops-applied.json`"
+        );
+        let local = Store::for_service(
+            &settings(Backend::Local, &["path=/s/{service}.tfstate"]),
+            "svc",
+            work,
+            "r",
+        )
+        .await;
+        assert_eq!(
+            local.location(),
+            "`/s/svc.tfstate.lambda-gitops-applied.json`"
+        );
+        let s3 = Store::for_service(
+            &settings(
+                Backend::S3,
+                &[
+                    "bucket=b",
+                    "key=lambda/{service}.tfstate",
+                    "use_lockfile=true",
+                ],
+            ),
+            "svc",
+            work,
+            "us-east-1",
+        )
+        .await;
+        assert_eq!(
+            s3.location(),
+            "`s3://b/lambda/svc.tfstate.lambda-gitops-applied.json`"
+        );
+        let assumed = Store::for_service(
+            &settings(
+                Backend::S3,
+                &["bucket=b", "key=k", "role_arn=arn:aws:iam::1:role/x"],
+            ),
+            "svc",
+            work,
+            "us-east-1",
+        )
+        .await;
+        assert!(
+            matches!(&assumed, Store::Unsupported(why) if why.contains("role_arn")),
+            "{assumed:?}"
+        );
+        assert_eq!(assumed.read().await, Ok(None));
+    }
+
+    #[tokio::test]
+    async fn a_local_record_round_trips_and_anything_else_there_is_no_record() {
+        let temp = tempfile::tempdir().unwrap();
+        let store = Store::Local(temp.path().join(format!("terraform.tfstate{SUFFIX}")));
+        assert_eq!(store.read().await, Ok(None));
+        let record = Record {
+            format_version: Record::FORMAT.into(),
+            fingerprint: "abc".into(),
+            functions: [(
+                "f".to_owned(),
+                AppliedFunction {
+                    function_version: "3".into(),
+                    code_sha256: "x=".into(),
+                },
+            )]
+            .into(),
+        };
+        store.write(&record).await.unwrap();
+        assert_eq!(store.read().await, Ok(Some(record)));
+        if let Store::Local(path) = &store {
+            std::fs::write(path, "{\"format_version\":\"9\"}").unwrap();
+        }
+        assert_eq!(store.read().await, Ok(None));
+        store.forget().await.unwrap();
+        store.forget().await.unwrap();
+        assert_eq!(store.read().await, Ok(None));
+    }
+}

@@ -1,0 +1,159 @@
+//! `lambda-gitops status`: does every deployment's function run what the gitops repo
+//! declares? Stages 1–4 (the packages are staged to know their hashes), then per
+//! deployment the Lambda API (`aws::status`): alias `live` → published version, its
+//! CodeSha256, the `version` tag. No terraform, no work dir. Exit 0 when all match, 2 when
+//! any differs (as `plan --detailed-exitcode`), 1 when a function cannot be read.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::aws::status::{self, DeploymentStatus, StatusError};
+use crate::cli::Format;
+use crate::error::Error;
+use crate::exit_code;
+use crate::interrupts::Interrupts;
+use crate::progress::Progress;
+use crate::render::render;
+use crate::settings::Settings;
+
+pub async fn run(
+    settings: &Settings,
+    services: Vec<String>,
+    format: Format,
+    progress: Arc<dyn Progress>,
+    interrupts: Interrupts,
+) -> Result<u8, Error> {
+    if settings.aws_region.is_empty() {
+        return Err(Error::NoRegion);
+    }
+    let repo = super::load_repo(settings)?;
+    let selected = super::select(&repo, &services)?;
+    let packages: BTreeSet<_> = selected
+        .iter()
+        .flat_map(|service| service.deployments().map(|d| d.package.clone()))
+        .collect();
+    let staged = interrupts
+        .guard(crate::stage::Stager::new(settings).stage_all(packages, progress))
+        .await?
+        .map_err(|errors| Error::Stage { errors })?;
+    let client = status::client(&settings.aws_region).await;
+    let mut report = Vec::new();
+    for service in selected {
+        let vars = render(service, &settings.aws_region, &staged, |_| String::new());
+        let statuses = interrupts.guard(status::check_all(&client, &vars)).await?;
+        report.push((service.name.clone(), statuses));
+    }
+
+    let unreadable: Vec<&StatusError> = report
+        .iter()
+        .flat_map(|(_, statuses)| statuses.iter())
+        .filter_map(|s| s.running.as_ref().err())
+        .filter(|e| !matches!(e, StatusError::NoFunction { .. }))
+        .collect();
+    let differs = report
+        .iter()
+        .flat_map(|(_, statuses)| statuses.iter())
+        .any(|s| !s.matches());
+    let code = match (unreadable.first(), differs) {
+        (Some(_), _) => exit_code::ERROR,
+        (None, true) => exit_code::CHANGES,
+        (None, false) => exit_code::SUCCESS,
+    };
+    match format {
+        Format::Text => super::print_lines(&text(&report))?,
+        Format::Json => {
+            let mut json = serde_json::to_string_pretty(&json(&report, code)).expect("serializes");
+            json.push('\n');
+            super::print_lines(&[json.trim_end().to_owned()])?;
+        }
+    }
+    if let Some(error) = unreadable.first() {
+        if let Some(hint) = error.hint() {
+            tracing::error!("{error}; hint: {hint}");
+        }
+    }
+    Ok(code)
+}
+
+/// One line a deployment: `service  key  function  version  live → N  ok | differs: …`.
+fn text(report: &[(String, Vec<DeploymentStatus>)]) -> Vec<String> {
+    let mut lines = Vec::new();
+    for (service, statuses) in report {
+        for status in statuses {
+            let at = match &status.running {
+                Ok(running) if running.qualifier == status::LIVE_ALIAS => {
+                    format!("live → {}", running.function_version)
+                }
+                Ok(_) => "$LATEST".to_owned(),
+                Err(_) => "-".to_owned(),
+            };
+            let outcome = match status.differences.is_empty() && status.running.is_ok() {
+                true => "ok".to_owned(),
+                false => format!("differs: {}", status.differences.join("; ")),
+            };
+            lines.push(format!(
+                "{service}  {:<11} {}  {}  {at}  {outcome}",
+                status.key.to_string(),
+                status.function_name,
+                status.version
+            ));
+        }
+    }
+    lines
+}
+
+#[derive(Serialize)]
+struct StatusJson<'a> {
+    format_version: &'static str,
+    exit_code: u8,
+    deployments: Vec<DeploymentJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct DeploymentJson<'a> {
+    service: &'a str,
+    deployment: String,
+    function_name: &'a str,
+    version: &'a str,
+    code_sha256: &'a str,
+    running: Option<RunningJson<'a>>,
+    matches: bool,
+    differences: &'a [String],
+}
+
+#[derive(Serialize)]
+struct RunningJson<'a> {
+    qualifier: &'a str,
+    function_version: &'a str,
+    version_tag: Option<&'a str>,
+    code_sha256: &'a str,
+}
+
+fn json(report: &[(String, Vec<DeploymentStatus>)], code: u8) -> StatusJson<'_> {
+    StatusJson {
+        format_version: "1",
+        exit_code: code,
+        deployments: report
+            .iter()
+            .flat_map(|(service, statuses)| {
+                statuses.iter().map(move |s| DeploymentJson {
+                    service,
+                    deployment: s.key.to_string(),
+                    function_name: &s.function_name,
+                    version: &s.version,
+                    code_sha256: &s.code_sha256,
+                    running: s.running.as_ref().ok().map(|r| RunningJson {
+                        qualifier: &r.qualifier,
+                        function_version: &r.function_version,
+                        version_tag: r.version_tag.as_deref(),
+                        code_sha256: &r.code_sha256,
+                    }),
+                    matches: s.matches(),
+                    differences: &s.differences,
+                })
+            })
+            .collect(),
+    }
+}

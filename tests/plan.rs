@@ -41,6 +41,17 @@ case "$1" in
         trap 'echo ignored >> "$FAKE_DIR/signals"' TERM INT
         echo "planning slowly"
         while :; do sleep 0.1; done ;;
+      together)
+        # Waits until every service's plan has started: only services planned at once pass.
+        echo "$service: planning, line 1"
+        : > "$FAKE_DIR/started-$service"
+        i=0
+        while [ "$(ls "$FAKE_DIR" | grep -c '^started-')" -lt "$(cat "$FAKE_DIR/together")" ]; do
+          i=$((i + 1)); [ "$i" -gt "$(cat "$FAKE_DIR/together-ticks" 2>/dev/null || echo 300)" ] && { echo "$service: planned alone" >&2; exit 1; }
+          sleep 0.05
+        done
+        echo "$service: planning, line 2"
+        echo "$service: planning, line 3" >&2 ;;
       hold)
         echo "holding the work dir"
         i=0
@@ -192,6 +203,8 @@ fn terraform_runs_in_automation_mode_without_the_github_token() {
     let tree = Tree::new();
     tree.standard("a", &[]);
     let fake = Fake::new(&tree);
+    // A plan with changes: its JSON is read (one without changes has none to read).
+    fake.plan_exits("a", 2);
     fake.run(
         &tree,
         &["plan"],
@@ -1087,4 +1100,99 @@ fn an_invalid_lock_timeout_is_refused_before_anything_runs() {
         "{:?}",
         fake.calls()
     );
+}
+
+/// Issue 12 §1: a plan without changes (`-detailed-exitcode` 0) touches nothing, so its
+/// JSON is not read — one terraform process fewer — and the report still lists every
+/// function as it is.
+#[test]
+fn a_plan_without_changes_starts_no_second_terraform_to_read_it() {
+    let tree = Tree::new();
+    tree.standard("a", &[7]);
+    let fake = Fake::new(&tree);
+    fake.plan_exits("a", 0);
+    let run = fake.run(&tree, &["plan", "--detailed-exitcode"], &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let calls = fake.calls();
+    assert!(calls.last().unwrap().starts_with("plan "), "{calls:?}");
+    assert!(!calls.iter().any(|call| call.starts_with("show")), "{calls:?}");
+    assert!(run.stdout.starts_with("a: no changes\n"), "{}", run.stdout);
+    for line in [
+        "staging     no-op    a-staging   1.1.0",
+        "production  no-op    a-prod      1.0.0",
+        "pr-7        no-op    a-prod-pr-7  1.1.0-pr7",
+    ] {
+        assert!(
+            run.stdout.lines().any(|l| l.split_whitespace().eq(line.split_whitespace())),
+            "{line:?}:\n{}",
+            run.stdout
+        );
+    }
+    // With changes, the plan's JSON is read and guarded before anything is applied.
+    fake.plan_exits("a", 2);
+    fake.run(&tree, &["plan"], &[]).success();
+    assert_eq!(fake.calls().last().unwrap(), "show -json plan.tfplan");
+}
+
+/// Issue 12 §2: services run at once (`--jobs`), each with its own terraform; each
+/// service's output is printed whole when it is done, never interleaved with another's —
+/// under GitHub Actions in one log group per service with workflow commands paused. With
+/// `--jobs 1` they run one after another (the fake's wait for the others then fails).
+#[test]
+fn several_services_plan_at_once_and_each_ones_output_is_shown_whole() {
+    let tree = Tree::new();
+    for name in ["a", "b", "c"] {
+        tree.standard(name, &[]);
+    }
+    let fake = Fake::new(&tree);
+    std::fs::write(fake.dir.join("plan-mode"), "together").unwrap();
+    std::fs::write(fake.dir.join("together"), "3").unwrap();
+    let run = fake.run(&tree, &["plan", "--jobs", "3"], &[("GITHUB_ACTIONS", "true")]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    for name in ["a", "b", "c"] {
+        let group = lines
+            .iter()
+            .position(|l| *l == format!("::group::{name}: terraform"))
+            .unwrap_or_else(|| panic!("no group for {name}:\n{}", run.stderr));
+        let token = lines[group + 1]
+            .strip_prefix("::stop-commands::")
+            .unwrap_or_else(|| panic!("{}", run.stderr));
+        let end = group
+            + lines[group..]
+                .iter()
+                .position(|l| *l == "::endgroup::")
+                .unwrap();
+        let block = &lines[group..end];
+        assert_eq!(block[block.len() - 1], format!("::{token}::"), "{block:?}");
+        // Everything this service's terraform printed, and nothing another one did.
+        for n in 1..=3 {
+            let line = format!("{name}: planning, line {n}");
+            assert!(block.contains(&line.as_str()), "{line:?} not in {block:?}");
+        }
+        assert!(
+            block
+                .iter()
+                .all(|l| !l.contains(": planning,") || l.starts_with(&format!("{name}: "))),
+            "{block:?}"
+        );
+        assert!(
+            block.iter().any(|l| l.starts_with(&format!("{name}: $ ")) && l.contains(" plan ")),
+            "{block:?}"
+        );
+    }
+    for name in ["a", "b", "c"] {
+        assert!(run.stdout.contains(&format!("{name}: no changes")), "{}", run.stdout);
+    }
+
+    // One at a time, the first one waits for the others in vain: it fails; the others
+    // still plan, and the exit code is the worst.
+    for name in ["a", "b", "c"] {
+        let _ = std::fs::remove_file(fake.dir.join(format!("started-{name}")));
+    }
+    std::fs::write(fake.dir.join("together-ticks"), "4").unwrap();
+    let alone = fake.run(&tree, &["plan", "--jobs", "1"], &[]);
+    assert_eq!(alone.code, 1, "{}", alone.stderr);
+    assert!(alone.stderr.contains("a: planned alone"), "{}", alone.stderr);
+    assert!(alone.stdout.contains("c: no changes"), "{}", alone.stdout);
 }

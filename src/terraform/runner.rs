@@ -1,6 +1,7 @@
 //! The terraform commands for one service's work dir, in order: `init` (skipped when the
-//! module, backend and terraform are what the last init saw), `plan -var-file=…
-//! -out=plan.tfplan -detailed-exitcode`, `show -json plan.tfplan` (kept as `plan.json`), and
+//! module, backend, providers and terraform are what the last init saw; one init at a time
+//! fills the shared plugin cache), `plan -var-file=… -out=plan.tfplan -detailed-exitcode`,
+//! `show -json plan.tfplan` (kept as `plan.json`; skipped when the plan has no changes), and
 //! `apply` of exactly that saved plan. Before any of them the work dir is made to hold only
 //! what lambda-gitops wrote ([`WorkDir::scrub`]); every command gets `TF_DATA_DIR`. A plan
 //! that touches another service's resources is refused before anything is applied.
@@ -121,7 +122,11 @@ impl Runner {
             moved: render::preview_moves(vars),
             imports: render::log_group_imports(&[]),
         };
-        let mut plan_json = self.plan_once(service, work_dir, &generated).await?;
+        // A plan without changes touches nothing, foreign or not: `show -json` (a second
+        // start of the provider) is skipped, and the report says so from the variables.
+        let Some(mut plan_json) = self.plan_once(service, work_dir, &generated).await? else {
+            return Ok(no_changes(service, vars));
+        };
         if self.settings.module_dir.is_none() {
             let adopt = self.existing_log_groups(service, &plan_json).await?;
             if !adopt.is_empty() {
@@ -131,7 +136,10 @@ impl Runner {
                     crate::error::backticked(&names)
                 );
                 generated.imports = render::log_group_imports(&adopt);
-                plan_json = self.plan_once(service, work_dir, &generated).await?;
+                plan_json = match self.plan_once(service, work_dir, &generated).await? {
+                    Some(json) => json,
+                    None => return Ok(no_changes(service, vars)),
+                };
             }
         }
         let plan_path = work_dir.path.join(PLAN_JSON);
@@ -189,14 +197,15 @@ impl Runner {
         })
     }
 
-    /// One pass: module written, work dir scrubbed, init when needed, `plan`, `show -json`
-    /// (kept as `plan.json`); the plan's JSON.
+    /// One pass: module written, work dir scrubbed, init when needed, `plan`, and when it
+    /// has changes `show -json` (kept as `plan.json`); the plan's JSON, `None` without
+    /// changes.
     async fn plan_once(
         &mut self,
         service: &str,
         work_dir: &WorkDir,
         generated: &Generated,
-    ) -> Result<String, Error> {
+    ) -> Result<Option<String>, Error> {
         self.check_interrupted()?;
         let module = module::write(
             &work_dir.path,
@@ -251,13 +260,16 @@ impl Runner {
             .run_keeping_stdout(service, work_dir, args, &[0, 2])
             .await?;
         self.plan_output = Some(planned.stdout);
+        if planned.code == Some(0) {
+            return Ok(None);
+        }
 
         let show = vec!["show".to_owned(), "-json".to_owned(), PLAN_FILE.to_owned()];
         let finished = self.run(service, work_dir, show, &[], true, &[0]).await?;
         let plan_json = work_dir.path.join(PLAN_JSON);
         std::fs::write(&plan_json, &finished.stdout)
             .map_err(|e| Error::io("write", &plan_json, e))?;
-        Ok(finished.stdout)
+        Ok(Some(finished.stdout))
     }
 
     /// Applies the saved plan of the last [`Runner::plan`].
@@ -517,6 +529,49 @@ fn failure(service: &str, finished: &Finished, invocation: &Invocation, program:
         cwd: invocation.cwd.clone(),
         tail: finished.tail.clone(),
     }))
+}
+
+/// The report of a plan without changes (`-detailed-exitcode` 0), from the variables: every
+/// deployment's function as it is. Stands in for reading `show -json` of an empty plan.
+fn no_changes(service: &str, vars: &TfVars) -> Summary {
+    let functions = vars
+        .deployments
+        .iter()
+        .map(|(key, deployment)| {
+            let settings = report::FunctionSettings {
+                runtime: Some(deployment.settings.runtime.clone()),
+                handler: Some(deployment.settings.handler.clone()),
+                role: Some(vars.role_arn.clone()).filter(|role| !role.is_empty()),
+                memory_size: Some(deployment.settings.memory_size.into()),
+                timeout: Some(deployment.settings.timeout.into()),
+                environment_keys: deployment.settings.environment.keys().cloned().collect(),
+            };
+            report::FunctionChange {
+                environment: key.to_string(),
+                function_name: deployment.function_name.clone(),
+                action: report::Action::NoOp,
+                version_before: Some(deployment.version.clone()),
+                version_after: Some(deployment.version.clone()),
+                settings_before: Some(settings.clone()),
+                settings: Some(settings),
+                address: format!("aws_lambda_function.this[\"{key}\"]"),
+            }
+        })
+        .collect();
+    Summary {
+        service: service.to_owned(),
+        has_changes: false,
+        add: 0,
+        change: 0,
+        destroy: 0,
+        import: 0,
+        moved: 0,
+        functions,
+        triggers: Default::default(),
+        warnings: Vec::new(),
+        foreign: Vec::new(),
+        version_cleanup: None,
+    }
 }
 
 /// SHA-256 hex of a regular file's bytes; `None` when there is none.

@@ -11,10 +11,10 @@ usage: bench.py BINARY [--rounds N] [--only staging,scan,deploy,services] [--pre
             floor), step by step: first deploy, no-op re-run, one preview added, one removed,
             at 3 and at 20 previews. Each side has its own emulator (moto on 127.0.0.1); the
             sides take turns step by step; every round starts from empty emulators.
-  services  three services in one run vs the same three run one after another
+  services  three services in one run (default --jobs, and --jobs 1) vs one run per service
 
 Everything talks to emulators on loopback only; terraform's providers come from a filesystem
-mirror ($TF_PLUGIN_MIRROR, else the one found under /opt, /usr/share, ~/.terraform.d).
+mirror ($TF_PLUGIN_MIRROR, else terraform's implied mirror directories, else /opt/tf-plugins).
 """
 import argparse
 import json
@@ -39,13 +39,23 @@ def write(path, text, mode="w"):
         f.write(text)
 
 
-def timed(argv, cwd=None, env=None, check=True):
+PROFILE = {}  # (previews, step, command) -> [seconds], from lambda-gitops's own timing (-v)
+
+
+def timed(argv, cwd=None, env=None, check=True, profile=None):
     start = time.perf_counter()
     result = subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     elapsed = time.perf_counter() - start
     if check and result.returncode not in (0, 2):
         sys.stderr.write(result.stderr.decode(errors="replace")[-4000:])
         raise SystemExit(f"{argv[0]} exited {result.returncode}")
+    if profile is not None:
+        # `-v` logs "`…/terraform plan …` finished in 1.23s" per command.
+        for line in result.stderr.decode(errors="replace").splitlines():
+            if "` finished in " in line and "terraform " in line:
+                command = line.split("terraform ", 1)[1].split()[0]
+                seconds = float(line.rsplit(" ", 1)[1].rstrip("s"))
+                PROFILE.setdefault(profile + (command,), []).append(seconds)
     return elapsed
 
 
@@ -159,15 +169,18 @@ class Emulator:
 
 
 def find_mirror():
+    """$TF_PLUGIN_MIRROR, else the first of the directories terraform itself searches as
+    implied local mirrors on Linux (then this machine's /opt/tf-plugins) that holds
+    `registry.terraform.io`; never a search of the whole filesystem."""
     mirror = os.environ.get("TF_PLUGIN_MIRROR")
     if mirror:
         return mirror
-    for base in ("/opt", "/usr/share", "/usr/local/share", os.path.expanduser("~/.terraform.d")):
-        for dirpath, dirnames, _ in os.walk(base):
-            if "registry.terraform.io" in dirnames:
-                return dirpath
-            if dirpath.count(os.sep) - base.count(os.sep) >= 2:
-                dirnames[:] = []
+    data_home = os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share")
+    data_dirs = (os.environ.get("XDG_DATA_DIRS") or "/usr/local/share:/usr/share").split(":")
+    for base in [os.path.expanduser("~/.terraform.d/plugins"), f"{data_home}/terraform/plugins",
+                 *(f"{d}/terraform/plugins" for d in data_dirs if d), "/opt/tf-plugins"]:
+        if os.path.isdir(os.path.join(base, "registry.terraform.io")):
+            return base
     return None
 
 
@@ -225,7 +238,7 @@ class Seed(Side):
         super().__init__("seed", *args)
         self.script = os.path.join(seed_dir, "seed-workflow.sh")
 
-    def step(self, gitops, service):
+    def step(self, gitops, service, profile=None):
         return timed(["bash", self.script, gitops, service, f"packages/{service}-{{version}}.zip", self.work],
                      env=self.env)
 
@@ -235,10 +248,10 @@ class Tool(Side):
         super().__init__("lambda-gitops", *args)
         self.binary = binary
 
-    def step(self, gitops, service):
-        return timed([self.binary, "apply", "--auto-approve", "-q", "--gitops-dir", gitops,
+    def step(self, gitops, service, profile=None):
+        return timed([self.binary, "apply", "--auto-approve", "-v", "--gitops-dir", gitops,
                       "--work-dir", self.work, "--cache-dir", os.path.join(self.scratch, "cache-tool")],
-                     env=self.env)
+                     env=self.env, profile=profile)
 
 
 class Floor(Side):
@@ -249,7 +262,7 @@ class Floor(Side):
         super().__init__("terraform", *args)
         self.binary = binary
 
-    def step(self, gitops, service):
+    def step(self, gitops, service, profile=None):
         vars_work = os.path.join(self.scratch, "work-floor-vars")
         subprocess.run([self.binary, "vars", "-q", "--gitops-dir", gitops, "--work-dir", vars_work,
                         "--cache-dir", os.path.join(self.scratch, "cache-floor")],
@@ -271,6 +284,9 @@ class Floor(Side):
         return elapsed
 
 
+STEPS = ["first deploy", "no-op re-run", "one preview added", "one preview removed"]
+
+
 def bench_deploy(binary, scratch, rounds, preview_counts, seed_dir, env):
     service = "svc"
     buckets = [f"{service}-uploads", f"{service}-packages"]
@@ -278,7 +294,7 @@ def bench_deploy(binary, scratch, rounds, preview_counts, seed_dir, env):
     sides = [Seed(seed_dir, emulators["seed"], scratch, env),
              Tool(binary, emulators["tool"], scratch, env),
              Floor(binary, emulators["floor"], scratch, env)]
-    steps = ["first deploy", "no-op re-run", "one preview added", "one preview removed"]
+    steps = STEPS
     results = {}  # (previews, step, side) -> [seconds]
     try:
         for previews in preview_counts:
@@ -294,7 +310,7 @@ def bench_deploy(binary, scratch, rounds, preview_counts, seed_dir, env):
                     if step == "one preview removed":
                         remove_preview(gitops, service, previews + 1)
                     for side in sides:
-                        seconds = side.step(gitops, service)
+                        seconds = side.step(gitops, service, profile=(previews, step))
                         results.setdefault((previews, step, side.name), []).append(seconds)
                         print(f"  {previews:>2} previews, round {round_ + 1}, {step:<20} {side.name:<14} {seconds:6.2f} s",
                               file=sys.stderr)
@@ -311,7 +327,8 @@ def bench_deploy(binary, scratch, rounds, preview_counts, seed_dir, env):
 
 
 def bench_services(binary, scratch, rounds, env):
-    """Three services applied in one run vs one run per service, from empty emulators."""
+    """Three services from empty emulators: one run with the default `--jobs` (the cores),
+    one run with `--jobs 1`, and one run per service in turn."""
     emulator = Emulator(scratch, "services")
     services = ["alpha", "beta", "gamma"]
     buckets = [b for s in services for b in (f"{s}-uploads", f"{s}-packages")]
@@ -319,22 +336,26 @@ def bench_services(binary, scratch, rounds, env):
     for service in services:
         gitops_tree(gitops, service, 3)
     run_env = emulator.env(env)
-    together, apart = [], []
+    times = {"parallel": [], "jobs1": [], "apart": []}
     try:
         for _ in range(rounds):
-            for mode in ("together", "apart"):
+            for mode in times:
                 emulator.reset(buckets)
                 work = os.path.join(scratch, f"work-services-{mode}")
                 shutil.rmtree(work, ignore_errors=True)
                 base = [binary, "apply", "--auto-approve", "-q", "--gitops-dir", gitops, "--work-dir", work,
                         "--cache-dir", os.path.join(scratch, "cache-services")]
-                if mode == "together":
-                    together.append(timed(base, env=run_env))
+                if mode == "parallel":
+                    seconds = timed(base, env=run_env)
+                elif mode == "jobs1":
+                    seconds = timed(base + ["--jobs", "1"], env=run_env)
                 else:
-                    apart.append(sum(timed(base + ["--service", s], env=run_env) for s in services))
+                    seconds = sum(timed(base + ["--service", s], env=run_env) for s in services)
+                times[mode].append(seconds)
+                print(f"  three services, {mode:<8} {seconds:6.2f} s", file=sys.stderr)
     finally:
         emulator.stop()
-    return statistics.median(together), statistics.median(apart)
+    return {mode: statistics.median(values) for mode, values in times.items()}
 
 
 def main():
@@ -380,22 +401,32 @@ def main():
                 for p, step, seed, tool, floor in rows)
             sections.append(("Deploys against the seed workflow",
                              f"Medians of {args.rounds} rounds, each from empty emulators.\n\n{table}"))
+        if "deploy" in only and PROFILE:
+            table = "| previews | step | command | median | runs |\n|---|---|---|---|---|\n"
+            for (p, step, command), values in sorted(PROFILE.items(), key=lambda kv: (kv[0][0], STEPS.index(kv[0][1]), kv[0][2])):
+                table += f"| {p} | {step} | `terraform {command}` | {statistics.median(values):.2f} s | {len(values)} |\n"
+            sections.append(("Where lambda-gitops's time goes",
+                             "Each terraform command of the lambda-gitops runs above, timed by lambda-gitops itself (`-v`).\n\n"
+                             + table))
         if "services" in only:
-            together, apart = bench_services(args.binary, scratch, args.rounds, env)
+            times = bench_services(args.binary, scratch, args.rounds, env)
+            apart = times["apart"]
             sections.append(("Three services", (
-                f"Medians of {args.rounds} rounds.\n\n| run | time | ratio |\n|---|---|---|\n"
-                f"| three services, one run | {together:.2f} s | {together / apart:.2f}× |\n"
-                f"| one run per service, in turn | {apart:.2f} s | 1.00× |\n")))
+                f"Medians of {args.rounds} rounds, each from an empty emulator, 3 previews per service.\n\n"
+                "| run | time | vs one after another |\n|---|---|---|\n"
+                f"| one run, default `--jobs` ({os.cpu_count()}) | {times['parallel']:.2f} s | {times['parallel'] / times['jobs1']:.2f}× |\n"
+                f"| one run, `--jobs 1` | {times['jobs1']:.2f} s | 1.00× |\n"
+                f"| one run per service, in turn | {apart:.2f} s | {apart / times['jobs1']:.2f}× |\n")))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown")
-    out = [f"# Benchmarks\n\nMeasured by `scripts/bench` on {time.strftime('%Y-%m-%d')} ({os.cpu_count()} cores, {cpu}),"
-           " release build. Each row compares lambda-gitops with a baseline measured in the same run on the same"
-           " input, so the ratio is what to watch; absolute times are for orientation only.\n"]
+    load = os.getloadavg()[0]
+    out = [f"Measured by `scripts/bench {' '.join(sys.argv[2:])}` on {time.strftime('%Y-%m-%d')} ({os.cpu_count()} cores,"
+           f" {cpu}; load average {load:.1f} at the end), release build."]
     for title, body in sections:
-        out.append(f"\n## {title}\n\n{body}")
-    print("".join(out))
+        out.append(f"\n### {title}\n\n{body}")
+    print("\n".join(out).rstrip())
 
 
 if __name__ == "__main__":

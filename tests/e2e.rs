@@ -1,7 +1,7 @@
 //! End to end: the binary, real terraform, the real AWS provider and moto on loopback. One
 //! emulator serves the whole file; each test has its own service, buckets and functions.
-//! Everything is checked through the emulator's API (tests/aws_probe.py), not terraform's
-//! output.
+//! Everything is checked through the emulator's API (the AWS SDK, `tests/common/aws.rs`),
+//! not terraform's output.
 
 mod common;
 
@@ -623,10 +623,13 @@ fn every_setting_reaches_the_functions_their_log_groups_and_role() {
     aws.create_buckets(&["set-uploads", "set-packages"]);
     let layer = aws.probe(&["publish-layer", "set-deps"]);
     let layer = layer.as_str().unwrap();
-    let network = aws.probe(&["network"]);
-    let subnets: Vec<String> = serde_json::from_value(network["subnet_ids"].clone()).unwrap();
-    let groups: Vec<String> =
-        serde_json::from_value(network["security_group_ids"].clone()).unwrap();
+    // IDs of the shape EC2 gives: Lambda takes them as they are (the emulator, like the
+    // AWS provider, looks none of them up), so no network is created for them.
+    let subnets: Vec<String> = vec![
+        "subnet-0a1b2c3d4e5f60718".into(),
+        "subnet-0918273645abcdef0".into(),
+    ];
+    let groups: Vec<String> = vec!["sg-0fedcba9876543210".into()];
     let service = format!("settings-{}", "x".repeat(51));
     assert_eq!(service.len(), 60);
     let tree = Tree::new();
@@ -892,9 +895,11 @@ fn a_concurrent_apply_on_an_s3_state_meets_the_lock_and_the_state_stays_whole() 
     );
 
     // The state is whole: no lock is left, and a fresh plan against it has nothing to do.
+    // (Beside it, A's apply left its record: `lock/terraform.tfstate.lambda-gitops-applied.json`.)
     let objects: Vec<String> =
         serde_json::from_value(aws.probe(&["objects", "lock-state"])).unwrap();
-    assert_eq!(objects, ["lock/terraform.tfstate"]);
+    let states: Vec<&String> = objects.iter().filter(|key| !is_record(key)).collect();
+    assert_eq!(states, ["lock/terraform.tfstate"]);
     let state: Value = serde_json::from_str(
         aws.probe(&["get", "lock-state", "lock/terraform.tfstate"])
             .as_str()
@@ -1115,13 +1120,118 @@ fn a_pull_request_checkout_with_planted_content_plans_and_applies_two_services_o
         !mark.exists(),
         "terraform ran a provider planted in the checkout"
     );
-    let states: Vec<String> = serde_json::from_value(aws.probe(&["objects", "ci-state"])).unwrap();
+    let objects: Vec<String> = serde_json::from_value(aws.probe(&["objects", "ci-state"])).unwrap();
+    let states: Vec<&String> = objects.iter().filter(|key| !is_record(key)).collect();
     assert_eq!(states, ["lambda/ci-a.tfstate", "lambda/ci-b.tfstate"]);
     assert!(runner_temp.join("lambda-gitops/ci-a/main.tf").is_file());
     assert_eq!(walk(&planted), before, "the checkout was written to");
 
     let again = with_backend(&["plan", "--detailed-exitcode"]);
     assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+}
+
+/// The record of a service's last apply, beside its state object.
+fn is_record(key: &str) -> bool {
+    key.ends_with(".lambda-gitops-applied.json")
+}
+
+/// Issue 12 §3: an `apply` with nothing changed starts no terraform — on a fresh CI runner
+/// too (the record of the last apply lies beside each S3 state) — but only while every
+/// function runs what the gitops repo declares: a function whose `version` tag was changed
+/// outside terraform is applied again, the other service still skipped. `status` reads the
+/// same through the Lambda API (exit 2 on a difference).
+#[test]
+fn an_apply_with_nothing_changed_starts_no_terraform_until_aws_drifts() {
+    let aws = emulator();
+    aws.create_buckets(&[
+        "nop-a-uploads",
+        "nop-a-packages",
+        "nop-b-uploads",
+        "nop-b-packages",
+        "nop-state",
+    ]);
+    let tree = Tree::new();
+    tree.standard("nop-a", &[3]);
+    tree.standard("nop-b", &[]);
+    let backend = readme_backend("nop-state", "lambda/{service}.tfstate");
+    let on_runner = |runner: &str, args: &[&str]| {
+        let runner_temp = tree.temp.path().join(runner);
+        std::fs::create_dir_all(&runner_temp).unwrap();
+        let mut all: Vec<&str> = args.to_vec();
+        if args[0] != "status" {
+            all.extend(backend.iter().map(String::as_str));
+        }
+        let run = Run::from(ci_command(&tree, &runner_temp, &all).output().unwrap());
+        (run, runner_temp.join("lambda-gitops"))
+    };
+    let (first, _) = on_runner("runner-1", &["apply", "--auto-approve"]);
+    first.success();
+    let objects: Vec<String> =
+        serde_json::from_value(aws.probe(&["objects", "nop-state"])).unwrap();
+    for service in ["nop-a", "nop-b"] {
+        let record = format!("lambda/{service}.tfstate.lambda-gitops-applied.json");
+        assert!(objects.contains(&record), "{objects:?}");
+    }
+
+    // A fresh runner: nothing changed, nothing drifted — no terraform at all.
+    let (noop, work) = on_runner("runner-2", &["apply", "--auto-approve"]);
+    noop.success();
+    for service in ["nop-a", "nop-b"] {
+        assert!(
+            noop.stdout
+                .contains(&format!("{service}: no changes since the last apply")),
+            "{}",
+            noop.stdout
+        );
+        assert!(
+            !work.join(service).join(".terraform").exists(),
+            "{service}: terraform ran\n{}",
+            noop.stderr
+        );
+    }
+    let (status, _) = on_runner("runner-2", &["status"]);
+    assert_eq!(status.code, 0, "{}\n{}", status.stdout, status.stderr);
+    assert_eq!(status.stdout.lines().count(), 5, "{}", status.stdout);
+
+    // Someone retags staging's function by hand: `status` sees it, and the next apply
+    // runs terraform for that service only, which puts the tag back.
+    aws.probe(&["tag", "nop-a-staging", "version", "9.9.9"]);
+    let (status, _) = on_runner("runner-3", &["status", "--format", "json"]);
+    assert_eq!(status.code, 2, "{}\n{}", status.stdout, status.stderr);
+    let differing: Vec<String> = status.json()["deployments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["matches"] == false)
+        .map(|d| d["function_name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(differing, ["nop-a-staging"]);
+    let (drift, work) = on_runner("runner-3", &["apply", "--auto-approve"]);
+    drift.success();
+    assert!(work.join("nop-a/.terraform").exists(), "{}", drift.stderr);
+    assert!(!work.join("nop-b/.terraform").exists(), "{}", drift.stderr);
+    assert!(
+        drift
+            .stdout
+            .contains("nop-b: no changes since the last apply"),
+        "{}",
+        drift.stdout
+    );
+    assert_eq!(
+        functions(aws, "nop-a-staging")["nop-a-staging"]["tags"]["version"],
+        "1.1.0"
+    );
+    let (status, _) = on_runner("runner-3", &["status"]);
+    assert_eq!(status.code, 0, "{}\n{}", status.stdout, status.stderr);
+
+    // A changed input always runs terraform, and `--refresh` does without one.
+    let (refreshed, work) = on_runner("runner-4", &["apply", "--auto-approve", "--refresh"]);
+    refreshed.success();
+    assert!(
+        work.join("nop-b/.terraform").exists(),
+        "{}",
+        refreshed.stderr
+    );
 }
 
 /// Issue 7 §2, defence in depth: two services run one at a time on one fixed state key —

@@ -1115,7 +1115,10 @@ fn a_plan_without_changes_starts_no_second_terraform_to_read_it() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     let calls = fake.calls();
     assert!(calls.last().unwrap().starts_with("plan "), "{calls:?}");
-    assert!(!calls.iter().any(|call| call.starts_with("show")), "{calls:?}");
+    assert!(
+        !calls.iter().any(|call| call.starts_with("show")),
+        "{calls:?}"
+    );
     assert!(run.stdout.starts_with("a: no changes\n"), "{}", run.stdout);
     for line in [
         "staging     no-op    a-staging   1.1.0",
@@ -1123,7 +1126,9 @@ fn a_plan_without_changes_starts_no_second_terraform_to_read_it() {
         "pr-7        no-op    a-prod-pr-7  1.1.0-pr7",
     ] {
         assert!(
-            run.stdout.lines().any(|l| l.split_whitespace().eq(line.split_whitespace())),
+            run.stdout
+                .lines()
+                .any(|l| l.split_whitespace().eq(line.split_whitespace())),
             "{line:?}:\n{}",
             run.stdout
         );
@@ -1147,7 +1152,11 @@ fn several_services_plan_at_once_and_each_ones_output_is_shown_whole() {
     let fake = Fake::new(&tree);
     std::fs::write(fake.dir.join("plan-mode"), "together").unwrap();
     std::fs::write(fake.dir.join("together"), "3").unwrap();
-    let run = fake.run(&tree, &["plan", "--jobs", "3"], &[("GITHUB_ACTIONS", "true")]);
+    let run = fake.run(
+        &tree,
+        &["plan", "--jobs", "3"],
+        &[("GITHUB_ACTIONS", "true")],
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let lines: Vec<&str> = run.stderr.lines().collect();
     for name in ["a", "b", "c"] {
@@ -1177,12 +1186,18 @@ fn several_services_plan_at_once_and_each_ones_output_is_shown_whole() {
             "{block:?}"
         );
         assert!(
-            block.iter().any(|l| l.starts_with(&format!("{name}: $ ")) && l.contains(" plan ")),
+            block
+                .iter()
+                .any(|l| l.starts_with(&format!("{name}: $ ")) && l.contains(" plan ")),
             "{block:?}"
         );
     }
     for name in ["a", "b", "c"] {
-        assert!(run.stdout.contains(&format!("{name}: no changes")), "{}", run.stdout);
+        assert!(
+            run.stdout.contains(&format!("{name}: no changes")),
+            "{}",
+            run.stdout
+        );
     }
 
     // One at a time, the first one waits for the others in vain: it fails; the others
@@ -1193,6 +1208,10 @@ fn several_services_plan_at_once_and_each_ones_output_is_shown_whole() {
     std::fs::write(fake.dir.join("together-ticks"), "4").unwrap();
     let alone = fake.run(&tree, &["plan", "--jobs", "1"], &[]);
     assert_eq!(alone.code, 1, "{}", alone.stderr);
-    assert!(alone.stderr.contains("a: planned alone"), "{}", alone.stderr);
+    assert!(
+        alone.stderr.contains("a: planned alone"),
+        "{}",
+        alone.stderr
+    );
     assert!(alone.stdout.contains("c: no changes"), "{}", alone.stdout);
 }

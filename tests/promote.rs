@@ -5,52 +5,14 @@
 
 mod common;
 
-use std::process::Command;
-
 use common::aws::emulator;
 use common::{Run, Tree};
 
 /// Prepares Lambda functions in the emulator: `function NAME ZIP TAG` (create, tagged
 /// `version=TAG` unless TAG is `-`), `publish NAME` (a version, and the alias `live` on
 /// it), `code NAME ZIP` (new `$LATEST` code).
-const SETUP: &str = r#"
-import json, os, sys
-import boto3
-def client(service):
-    return boto3.client(service, endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name=os.environ["AWS_REGION"])
-command, name = sys.argv[1], sys.argv[2]
-lam = client("lambda")
-if command == "function":
-    iam = client("iam")
-    role = iam.create_role(RoleName="role-" + name, AssumeRolePolicyDocument=json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
-    tags = {} if sys.argv[4] == "-" else {"version": sys.argv[4]}
-    lam.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="app.handler",
-                        Code={"ZipFile": open(sys.argv[3], "rb").read()}, Tags=tags)
-elif command == "publish":
-    version = lam.publish_version(FunctionName=name)["Version"]
-    try:
-        lam.update_alias(FunctionName=name, Name="live", FunctionVersion=version)
-    except lam.exceptions.ResourceNotFoundException:
-        lam.create_alias(FunctionName=name, Name="live", FunctionVersion=version)
-elif command == "code":
-    lam.update_function_code(FunctionName=name, ZipFile=open(sys.argv[3], "rb").read())
-"#;
-
 fn setup(args: &[&str]) {
-    let output = Command::new("python3")
-        .arg("-c")
-        .arg(SETUP)
-        .args(args)
-        .envs(emulator().env())
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "setup {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    emulator().probe(args);
 }
 
 fn promote(tree: &Tree, service: &str, require: bool) -> Run {

@@ -77,31 +77,52 @@ pub async fn run(
     Ok(code)
 }
 
-/// One line a deployment: `service  key  function  version  live → N  ok | differs: …`.
+/// One line a deployment, in columns: service, deployment, function, version, what runs
+/// (`live → N`), `ok` or `differs: …`.
 fn text(report: &[(String, Vec<DeploymentStatus>)]) -> Vec<String> {
-    let mut lines = Vec::new();
-    for (service, statuses) in report {
-        for status in statuses {
-            let at = match &status.running {
-                Ok(running) if running.qualifier == status::LIVE_ALIAS => {
-                    format!("live → {}", running.function_version)
-                }
-                Ok(_) => "$LATEST".to_owned(),
-                Err(_) => "-".to_owned(),
-            };
-            let outcome = match status.differences.is_empty() && status.running.is_ok() {
-                true => "ok".to_owned(),
-                false => format!("differs: {}", status.differences.join("; ")),
-            };
-            lines.push(format!(
-                "{service}  {:<11} {}  {}  {at}  {outcome}",
-                status.key.to_string(),
-                status.function_name,
-                status.version
-            ));
-        }
-    }
-    lines
+    let rows: Vec<[String; 6]> = report
+        .iter()
+        .flat_map(|(service, statuses)| {
+            statuses.iter().map(move |status| {
+                let at = match &status.running {
+                    Ok(running) if running.qualifier == status::LIVE_ALIAS => {
+                        format!("live → {}", running.function_version)
+                    }
+                    Ok(_) => "$LATEST".to_owned(),
+                    Err(_) => "-".to_owned(),
+                };
+                let outcome = match status.matches() {
+                    true => "ok".to_owned(),
+                    false => format!("differs: {}", status.differences.join("; ")),
+                };
+                [
+                    service.clone(),
+                    status.key.to_string(),
+                    status.function_name.clone(),
+                    status.version.clone(),
+                    at,
+                    outcome,
+                ]
+            })
+        })
+        .collect();
+    let width = |column: usize| {
+        rows.iter()
+            .map(|row| row[column].chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let widths: Vec<usize> = (0..5).map(width).collect();
+    rows.iter()
+        .map(|row| {
+            let mut line = String::new();
+            for (cell, width) in row.iter().zip(&widths) {
+                line.push_str(&format!("{cell:width$}  "));
+            }
+            line.push_str(&row[5]);
+            line
+        })
+        .collect()
 }
 
 #[derive(Serialize)]

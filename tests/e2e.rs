@@ -103,6 +103,10 @@ fn a_service_lives_through_create_noop_preview_removal_rollback_and_promotion() 
     let first = run(&tree, &["apply", "--auto-approve"]);
     first.success();
     assert!(first.stdout.contains("life: "), "{}", first.stdout);
+    // Against an empty state the plan can only create: it is applied while its JSON is
+    // read (issue 12 §1); no later plan here is.
+    let early = "life: the plan only creates: applying it while it is read";
+    assert!(first.stderr.contains(early), "{}", first.stderr);
     let created = functions(aws, "life-");
     let names: Vec<&str> = created.keys().map(String::as_str).collect();
     assert_eq!(
@@ -205,7 +209,9 @@ fn a_service_lives_through_create_noop_preview_removal_rollback_and_promotion() 
     // c. A closed PR's directory is deleted: its function, alias, permission, trigger and
     // log group go, nothing else.
     tree.remove("environments/preview/pr-7");
-    run(&tree, &["apply", "--auto-approve"]).success();
+    let removed = run(&tree, &["apply", "--auto-approve"]);
+    removed.success();
+    assert!(!removed.stderr.contains(early), "{}", removed.stderr);
     let after = functions(aws, "life-");
     assert!(!after.contains_key("life-prod-pr-7"));
     assert_eq!(policy(aws, "life-prod-pr-7", "live"), BTreeMap::new());

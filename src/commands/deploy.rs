@@ -353,6 +353,12 @@ async fn run_services(
             if buffered {
                 runner = runner.buffered();
             }
+            if let Mode::Apply {
+                auto_approve: true, ..
+            } = mode
+            {
+                runner = runner.applying();
+            }
             let outcome = match forget(name, last.as_ref()).await {
                 Ok(()) => run_service(&mut runner, plan, mode, args, interrupts, settings).await,
                 Err(error) => Err(error),

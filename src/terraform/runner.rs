@@ -62,6 +62,10 @@ pub struct Runner {
     plan_output: Option<String>,
     /// Where terraform's output goes while other services run too; `None`: live.
     buffer: Option<OutputBuffer>,
+    /// An approved `apply` follows every plan: one that can only create starts at once.
+    apply_early: bool,
+    /// The last plan was applied already (it could only create).
+    applied: bool,
 }
 
 impl Runner {
@@ -71,7 +75,16 @@ impl Runner {
             interrupts,
             plan_output: None,
             buffer: None,
+            apply_early: false,
+            applied: false,
         }
+    }
+
+    /// A runner whose plans are applied without a question (`apply --auto-approve`): a plan
+    /// that can only create is applied while its JSON is read, not after.
+    pub fn applying(mut self) -> Self {
+        self.apply_early = true;
+        self
     }
 
     /// A runner whose commands' output is kept (see [`Runner::take_output`]) rather than
@@ -118,30 +131,38 @@ impl Runner {
         work_dir: &WorkDir,
         vars: &TfVars,
     ) -> Result<Summary, Error> {
+        self.applied = false;
         let mut generated = Generated {
             moved: render::preview_moves(vars),
             imports: render::log_group_imports(&[]),
         };
         // A plan without changes touches nothing, foreign or not: `show -json` (a second
         // start of the provider) is skipped, and the report says so from the variables.
-        let Some(mut plan_json) = self.plan_once(service, work_dir, &generated).await? else {
+        if !self.plan_once(service, work_dir, &generated).await? {
             return Ok(no_changes(service, vars));
-        };
-        if self.settings.module_dir.is_none() {
-            let adopt = self.existing_log_groups(service, &plan_json).await?;
-            if !adopt.is_empty() {
-                let names: Vec<String> = adopt.iter().map(|(_, name)| name.clone()).collect();
-                tracing::info!(
-                    "{service}: adopting existing log group(s) {}; planning again",
-                    crate::error::backticked(&names)
-                );
-                generated.imports = render::log_group_imports(&adopt);
-                plan_json = match self.plan_once(service, work_dir, &generated).await? {
-                    Some(json) => json,
-                    None => return Ok(no_changes(service, vars)),
-                };
-            }
         }
+        let plan_json = if self.creates_only(service, work_dir, vars).await {
+            // Nothing there to change or destroy, nobody's: apply while the JSON is read.
+            self.apply_while_reading(service, work_dir).await?
+        } else {
+            let mut plan_json = self.show_json(service, work_dir).await?;
+            if self.settings.module_dir.is_none() {
+                let adopt = self.existing_log_groups(service, &plan_json).await?;
+                if !adopt.is_empty() {
+                    let names: Vec<String> = adopt.iter().map(|(_, name)| name.clone()).collect();
+                    tracing::info!(
+                        "{service}: adopting existing log group(s) {}; planning again",
+                        crate::error::backticked(&names)
+                    );
+                    generated.imports = render::log_group_imports(&adopt);
+                    if !self.plan_once(service, work_dir, &generated).await? {
+                        return Ok(no_changes(service, vars));
+                    }
+                    plan_json = self.show_json(service, work_dir).await?;
+                }
+            }
+            plan_json
+        };
         let plan_path = work_dir.path.join(PLAN_JSON);
         let summary =
             report::summarize(service, plan_json.as_bytes()).map_err(|e| Error::PlanJson {
@@ -150,6 +171,56 @@ impl Runner {
             })?;
         self.refuse_foreign(service, &summary)?;
         Ok(summary)
+    }
+
+    /// Whether the saved plan can only create, so that applying it need not wait for its
+    /// JSON (the foreign-resource guard has nothing to guard): an auto-approved `apply` of
+    /// the bundled module without `import` blocks, whose plan was made against a state that
+    /// holds no resource (the prior state saved in the plan file itself, so no other run's
+    /// apply in between can make it wrong), and none of whose log groups exist already
+    /// (those would be adopted, and an adopted object may belong to someone else).
+    async fn creates_only(&self, service: &str, work_dir: &WorkDir, vars: &TfVars) -> bool {
+        if !self.apply_early
+            || self.settings.module_dir.is_some()
+            || !prior_state_is_empty(&work_dir.path.join(PLAN_FILE))
+        {
+            return false;
+        }
+        let names: Vec<String> = vars
+            .deployments
+            .values()
+            .map(|d| format!("/aws/lambda/{}", d.function_name))
+            .collect();
+        let config = crate::aws::sdk_config(&self.settings.aws_region).await;
+        match crate::aws::log_groups::existing(&config, &names).await {
+            Ok(existing) if existing.is_empty() => {
+                tracing::info!("{service}: the plan only creates: applying it while it is read");
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// `apply` of the saved plan and `show -json` of it side by side; the plan's JSON.
+    async fn apply_while_reading(
+        &mut self,
+        service: &str,
+        work_dir: &WorkDir,
+    ) -> Result<String, Error> {
+        // The reader shows nothing: no log group, no paused commands around the apply's.
+        let mut reader = Runner::new(
+            RunnerSettings {
+                log_groups: false,
+                ..self.settings.clone()
+            },
+            self.interrupts.clone(),
+        );
+        let show = reader.show_json(service, work_dir);
+        let apply = self.apply_now(service, work_dir);
+        let (shown, applied) = tokio::join!(show, apply);
+        applied?;
+        self.applied = true;
+        shown
     }
 
     /// The log groups the plan would create that exist already.
@@ -197,15 +268,14 @@ impl Runner {
         })
     }
 
-    /// One pass: module written, work dir scrubbed, init when needed, `plan`, and when it
-    /// has changes `show -json` (kept as `plan.json`); the plan's JSON, `None` without
-    /// changes.
+    /// One pass: module written, work dir scrubbed, init when needed, `plan`; whether the
+    /// plan has changes.
     async fn plan_once(
         &mut self,
         service: &str,
         work_dir: &WorkDir,
         generated: &Generated,
-    ) -> Result<Option<String>, Error> {
+    ) -> Result<bool, Error> {
         self.check_interrupted()?;
         let module = module::write(
             &work_dir.path,
@@ -260,20 +330,29 @@ impl Runner {
             .run_keeping_stdout(service, work_dir, args, &[0, 2])
             .await?;
         self.plan_output = Some(planned.stdout);
-        if planned.code == Some(0) {
-            return Ok(None);
-        }
+        Ok(planned.code == Some(2))
+    }
 
+    /// `show -json` of the saved plan, kept as `plan.json`; the JSON.
+    async fn show_json(&mut self, service: &str, work_dir: &WorkDir) -> Result<String, Error> {
         let show = vec!["show".to_owned(), "-json".to_owned(), PLAN_FILE.to_owned()];
         let finished = self.run(service, work_dir, show, &[], true, &[0]).await?;
         let plan_json = work_dir.path.join(PLAN_JSON);
         std::fs::write(&plan_json, &finished.stdout)
             .map_err(|e| Error::io("write", &plan_json, e))?;
-        Ok(Some(finished.stdout))
+        Ok(finished.stdout)
     }
 
-    /// Applies the saved plan of the last [`Runner::plan`].
+    /// Applies the saved plan of the last [`Runner::plan`] (done already when that plan
+    /// could only create, see [`Runner::applying`]).
     pub async fn apply(&mut self, service: &str, work_dir: &WorkDir) -> Result<(), Error> {
+        if self.applied {
+            return Ok(());
+        }
+        self.apply_now(service, work_dir).await
+    }
+
+    async fn apply_now(&mut self, service: &str, work_dir: &WorkDir) -> Result<(), Error> {
         self.check_interrupted()?;
         let mut args = vec![
             "apply".to_owned(),
@@ -574,6 +653,26 @@ fn no_changes(service: &str, vars: &TfVars) -> Summary {
     }
 }
 
+/// Whether the state a saved plan was made against (the plan file's own `tfstate`) holds no
+/// managed resource. Anything unreadable is not empty.
+fn prior_state_is_empty(plan_file: &std::path::Path) -> bool {
+    let read = || -> Option<bool> {
+        let file = std::fs::File::open(plan_file).ok()?;
+        let mut archive = zip::ZipArchive::new(file).ok()?;
+        let entry = archive.by_name("tfstate").ok()?;
+        let state: serde_json::Value = serde_json::from_reader(entry).ok()?;
+        let resources = state.get("resources")?.as_array()?;
+        Some(resources.iter().all(|resource| {
+            resource.get("mode").and_then(|m| m.as_str()) == Some("data")
+                || resource
+                    .get("instances")
+                    .and_then(|i| i.as_array())
+                    .is_some_and(|i| i.is_empty())
+        }))
+    };
+    read().unwrap_or(false)
+}
+
 /// SHA-256 hex of a regular file's bytes; `None` when there is none.
 fn sha256_of(path: &std::path::Path) -> Option<String> {
     let meta = std::fs::symlink_metadata(path).ok()?;
@@ -584,4 +683,38 @@ fn sha256_of(path: &std::path::Path) -> Option<String> {
     let mut hasher = Hasher::default();
     hasher.update(&bytes);
     Some(hasher.finish().hex())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan_file(dir: &std::path::Path, state: &str) -> PathBuf {
+        use std::io::Write;
+        let path = dir.join(PLAN_FILE);
+        let mut writer = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        writer.start_file("tfplan", options).unwrap();
+        writer.write_all(b"\x0a\x00").unwrap();
+        writer.start_file("tfstate", options).unwrap();
+        writer.write_all(state.as_bytes()).unwrap();
+        writer.finish().unwrap();
+        path
+    }
+
+    #[test]
+    fn only_a_plan_made_against_a_state_without_resources_counts_as_creating_only() {
+        let temp = tempfile::tempdir().unwrap();
+        let empty = r#"{"version":4,"resources":[]}"#;
+        assert!(prior_state_is_empty(&plan_file(temp.path(), empty)));
+        let data_only = r#"{"version":4,"resources":[{"mode":"data","type":"aws_caller_identity","instances":[{}]}]}"#;
+        assert!(prior_state_is_empty(&plan_file(temp.path(), data_only)));
+        let managed = r#"{"version":4,"resources":[{"mode":"managed","type":"aws_lambda_function","instances":[{"attributes":{}}]}]}"#;
+        assert!(!prior_state_is_empty(&plan_file(temp.path(), managed)));
+        assert!(!prior_state_is_empty(&plan_file(temp.path(), "not json")));
+        std::fs::write(temp.path().join(PLAN_FILE), "not a zip").unwrap();
+        assert!(!prior_state_is_empty(&temp.path().join(PLAN_FILE)));
+        assert!(!prior_state_is_empty(&temp.path().join("missing")));
+    }
 }

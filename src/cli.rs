@@ -287,7 +287,7 @@ pub struct PromoteArgs {
 /// What `plan` and `apply` share.
 #[derive(Debug, Args)]
 pub struct TerraformArgs {
-    /// Only this service (repeatable) [default: every Lambda service, one after another].
+    /// Only this service (repeatable) [default: every Lambda service].
     #[arg(long = "service", value_name = "NAME")]
     pub services: Vec<String>,
 

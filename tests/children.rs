@@ -149,6 +149,8 @@ fn the_github_token_reaches_no_terraform_command_not_even_version_under_any_name
     let tree = Tree::new();
     tree.standard("a", &[]);
     let fake = Fake::new(&tree, "terraform");
+    // A plan with changes, so that its JSON is read too (`show`).
+    fake.mode("plan", "changes");
     let token = "ghp_never_in_a_child_0123456789";
     let run = Run::from(
         fake.command(&tree, &["plan"])

@@ -215,6 +215,7 @@ impl Runner {
             },
             self.interrupts.clone(),
         );
+        reader.buffer = self.buffer.clone();
         let show = reader.show_json(service, work_dir);
         let apply = self.apply_now(service, work_dir);
         let (shown, applied) = tokio::join!(show, apply);

@@ -267,15 +267,17 @@ async fn last_applied(
                 &settings.aws_region,
             )
             .await;
-            let decision = if refresh {
-                Decision::Run("`--refresh`".into())
-            } else {
-                match store.read().await {
-                    Ok(record) => {
-                        noop::decide(client, &fingerprint, record.as_ref(), &plan.vars).await
-                    }
-                    Err(error) => Decision::Run(format!("the last apply's record: {error}")),
-                }
+            let (decision, recorded) = match store.read().await {
+                Ok(record) if refresh => (Decision::Run("`--refresh`".into()), record.is_some()),
+                Ok(record) => (
+                    noop::decide(client, &fingerprint, record.as_ref(), &plan.vars).await,
+                    record.is_some(),
+                ),
+                // Unreadable (say, the credentials may not read it): nothing to trust or remove.
+                Err(error) => (
+                    Decision::Run(format!("the last apply's record: {error}")),
+                    false,
+                ),
             };
             if let Decision::Run(reason) = &decision {
                 tracing::debug!("{name}: running terraform: {reason}");
@@ -284,6 +286,7 @@ async fn last_applied(
                 store,
                 fingerprint,
                 decision,
+                recorded,
             })
         },
     )
@@ -295,6 +298,8 @@ struct LastApplied {
     store: applied::Store,
     fingerprint: String,
     decision: Decision,
+    /// A record was read: it goes before terraform runs.
+    recorded: bool,
 }
 
 /// The summary of a service whose apply was skipped: nothing changes.
@@ -415,7 +420,7 @@ async fn run_services(
 /// Before terraform may change anything: the last apply's record goes, so an apply that
 /// fails half-way leaves none that a later run could trust.
 async fn forget(service: &str, last: Option<&LastApplied>) -> Result<(), Error> {
-    let Some(last) = last else {
+    let Some(last) = last.filter(|last| last.recorded) else {
         return Ok(());
     };
     last.store.forget().await.map_err(|message| Error::Aws {

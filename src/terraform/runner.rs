@@ -102,11 +102,6 @@ impl Runner {
             .filter(|text| !text.is_empty())
     }
 
-    /// Whether the output of this runner's commands is shown at all (not `-q`).
-    pub fn echoes(&self) -> bool {
-        self.settings.echo
-    }
-
     /// Terraform's own text of the last successful [`Runner::plan`], once.
     pub fn take_plan_output(&mut self) -> Option<String> {
         self.plan_output.take()

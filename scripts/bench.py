@@ -369,7 +369,11 @@ def main():
     args = parser.parse_args()
     only = set(args.only.split(","))
     runs = 5
-    seed_dir = os.environ.get("SEED_BASELINE") or os.path.join(ROOT, "..", "shared", "baseline")
+    # Beside the checkout (../shared/baseline), or beside the directory holding it (a worktree).
+    seed_dir = os.environ.get("SEED_BASELINE") or next(
+        (d for d in (os.path.join(ROOT, "..", "shared", "baseline"), os.path.join(ROOT, "..", "..", "shared", "baseline"))
+         if os.path.isfile(os.path.join(d, "seed-workflow.sh"))),
+        os.path.join(ROOT, "..", "shared", "baseline"))
 
     scratch = tempfile.mkdtemp(prefix="lambda-gitops-bench-")
     env = dict(os.environ)

@@ -140,6 +140,48 @@ pub enum Command {
     /// Validate the gitops dir and print a GitHub Actions matrix of its Lambda services:
     /// `{"include":[{"service":"…"},…]}` on one line (no network).
     Matrix,
+    /// Destroy what a service removed from the gitops repo still runs: shows the plan, asks
+    /// for the service's name to be typed (or `--auto-approve`), then destroys everything
+    /// in its state.
+    Destroy(DestroyArgs),
+}
+
+/// `destroy`: one service's state, with the backend settings `plan` and `apply` use.
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    /// The service removed from the gitops repo whose functions, triggers, log groups and
+    /// packages go.
+    #[arg(long, value_name = "NAME")]
+    pub service: String,
+
+    /// Destroy without asking for the service's name; required when stdin is not a
+    /// terminal.
+    #[arg(long)]
+    pub auto_approve: bool,
+
+    /// The terraform binary [default: `terraform`, else `tofu`, on PATH].
+    #[arg(long, value_name = "PATH")]
+    pub terraform_bin: Option<PathBuf>,
+
+    /// Where the service's state is: `local` (in the work dir) or `s3`.
+    #[arg(long, value_enum, default_value_t = Backend::Local)]
+    pub backend: Backend,
+
+    /// Backend setting for `terraform init` (repeatable), as for `plan` and `apply`.
+    #[arg(long = "backend-config", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub backend_config: Vec<String>,
+
+    /// How long to wait for the state lock and the work dir lock.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_lock_timeout)]
+    pub lock_timeout: LockTimeout,
+
+    /// After relaying an interrupt, how long terraform may take to stop before it is killed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub grace_period: u64,
+
+    /// How long one terraform command may run.
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
+    pub terraform_timeout: std::time::Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -101,6 +101,15 @@ pub enum Error {
     #[error("{service}: apply cancelled")]
     Declined { service: String },
 
+    #[error("{service}: destroy cancelled (the name typed was not the service's)")]
+    DestroyDeclined { service: String },
+
+    #[error("`{service}` cannot be destroyed: {reason}")]
+    DestroyRefused { service: String, reason: String },
+
+    #[error("`{service}` is a Lambda service of the gitops repo: the next apply would create again what `destroy` removes")]
+    DestroyDeclared { service: String },
+
     #[error("the module dir `{}` holds no `*.tf` files", dir.display())]
     EmptyModule { dir: PathBuf },
 
@@ -272,6 +281,9 @@ impl Error {
             Self::TerraformNotFound { .. } => {
                 Some("install terraform 1.5+ or pass `--terraform-bin`".into())
             }
+            Self::DestroyDeclared { service } => Some(format!(
+                "`destroy` is for a service removed from the gitops repo: remove `services/{service}/`, its environment configs and previews, merge, then destroy what it still runs"
+            )),
             Self::ApprovalRequired => Some(
                 "review the plan with `lambda-gitops plan`, then run `apply --auto-approve`".into(),
             ),

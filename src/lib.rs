@@ -129,6 +129,7 @@ fn dispatch(command: Command, settings: &Settings, stderr_is_terminal: bool) -> 
             Command::Preview {
                 command: PreviewCommand::Prune(args),
             } => commands::preview::prune(settings, args, interrupts, env).await,
+            Command::Destroy(args) => commands::destroy::run(settings, args, interrupts, env).await,
             Command::Promote(args) => {
                 commands::promote::run(settings, args, progress, interrupts).await
             }

@@ -1185,3 +1185,52 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     out.sort();
     out
 }
+
+/// A service removed from the repo: `destroy` removes everything its state holds — its
+/// functions (with their aliases and versions), log groups, triggers, role and packages —
+/// and a second `destroy` finds nothing left. The last service going leaves an empty repo,
+/// which `destroy` accepts.
+#[test]
+fn a_removed_services_destroy_leaves_nothing_of_it_in_the_emulator() {
+    let aws = emulator();
+    aws.create_buckets(&["gone-uploads", "gone-packages"]);
+    let tree = Tree::new();
+    tree.standard("gone", &[3]);
+    run(&tree, &["apply", "--auto-approve"]).success();
+    assert_eq!(functions(aws, "gone-").len(), 3);
+    assert_eq!(notifications(aws, "gone-uploads").len(), 3);
+
+    for dir in [
+        "services/gone",
+        "environments/staging/gone",
+        "environments/production/gone",
+        "environments/preview/pr-3",
+    ] {
+        tree.remove(dir);
+    }
+    let destroyed = run(&tree, &["destroy", "--service", "gone", "--auto-approve"]);
+    destroyed.success();
+    assert!(
+        destroyed.stdout.contains("to destroy"),
+        "{}",
+        destroyed.stdout
+    );
+
+    assert_eq!(functions(aws, "gone-"), BTreeMap::new());
+    assert_eq!(log_groups(aws, "/aws/lambda/gone-"), BTreeMap::new());
+    assert_eq!(notifications(aws, "gone-uploads"), BTreeMap::new());
+    let roles: BTreeMap<String, Value> =
+        serde_json::from_value(aws.probe(&["roles", "gone"])).unwrap();
+    assert_eq!(roles, BTreeMap::new());
+    let objects: Vec<String> =
+        serde_json::from_value(aws.probe(&["objects", "gone-packages"])).unwrap();
+    assert_eq!(objects, Vec::<String>::new());
+
+    let again = run(&tree, &["destroy", "--service", "gone", "--auto-approve"]);
+    again.success();
+    assert!(
+        again.stdout.contains("gone: no changes"),
+        "{}",
+        again.stdout
+    );
+}

@@ -143,6 +143,7 @@ async fn execute(
             backend,
             lock_timeout: args.lock_timeout.text.clone(),
             grace: std::time::Duration::from_secs(args.grace_period),
+            destroy: false,
             timeout,
             color: settings.color,
             // `-q`: no terraform output at all; a failure's last lines go with its error.

@@ -38,6 +38,9 @@ pub struct RunnerSettings {
     /// For `-lock-timeout`, e.g. `5m`.
     pub lock_timeout: String,
     pub grace: Duration,
+    /// Plan the destruction of everything in the state (`plan -destroy`): `lambda-gitops
+    /// destroy` of a service removed from the repo.
+    pub destroy: bool,
     /// How long one terraform command may run (`--terraform-timeout`).
     pub timeout: Duration,
     pub color: bool,
@@ -217,6 +220,9 @@ impl Runner {
             "-detailed-exitcode".to_owned(),
             format!("-lock-timeout={}", self.settings.lock_timeout),
         ];
+        if self.settings.destroy {
+            args.push("-destroy".to_owned());
+        }
         args.extend(self.no_color());
         // -detailed-exitcode: 0 no changes, 2 changes.
         self.plan_output = None;

@@ -1073,6 +1073,25 @@ fn a_pull_request_checkout_with_planted_content_plans_and_applies_two_services_o
             r#"{"memory_size": 3008}"#,
         );
         tree.write(&format!(".lambda-gitops/{name}/override.tf"), "locals {}\n");
+        // A fixed state key, and symlinks out of the checkout, planted too.
+        tree.write(
+            &format!(".lambda-gitops/{name}/backend_override.tf"),
+            "terraform {\n  backend \"s3\" {\n    key = \"fixed.tfstate\"\n  }\n}\n",
+        );
+        let outside = tree.temp.path().join(format!("outside-{name}.tfvars.json"));
+        std::fs::write(&outside, r#"{"memory_size": 3008}"#).unwrap();
+        std::os::unix::fs::symlink(
+            &outside,
+            tree.gitops()
+                .join(format!(".lambda-gitops/{name}/terraform.tfvars.json")),
+        )
+        .unwrap();
+        std::os::unix::fs::symlink(
+            tree.temp.path(),
+            tree.gitops()
+                .join(format!(".lambda-gitops/{name}/terraform.d")),
+        )
+        .unwrap();
     }
     let planted = tree.gitops().join(".lambda-gitops");
     for entry in walk(&planted) {
@@ -1175,7 +1194,8 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     while let Some(next) = stack.pop() {
         for entry in std::fs::read_dir(&next).into_iter().flatten().flatten() {
             let path = entry.path();
-            if path.is_dir() {
+            // Symlinks are listed, never followed (one points out of the checkout).
+            if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
                 stack.push(path);
             } else {
                 out.push(path);

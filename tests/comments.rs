@@ -473,7 +473,7 @@ fn a_terraform_failure_shows_terraforms_own_error_in_the_comment() {
     let body = &ours[0].body;
     assert!(
         body.starts_with(&format!(
-            "{MARKER}\n## lambda-gitops plan failed\n\n`a` :x: failed\n"
+            "{MARKER}\n## lambda-gitops plan failed\n\n- `a` :x: failed\n"
         )),
         "{body}"
     );
@@ -543,7 +543,7 @@ fn a_300_preview_plan_stays_under_the_limit_with_its_summary_intact() {
     );
     // The summary and the warning survive whole, first.
     assert!(body.starts_with(&format!(
-        "{MARKER}\n## lambda-gitops plan: 300 to add, 1 to change, 1 to destroy\n\n`a` 300 to add, 1 to change, 1 to destroy\n\n> [!WARNING]\n> the `production` function `a-production` will be DELETED\n"
+        "{MARKER}\n## lambda-gitops plan: 300 to add, 1 to change, 1 to destroy\n\n- `a` 300 to add, 1 to change, 1 to destroy: `staging` update `1.0.0` → `1.1.0` · `production` delete `1.0.0` → (deleted) · previews added: `pr-1`, `pr-2`, `pr-3`, `pr-4`, `pr-5`, `pr-6`, `pr-7`, `pr-8`, `pr-9`, `pr-10`, and 290 more\n\n> [!WARNING]\n> the `production` function `a-production` will be DELETED\n"
     )), "{}", &body[..600.min(body.len())]);
     // The table is cut between rows, with a note saying how much is left out.
     assert!(
@@ -588,8 +588,8 @@ fn a_comment_that_cannot_be_published_fails_the_run_after_the_report_and_says_wh
     assert_eq!(run.code, 1, "{}", run.stderr);
     // The report was printed in full first, with the plan's own outcome.
     let report = run.json();
-    assert_eq!(report["exit_code"], 2);
-    assert_eq!(report["services"][0]["add"], 1);
+    assert_eq!(report["exitCode"], 2);
+    assert_eq!(report["services"][0]["counts"]["add"], 1);
     assert!(
         run.stderr
             .contains("error: could not publish the pull-request comment on #7: "),
@@ -688,8 +688,16 @@ fn apply_edits_the_same_comment_and_says_it_applied() {
     assert_eq!(ours.len(), 1);
     assert!(
         ours[0].body.starts_with(&format!(
-            "{MARKER}\n## lambda-gitops apply: 1 to add, 1 to change, 0 to destroy\n"
+            "{MARKER}\n## lambda-gitops apply: applied — 1 added, 1 changed, 0 destroyed\n\n- `a` 1 added, 1 changed, 0 destroyed: `staging` updated `1.0.0` → `1.1.0` · previews added: `pr-7`\n"
         )),
+        "{}",
+        ours[0].body
+    );
+    // The past tense throughout: the table says what was done.
+    assert!(
+        ours[0]
+            .body
+            .contains("| `pr-7` | created | `a-pr-7` | → `1.1.0-pr7` |"),
         "{}",
         ours[0].body
     );

@@ -243,17 +243,17 @@ fn a_service_lives_through_create_noop_preview_removal_rollback_and_promotion() 
     let rollback = run(&tree, &["apply", "--auto-approve", "--format", "json"]);
     rollback.success();
     let report = rollback.json();
-    let staging_change = report["services"][0]["functions"]
+    let staging_change = report["services"][0]["deployments"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|f| f["environment"] == "staging")
+        .find(|f| f["deployment"] == "staging")
         .unwrap()
         .clone();
-    assert_eq!(staging_change["version_before"], "1.1.0");
-    assert_eq!(staging_change["version_after"], "1.0.9");
+    assert_eq!(staging_change["versionBefore"], "1.1.0");
+    assert_eq!(staging_change["versionAfter"], "1.0.9");
     // keepVersions 2: nothing to delete yet.
-    assert_eq!(report["services"][0]["version_cleanup"]["deleted"], 0);
+    assert_eq!(report["services"][0]["versionCleanup"]["deleted"], 0);
     let rolled = functions(aws, "life-");
     let older_hash = openssl_base64_sha256(&older);
     assert_eq!(code_hash(&rolled, "life-staging"), older_hash);
@@ -307,7 +307,7 @@ fn a_service_lives_through_create_noop_preview_removal_rollback_and_promotion() 
     let revert = run(&tree, &["apply", "--auto-approve", "--format", "json"]);
     revert.success();
     assert_eq!(
-        revert.json()["services"][0]["version_cleanup"]["deleted"],
+        revert.json()["services"][0]["versionCleanup"]["deleted"],
         1,
         "{}",
         revert.stdout

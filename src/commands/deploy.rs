@@ -17,8 +17,6 @@
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 
-use serde::Serialize;
-
 use crate::aws::versions;
 use crate::child_env::ChildEnv;
 use crate::ci::markdown::STEP_SUMMARY_LIMIT;
@@ -30,7 +28,7 @@ use crate::interrupts::Interrupts;
 use crate::prepare::ServicePlan;
 use crate::progress::Progress;
 use crate::prompt;
-use crate::report::{self, Failure, RunFacts, Summary, VersionCleanup};
+use crate::report::{self, ApplyProgress, Failure, PlanFacts, Report, VersionCleanup};
 use crate::settings::Settings;
 use crate::terraform::backend::BackendSettings;
 use crate::terraform::binary::Terraform;
@@ -74,7 +72,7 @@ pub async fn run(
 #[derive(Debug, Default)]
 struct Ran {
     code: u8,
-    summaries: Vec<Summary>,
+    summaries: Vec<PlanFacts>,
     failures: Vec<Failure>,
     /// Terraform's own plan text per service.
     plan_outputs: Vec<(String, String)>,
@@ -187,6 +185,8 @@ async fn run_services(
         if let Some(text) = runner.take_plan_output() {
             plan_outputs.push((name.clone(), text));
         }
+        let planned = runner.take_planned();
+        let apply_output = runner.take_apply_output();
         match outcome {
             Ok((summary, result)) => {
                 code = exit_code::worst(code, result);
@@ -204,10 +204,19 @@ async fn run_services(
                     eprint_tail(name, &terraform_output, outputs.github_actions);
                 }
                 eprint!("{}", error::render(&error));
+                let applied =
+                    apply_output
+                        .zip(planned.as_ref())
+                        .map(|(output, facts)| ApplyProgress {
+                            done: report::changes_completed(&output),
+                            total: facts.counts.actions(),
+                        });
                 failures.push(Failure {
                     service: name.clone(),
                     error: error.to_string(),
                     terraform_output,
+                    facts: planned,
+                    applied,
                 });
                 if stop {
                     break;
@@ -232,14 +241,17 @@ async fn run_service(
     args: &TerraformArgs,
     interrupts: &Interrupts,
     settings: &Settings,
-) -> Result<(Summary, u8), Error> {
+) -> Result<(PlanFacts, u8), Error> {
     let name = &plan.service.name;
     let mut summary = runner.plan(name, &plan.work_dir, &plan.vars).await?;
     if args.format == ReportFormat::Text {
-        print(&report::text(&summary))?;
+        print(&report::text::text(&summary, false))?;
     }
     let result = match mode {
-        Mode::Plan { detailed_exitcode } if detailed_exitcode && summary.has_changes => {
+        // Drift that the plan does not change back still fails a scheduled drift check.
+        Mode::Plan { detailed_exitcode }
+            if detailed_exitcode && (summary.has_changes || !summary.drift.is_empty()) =>
+        {
             exit_code::CHANGES
         }
         Mode::Plan { .. } => exit_code::SUCCESS,
@@ -253,6 +265,9 @@ async fn run_service(
             }
             runner.apply(name, &plan.work_dir).await?;
             tracing::info!("{name}: applied");
+            if args.format == ReportFormat::Text {
+                print(&report::text::applied_line(&summary))?;
+            }
             // Another module may point at numbered versions: only the bundled one is known
             // to reach its functions through the `live` alias alone.
             if args.module_dir.is_none() {
@@ -313,26 +328,16 @@ async fn finish(
         Err(error) => (Ran::default(), Some(error)),
     };
     let code = early.as_ref().map_or(ran.code, Error::exit_code);
-    let rendering = report::rendering(&RunFacts {
+    let run = Report {
         command: mode.command(),
         summaries: &ran.summaries,
         failures: &ran.failures,
         error: early.as_ref(),
         plan_outputs: &ran.plan_outputs,
-    });
-    let mut json = serde_json::to_string_pretty(&ReportJson {
-        format_version: "1",
         exit_code: code,
-        services: &ran.summaries,
-        failures: &ran.failures,
-        error: early.as_ref().map(ToString::to_string),
-        problems: match &early {
-            Some(Error::Invalid { problems }) => problems.iter().map(ProblemJson::from).collect(),
-            _ => Vec::new(),
-        },
-    })
-    .expect("the report serializes");
-    json.push('\n');
+    };
+    let rendering = report::rendering(&run);
+    let json = report::json::json(&run);
     let markdown = crate::ci::markdown::document(&rendering, STEP_SUMMARY_LIMIT, "the job's log");
 
     let mut errors = Vec::new();
@@ -427,39 +432,6 @@ fn eprint_tail(service: &str, tail: &[String], github_actions: bool) {
         text.push('\n');
     }
     eprint!("{text}");
-}
-
-#[derive(Serialize)]
-struct ReportJson<'a> {
-    format_version: &'static str,
-    exit_code: u8,
-    services: &'a [Summary],
-    failures: &'a [Failure],
-    /// The error that ended the run before its services were planned.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
-    /// Every problem of an invalid gitops repo.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    problems: Vec<ProblemJson>,
-}
-
-#[derive(Serialize)]
-struct ProblemJson {
-    file: String,
-    line: Option<usize>,
-    message: String,
-    hint: Option<String>,
-}
-
-impl From<&crate::problem::Problem> for ProblemJson {
-    fn from(problem: &crate::problem::Problem) -> Self {
-        Self {
-            file: problem.file.display().to_string(),
-            line: problem.line,
-            message: problem.message.clone(),
-            hint: problem.hint.clone(),
-        }
-    }
 }
 
 fn print(text: &str) -> Result<(), Error> {

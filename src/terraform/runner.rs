@@ -18,7 +18,7 @@ use crate::env_vars;
 use crate::error::{Error, TerraformFailure, TerraformTimeout};
 use crate::interrupts::Interrupts;
 use crate::render::{self, TfVars};
-use crate::report::{self, Summary};
+use crate::report::{self, PlanFacts};
 use crate::stage::hash::Hasher;
 use crate::terraform::backend::BackendSettings;
 use crate::terraform::binary::Terraform;
@@ -56,6 +56,12 @@ pub struct Runner {
     interrupts: Interrupts,
     /// The human-readable text of the last `plan` (its stdout), for the report.
     plan_output: Option<String>,
+    /// The facts of the last plan, for the report of an apply that fails.
+    planned: Option<PlanFacts>,
+    /// The stdout of the last `apply`, whatever its outcome: how far it got.
+    apply_output: Option<String>,
+    /// The stdout of the last command run with [`Stdout::ShowAndKeep`].
+    kept: Option<String>,
 }
 
 impl Runner {
@@ -64,7 +70,20 @@ impl Runner {
             settings,
             interrupts,
             plan_output: None,
+            planned: None,
+            apply_output: None,
+            kept: None,
         }
+    }
+
+    /// The facts of the last successful plan, once.
+    pub fn take_planned(&mut self) -> Option<PlanFacts> {
+        self.planned.take()
+    }
+
+    /// What the last `apply` printed on stdout (also when it failed), once.
+    pub fn take_apply_output(&mut self) -> Option<String> {
+        self.apply_output.take()
     }
 
     /// Terraform's own text of the last successful [`Runner::plan`], once.
@@ -90,7 +109,8 @@ impl Runner {
         service: &str,
         work_dir: &WorkDir,
         vars: &TfVars,
-    ) -> Result<Summary, Error> {
+    ) -> Result<PlanFacts, Error> {
+        self.planned = None;
         let mut generated = Generated {
             moved: render::preview_moves(vars),
             imports: render::log_group_imports(&[]),
@@ -109,12 +129,14 @@ impl Runner {
             }
         }
         let plan_path = work_dir.path.join(PLAN_JSON);
-        let summary =
-            report::summarize(service, plan_json.as_bytes()).map_err(|e| Error::PlanJson {
+        let summary = PlanFacts::from_plan_json(service, plan_json.as_bytes()).map_err(|e| {
+            Error::PlanJson {
                 path: plan_path,
                 message: e.to_string(),
-            })?;
+            }
+        })?;
         self.refuse_foreign(service, &summary)?;
+        self.planned = Some(summary.clone());
         Ok(summary)
     }
 
@@ -144,7 +166,7 @@ impl Runner {
             .collect())
     }
 
-    fn refuse_foreign(&self, service: &str, summary: &Summary) -> Result<(), Error> {
+    fn refuse_foreign(&self, service: &str, summary: &PlanFacts) -> Result<(), Error> {
         if summary.foreign.is_empty() {
             return Ok(());
         }
@@ -243,8 +265,13 @@ impl Runner {
         ];
         args.extend(self.no_color());
         args.push(PLAN_FILE.to_owned());
-        self.run(service, work_dir, args, &[], false, &[0]).await?;
-        Ok(())
+        self.apply_output = None;
+        self.kept = None;
+        let applied = self
+            .run_with(service, work_dir, args, &[], Stdout::ShowAndKeep, &[0])
+            .await;
+        self.apply_output = self.kept.take();
+        applied.map(drop)
     }
 
     async fn init(
@@ -408,6 +435,9 @@ impl Runner {
             path: invocation.program.clone(),
             source: source.source,
         })?;
+        if stdout == Stdout::ShowAndKeep {
+            self.kept = Some(finished.stdout.clone());
+        }
         let program = self.settings.terraform.name();
         let cwd = work_dir.path.clone();
         if let Some(signal) = finished.interrupted {

@@ -462,7 +462,7 @@ fn markdown_reports_make_a_pull_request_comment() {
         run.stdout
     );
     assert!(
-        run.stdout.contains("### `a` — no changes"),
+        run.stdout.contains("\n- `a` no changes\n"),
         "{}",
         run.stdout
     );

@@ -323,6 +323,8 @@ pub struct ForeignChange {
 pub struct OtherChange {
     pub address: String,
     pub action: Action,
+    /// What the resource is, in the service's terms.
+    pub meaning: &'static str,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub reasons: Vec<String>,
 }
@@ -503,10 +505,16 @@ impl ResourceChange {
             Some("replace_by_request") => reasons.push("replacement requested".to_owned()),
             _ => {}
         }
-        reasons.dedup();
+        let mut seen = BTreeSet::new();
+        reasons.retain(|reason| seen.insert(reason.clone()));
         reasons
     }
 }
+
+/// The S3 permission of the bundled module is replaced create-before-destroy: on an
+/// upgrade it moves from the function to its `live` alias.
+const PERMISSION_MOVES: &str =
+    "the S3 permission is re-created on the `live` alias, the new one before the old one goes (S3 can invoke throughout)";
 
 /// What a forced replace means for the deployment, per resource type and attribute.
 fn replace_reason(kind: &str, path: &[String]) -> String {
@@ -521,15 +529,10 @@ fn replace_reason(kind: &str, path: &[String]) -> String {
         ("aws_lambda_alias", "name") | ("aws_lambda_alias", "function_name") => {
             Some("the alias moves to another function: its ARN changes")
         }
-        ("aws_lambda_permission", "qualifier") => {
-            Some("the S3 permission moves to the `live` alias (created before the old one goes)")
-        }
         ("aws_lambda_permission", "function_name") => {
             Some("the S3 permission follows the function to its new name")
         }
-        ("aws_lambda_permission", _) => {
-            Some("the S3 permission is re-created (the new one before the old one goes)")
-        }
+        ("aws_lambda_permission", _) => Some(PERMISSION_MOVES),
         ("aws_cloudwatch_log_group", "name") => {
             Some("log group name changed: logs go to a new group, the old group and its logs are deleted")
         }
@@ -540,6 +543,7 @@ fn replace_reason(kind: &str, path: &[String]) -> String {
             Some("trigger bucket changed: the old bucket's notifications are removed")
         }
         ("aws_s3_object", _) => Some("package object re-uploaded"),
+        ("aws_iam_role_policy", "role") => Some("follows the execution role to its new name"),
         _ => None,
     };
     match known {
@@ -671,6 +675,7 @@ fn attach(
             facts.other.push(OtherChange {
                 address: resource.address.clone(),
                 action,
+                meaning: meaning(resource),
                 reasons: resource.replace_reasons(),
             });
         }
@@ -695,6 +700,7 @@ fn attach(
             facts.other.push(OtherChange {
                 address: resource.address.clone(),
                 action,
+                meaning: meaning(resource),
                 reasons: if action == Action::Replace {
                     resource.replace_reasons()
                 } else {
@@ -711,13 +717,15 @@ fn attach(
             let retention = |v: Option<&Value>| {
                 v.and_then(|v| v.get("retention_in_days"))
                     .and_then(Value::as_u64)
-                    .map(|days| format!("{days} days"))
+                    .map(|days| match days {
+                        0 => "never expire".to_owned(),
+                        days => format!("{days} days"),
+                    })
             };
             if resource.change.importing.is_some() {
-                deployment.notes.push(format!(
-                    "log group `{}` exists already: adopted, not created",
-                    text_at(after, &["name"]).unwrap_or_default()
-                ));
+                deployment.notes.push(
+                    "its log group exists already: adopted into the state, not created".to_owned(),
+                );
             }
             if matches!(action, Action::Update | Action::Replace)
                 && retention(before) != retention(after)
@@ -764,7 +772,26 @@ fn attach(
     if touched && deployment.action == Action::NoOp {
         deployment.action = Action::Update;
     }
-    deployment.notes.dedup();
+    let mut seen = BTreeSet::new();
+    deployment.notes.retain(|note| seen.insert(note.clone()));
+}
+
+/// What a resource outside the deployments is, for a reviewer.
+fn meaning(resource: &ResourceChange) -> &'static str {
+    match (resource.kind.as_str(), resource.name.as_str()) {
+        ("aws_iam_role", _) => "the functions' execution role",
+        ("aws_iam_role_policy", "logging") => {
+            "the execution role's permission to write to the log groups (it follows them)"
+        }
+        ("aws_iam_role_policy", "tracing") => {
+            "the execution role's permission to send X-Ray traces"
+        }
+        ("aws_iam_role_policy", "network") => {
+            "the execution role's permission to create network interfaces in the VPC"
+        }
+        ("aws_s3_bucket_notification", _) => "the trigger bucket's notifications",
+        _ => "",
+    }
 }
 
 /// `value.path…` as a string.
@@ -1133,7 +1160,10 @@ fn package_changes(
 }
 
 /// Attributes that change on every deploy or mirror others: not drift a reviewer acts on.
-const DRIFT_IGNORED: [&str; 12] = [
+const DRIFT_IGNORED: [&str; 15] = [
+    "inline_policy",
+    "managed_policy_arns",
+    "code_sha256",
     "last_modified",
     "version",
     "qualified_arn",
@@ -1158,6 +1188,12 @@ fn drift(plan: &PlanJson, resources: &[&ResourceChange]) -> Vec<Drift> {
             .find(|r| r.address == drifted.address)
             .map(|r| r.action());
         let reverted = planned.is_some_and(Action::changes);
+        // What the plan does not change back is outside what the gitops repo manages
+        // (values the provider reads back, policies kept in other resources): not drift
+        // that a reviewer or a drift check acts on.
+        if !reverted {
+            continue;
+        }
         let deployment = drifted
             .deployment()
             .filter(|key| DeploymentKey::parse(key).is_some());

@@ -80,9 +80,12 @@ fn summary(run: &Report) -> String {
     } else {
         format!("## lambda-gitops {command}: no changes{failed_services}\n")
     };
+    // "No changes" is one line: services are listed only when one of them says more.
+    let quiet = !has_changes && !failed && run.summaries.iter().all(|s| s.drift.is_empty());
     let mut lines: Vec<String> = run
         .summaries
         .iter()
+        .filter(|_| !quiet)
         .map(|facts| service_line(run, facts))
         .collect();
     lines.extend(run.failures.iter().map(|f| match &f.applied {
@@ -308,12 +311,18 @@ fn warning_blocks(
 /// A heading and a table per service, then its packages, previews, triggers, adopted
 /// objects, other resources and drift.
 fn service_details(run: &Report, facts: &PlanFacts, details: &mut Vec<String>) {
+    if !facts.has_changes && facts.drift.is_empty() {
+        // The summary line says it all.
+        return;
+    }
     let status = match (facts.has_changes, run.applied()) {
         (false, _) => " — no changes",
         (true, true) => " — applied",
         (true, false) => "",
     };
-    details.push(format!("### {}{status}\n\n", code(&facts.service)));
+    // A blank line between services; none after the last.
+    let gap = if details.is_empty() { "" } else { "\n" };
+    details.push(format!("{gap}### {}{status}\n\n", code(&facts.service)));
     let rows: Vec<_> = facts
         .deployments
         .iter()
@@ -413,9 +422,13 @@ fn service_details(run: &Report, facts: &PlanFacts, details: &mut Vec<String>) {
         } else {
             format!(": {}", other.reasons.join("; "))
         };
-        after.push(format!("- {} {verb}{why}\n", code(&other.address)));
+        let meaning = if other.meaning.is_empty() {
+            String::new()
+        } else {
+            format!(" — {}", other.meaning)
+        };
+        after.push(format!("- {} {verb}{meaning}{why}\n", code(&other.address)));
     }
-    let listed = !after.is_empty() || !facts.drift.is_empty() || facts.has_changes;
     if !after.is_empty() {
         details.push(format!("\n{}", after.join("")));
     }
@@ -450,9 +463,6 @@ fn service_details(run: &Report, facts: &PlanFacts, details: &mut Vec<String>) {
             }
         }
         details.push(block);
-    }
-    if listed {
-        details.push("\n".to_owned());
     }
 }
 

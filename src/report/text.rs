@@ -196,6 +196,9 @@ pub fn text(facts: &PlanFacts, applied: bool) -> String {
                 other.action.as_str()
             }
         );
+        if !other.meaning.is_empty() {
+            line.push_str(&format!(" ({})", other.meaning));
+        }
         if !other.reasons.is_empty() {
             line.push_str(&format!(": {}", other.reasons.join("; ")));
         }
@@ -266,6 +269,15 @@ pub fn package_line(
                 )
             }
         }
+        Action::Update => format!(
+            "package {} {}: the object's metadata (tags), not its bytes",
+            quote(&short),
+            if applied {
+                "updated"
+            } else {
+                "updated in place"
+            }
+        ),
         action => format!(
             "package {} {}",
             quote(&short),

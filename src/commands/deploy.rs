@@ -24,6 +24,7 @@ use crate::ci::{CiError, Outputs};
 use crate::cli::{ReportFormat, TerraformArgs};
 use crate::error::{self, Error};
 use crate::exit_code;
+use crate::handoff::{self, Handoff};
 use crate::interrupts::Interrupts;
 use crate::prepare::ServicePlan;
 use crate::progress::Progress;
@@ -243,7 +244,22 @@ async fn run_service(
     settings: &Settings,
 ) -> Result<(PlanFacts, u8), Error> {
     let name = &plan.service.name;
-    let mut summary = runner.plan(name, &plan.work_dir, &plan.vars).await?;
+    if let Handoff::Save(dir) = &args.handoff {
+        handoff::forget(dir, name)?;
+    }
+    let mut summary = match &args.handoff {
+        Handoff::Apply(dir) => {
+            let backend = BackendSettings {
+                backend: args.backend,
+                config: args.backend_config.clone(),
+            };
+            handoff::load_plan(runner, dir, plan, &settings.gitops_dir, &backend).await?
+        }
+        _ => runner.plan(name, &plan.work_dir, &plan.vars).await?,
+    };
+    if let Handoff::Save(dir) = &args.handoff {
+        save_plan(runner, dir, plan, settings, summary.has_changes)?;
+    }
     if args.format == ReportFormat::Text {
         print(&report::text::text(&summary, false))?;
     }
@@ -263,7 +279,10 @@ async fn run_service(
                     service: name.clone(),
                 });
             }
-            runner.apply(name, &plan.work_dir).await?;
+            runner
+                .apply(name, &plan.work_dir)
+                .await
+                .map_err(|e| handoff::stale_if_state_moved_on(e, name))?;
             tracing::info!("{name}: applied");
             if args.format == ReportFormat::Text {
                 print(&report::text::applied_line(&summary))?;
@@ -277,6 +296,34 @@ async fn run_service(
         }
     };
     Ok((summary, result))
+}
+
+/// `plan --out-dir`: the plan just made, saved with its inputs for `apply --plan-dir`.
+fn save_plan(
+    runner: &Runner,
+    dir: &std::path::Path,
+    plan: &ServicePlan<'_>,
+    settings: &Settings,
+    has_changes: bool,
+) -> Result<(), Error> {
+    let Some(module) = runner.written_module() else {
+        return Ok(());
+    };
+    let saved = handoff::save(
+        dir,
+        &handoff::Planned {
+            service: plan.service,
+            gitops_dir: &settings.gitops_dir,
+            work_dir: &plan.work_dir,
+            vars: &plan.vars,
+            module,
+            terraform_version: &runner.terraform().version,
+            commit: handoff::gitops_commit(&settings.gitops_dir, runner.child_env()),
+            has_changes,
+        },
+    )?;
+    tracing::info!("{}: plan saved in `{}`", plan.service.name, saved.display());
+    Ok(())
 }
 
 /// After an apply: each function keeps its aliased versions and its newest `keepVersions`.

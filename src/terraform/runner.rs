@@ -62,6 +62,8 @@ pub struct Runner {
     apply_output: Option<String>,
     /// The stdout of the last command run with [`Stdout::ShowAndKeep`].
     kept: Option<String>,
+    /// The module files last written into a work dir.
+    module: Option<ModuleFiles>,
 }
 
 impl Runner {
@@ -73,6 +75,7 @@ impl Runner {
             planned: None,
             apply_output: None,
             kept: None,
+            module: None,
         }
     }
 
@@ -185,14 +188,14 @@ impl Runner {
         })
     }
 
-    /// One pass: module written, work dir scrubbed, init when needed, `plan`, `show -json`
-    /// (kept as `plan.json`); the plan's JSON.
-    async fn plan_once(
+    /// The work dir as terraform must find it: module written, what lambda-gitops did not
+    /// write scrubbed, no earlier plan, init when needed. The module files written.
+    async fn ready(
         &mut self,
         service: &str,
         work_dir: &WorkDir,
         generated: &Generated,
-    ) -> Result<String, Error> {
+    ) -> Result<ModuleFiles, Error> {
         self.check_interrupted()?;
         let module = module::write(
             &work_dir.path,
@@ -230,6 +233,19 @@ impl Runner {
             self.init(service, work_dir, &module, &backend_config, fingerprint)
                 .await?;
         }
+        self.module = Some(module.clone());
+        Ok(module)
+    }
+
+    /// One pass: module written, work dir scrubbed, init when needed, `plan`, `show -json`
+    /// (kept as `plan.json`); the plan's JSON.
+    async fn plan_once(
+        &mut self,
+        service: &str,
+        work_dir: &WorkDir,
+        generated: &Generated,
+    ) -> Result<String, Error> {
+        self.ready(service, work_dir, generated).await?;
 
         let mut args = vec![
             "plan".to_owned(),
@@ -247,12 +263,63 @@ impl Runner {
             .await?;
         self.plan_output = Some(planned.stdout);
 
+        self.show(service, work_dir).await
+    }
+
+    /// `show -json` of the saved plan, kept as `plan.json`; the plan's JSON.
+    async fn show(&mut self, service: &str, work_dir: &WorkDir) -> Result<String, Error> {
         let show = vec!["show".to_owned(), "-json".to_owned(), PLAN_FILE.to_owned()];
         let finished = self.run(service, work_dir, show, &[], true, &[0]).await?;
         let plan_json = work_dir.path.join(PLAN_JSON);
         std::fs::write(&plan_json, &finished.stdout)
             .map_err(|e| Error::io("write", &plan_json, e))?;
         Ok(finished.stdout)
+    }
+
+    /// `apply --plan-dir` (see `handoff.rs`): readies the work dir as [`Runner::plan`]
+    /// would, with the log groups the saved plan adopts; `place` checks the module written
+    /// and puts the saved plan in the work dir; then reads that plan. Its facts and JSON;
+    /// [`Runner::apply`] applies it.
+    pub async fn load_saved(
+        &mut self,
+        service: &str,
+        work_dir: &WorkDir,
+        vars: &TfVars,
+        adopted: &[(crate::desired::DeploymentKey, String)],
+        place: impl FnOnce(&ModuleFiles) -> Result<(), Error>,
+    ) -> Result<(PlanFacts, String), Error> {
+        self.planned = None;
+        let generated = Generated {
+            moved: render::preview_moves(vars),
+            imports: render::log_group_imports(adopted),
+        };
+        let module = self.ready(service, work_dir, &generated).await?;
+        place(&module)?;
+        let plan_json = self.show(service, work_dir).await?;
+        let facts = PlanFacts::from_plan_json(service, plan_json.as_bytes()).map_err(|e| {
+            Error::PlanJson {
+                path: work_dir.path.join(PLAN_JSON),
+                message: e.to_string(),
+            }
+        })?;
+        self.refuse_foreign(service, &facts)?;
+        self.planned = Some(facts.clone());
+        Ok((facts, plan_json))
+    }
+
+    /// The module files the last plan wrote into the work dir (for `plan --out-dir`).
+    pub fn written_module(&self) -> Option<&ModuleFiles> {
+        self.module.as_ref()
+    }
+
+    /// The terraform this runner runs.
+    pub fn terraform(&self) -> &Terraform {
+        &self.settings.terraform
+    }
+
+    /// The environment terraform gets (and git, for the plan dir's commit).
+    pub fn child_env(&self) -> &ChildEnv {
+        &self.settings.env
     }
 
     /// Applies the saved plan of the last [`Runner::plan`].

@@ -144,6 +144,14 @@ fn a_plan_comments_once_and_a_second_run_edits_that_comment_in_place() {
         "{}",
         first.body
     );
+    // Both at a glance, in the summary: the staging bump and the new preview.
+    assert!(
+        first.body.contains(
+            "\n- `a` 1 to add, 1 to change, 0 to destroy: `staging` update `1.0.0` → `1.1.0` · previews added: `pr-7`\n"
+        ),
+        "{}",
+        first.body
+    );
     assert!(
         first.body.contains("<details><summary>terraform plan: a ("),
         "{}",

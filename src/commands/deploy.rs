@@ -13,6 +13,10 @@
 //! comment that could not be written, after the report was printed) > changes (2) > 0. A
 //! comment that could not be published makes the run exit 1, and the error says which
 //! code the run itself had; an interrupted run publishes nothing.
+//!
+//! With `plan --out-dir`, each service's plan is saved with its inputs; with `apply
+//! --plan-dir`, each service applies the saved plan instead of a new one, or is refused as
+//! stale (`handoff.rs`).
 
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
@@ -264,10 +268,8 @@ async fn run_service(
         print(&report::text::text(&summary, false))?;
     }
     let result = match mode {
-        // Drift that the plan does not change back still fails a scheduled drift check.
-        Mode::Plan { detailed_exitcode }
-            if detailed_exitcode && (summary.has_changes || !summary.drift.is_empty()) =>
-        {
+        // Drift is a change: the plan reverts it (and the report names it).
+        Mode::Plan { detailed_exitcode } if detailed_exitcode && summary.has_changes => {
             exit_code::CHANGES
         }
         Mode::Plan { .. } => exit_code::SUCCESS,

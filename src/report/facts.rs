@@ -616,7 +616,6 @@ fn build(service: &str, plan: &PlanJson) -> PlanFacts {
                     .extend(before.difference(&after).map(|(p, _)| p.clone()));
                 belongings.push((resource, action));
             }
-            "aws_s3_object" => belongings.push((resource, action)),
             _ => belongings.push((resource, action)),
         }
     }
@@ -764,8 +763,12 @@ fn attach(
             }
             deployment.notes.extend(reasons);
         }
-        "aws_lambda_alias" if matches!(action, Action::Update) => {
-            // The alias follows the function's new published version: nothing to add.
+        // With a new version the alias follows it: nothing to add. Alone, it was moved
+        // outside the gitops repo and goes back.
+        "aws_lambda_alias" if action == Action::Update && deployment.action == Action::NoOp => {
+            deployment
+                .notes
+                .push("the `live` alias is pointed back at the deployed version".to_owned());
         }
         _ => {}
     }

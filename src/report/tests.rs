@@ -736,3 +736,81 @@ mod never_panics {
         }
     }
 }
+
+/// Issue 9 §4: drift is what changed outside the gitops repo and the plan reverts; the
+/// provider's read-back of unset attributes (null → "", [] or {}) is not, and neither is
+/// what the plan leaves alone. Environment values are never shown, even drifted.
+#[test]
+fn drift_lists_real_changes_the_plan_reverts_without_null_to_empty_noise() {
+    let state = |memory: u64, mode: &str, empty: Value| {
+        serde_json::json!({
+            "function_name": "f-staging", "memory_size": memory, "kms_key_arn": empty.clone(),
+            "layers": empty.clone(), "logging_config": empty,
+            "environment": [{"variables": {"MODE": mode}}],
+            "tags": {"service": "svc", "environment": "staging", "version": "1"}
+        })
+    };
+    let address = "aws_lambda_function.this[\"staging\"]";
+    let json = serde_json::json!({
+        "format_version": "1.2",
+        "resource_drift": [
+            {"address": address, "mode": "managed", "type": "aws_lambda_function", "name": "this", "index": "staging",
+             "change": {"actions": ["update"], "before": state(128, "fast", Value::Null), "after": state(1024, "secret-slow", serde_json::json!(""))}},
+            {"address": "aws_iam_role.execution[0]", "mode": "managed", "type": "aws_iam_role", "name": "execution",
+             "change": {"actions": ["update"], "before": {"name": "r", "description": null}, "after": {"name": "r", "description": "set by hand"}}}
+        ],
+        "resource_changes": [
+            {"address": address, "mode": "managed", "type": "aws_lambda_function", "name": "this", "index": "staging",
+             "change": {"actions": ["update"], "before": state(1024, "secret-slow", serde_json::json!([])), "after": state(128, "fast", serde_json::json!({}))}},
+            {"address": "aws_iam_role.execution[0]", "mode": "managed", "type": "aws_iam_role", "name": "execution",
+             "change": {"actions": ["no-op"], "before": {"name": "r"}, "after": {"name": "r"}}}
+        ]
+    });
+    let facts = summarize("svc", json.to_string().as_bytes()).unwrap();
+    let drift: Vec<String> = facts.drift.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        drift,
+        [
+            "staging (aws_lambda_function.this[\"staging\"]): environment variable MODE changed outside the gitops repo: (value hidden) → (value hidden), this plan reverts it",
+            "staging (aws_lambda_function.this[\"staging\"]): memory_size changed outside the gitops repo: 128 → 1024, this plan reverts it",
+        ]
+    );
+    let shown = text(&facts) + &markdown("plan", std::slice::from_ref(&facts), &[]);
+    assert!(!shown.contains("secret-slow"), "{shown}");
+    assert!(
+        !shown.contains("kms_key_arn") && !shown.contains("description"),
+        "{shown}"
+    );
+}
+
+/// Issue 9 §1: a replace is named with why, from terraform's `replace_paths`.
+#[test]
+fn replaces_say_why_in_lambda_terms() {
+    let json = plan(serde_json::json!([
+        {"address": "aws_lambda_function.this[\"production\"]", "mode": "managed", "type": "aws_lambda_function",
+         "name": "this", "index": "production",
+         "change": {"actions": ["create", "delete"], "replace_paths": [["function_name"]],
+                    "before": {"function_name": "old", "tags": {"environment": "production", "version": "1"}},
+                    "after": {"function_name": "new", "tags": {"environment": "production", "version": "1"}}}},
+        {"address": "aws_cloudwatch_log_group.this[\"production\"]", "mode": "managed", "type": "aws_cloudwatch_log_group",
+         "name": "this", "index": "production",
+         "change": {"actions": ["delete", "create"], "replace_paths": [["name"]],
+                    "before": {"name": "/aws/lambda/old"}, "after": {"name": "/aws/lambda/new"}}},
+        {"address": "aws_lambda_function.this[\"pr-3\"]", "mode": "managed", "type": "aws_lambda_function",
+         "name": "this", "index": "pr-3", "action_reason": "replace_because_tainted",
+         "change": {"actions": ["delete", "create"], "before": {"function_name": "p"}, "after": {"function_name": "p"}}}
+    ]));
+    let facts = summarize("svc", &json).unwrap();
+    assert_eq!(
+        facts.warnings[0].to_string(),
+        "the production function `new` will be REPLACED (deleted and re-created): function name changed: the ARN changes, callers break"
+    );
+    assert_eq!(
+        facts.deployments[0].notes,
+        ["log group name changed: logs go to a new group, the old group and its logs are deleted"]
+    );
+    assert_eq!(
+        facts.deployments[1].replace_reasons,
+        ["tainted: an earlier apply failed while creating it"]
+    );
+}

@@ -780,3 +780,49 @@ async fn github_refuses_a_body_over_65536_characters_and_the_client_says_why() {
     assert_eq!(edited.id, created.id);
     assert_eq!(github.comments(REPO, 7)[0].body, "shorter");
 }
+
+/// Issue 9 §1: after `apply`, the outcome — an apply that fails part way says how far it
+/// got (counted from terraform's own output), with terraform's error, in the comment, the
+/// text report and the JSON.
+#[test]
+fn an_apply_that_fails_part_way_says_how_far_it_got() {
+    let ci = Ci::new(&["a"]);
+    ci.a_changes("1.1.0");
+    ci.terraform.apply_fails(
+        "a",
+        "aws_lambda_function.staging[\"staging\"]: Modifying... [id=a-staging]\naws_lambda_function.staging[\"staging\"]: Modifications complete after 1s [id=a-staging]\naws_lambda_function.preview[\"7\"]: Creating...\n",
+    );
+    let run = ci.run(&["apply", "--auto-approve", "--github-comment"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("a: apply failed after 1 of 2 changes\n"),
+        "{}",
+        run.stdout
+    );
+    let ours = ci.ours();
+    assert_eq!(ours.len(), 1);
+    let body = &ours[0].body;
+    assert!(
+        body.starts_with(&format!(
+            "{MARKER}\n## lambda-gitops apply failed\n\n- `a` :x: failed after 1 of 2 changes\n"
+        )),
+        "{body}"
+    );
+    assert!(
+        body.contains("Error: creating Lambda Function: InvalidParameterValueException"),
+        "{body}"
+    );
+    let json = ci
+        .run(&["apply", "--auto-approve", "--format", "json"])
+        .json();
+    assert_eq!(json["outcome"], "failed");
+    assert_eq!(
+        json["services"][0]["applied"],
+        serde_json::json!({"done": 1, "total": 2})
+    );
+    assert_eq!(
+        json["services"][0]["deployments"][0]["versionAfter"],
+        "1.1.0"
+    );
+}

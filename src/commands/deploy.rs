@@ -216,13 +216,18 @@ async fn run_services(
                             done: report::changes_completed(&output),
                             total: facts.counts.actions(),
                         });
-                failures.push(Failure {
+                let failure = Failure {
                     service: name.clone(),
                     error: error.to_string(),
                     terraform_output,
                     facts: planned,
                     applied,
-                });
+                };
+                // An apply that failed part way changed things: the report says how far.
+                if args.format == ReportFormat::Text && failure.applied.is_some() {
+                    print(&report::text::failed_line(&failure))?;
+                }
+                failures.push(failure);
                 if stop {
                     break;
                 }

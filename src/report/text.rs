@@ -304,3 +304,14 @@ pub fn applied_line(facts: &PlanFacts) -> String {
         facts.service, c.add, c.change, c.destroy
     )
 }
+
+/// One line for a service whose apply failed: how far it got.
+pub fn failed_line(failure: &super::Failure) -> String {
+    match &failure.applied {
+        Some(progress) => format!(
+            "{}: apply failed after {} of {} changes\n",
+            failure.service, progress.done, progress.total
+        ),
+        None => format!("{}: failed\n", failure.service),
+    }
+}

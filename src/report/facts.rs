@@ -21,6 +21,11 @@ use serde_json::Value;
 
 use crate::desired::DeploymentKey;
 
+use super::drift::drift;
+pub use super::drift::Drift;
+pub use super::guard::ForeignChange;
+use super::guard::Owners;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
@@ -204,53 +209,6 @@ pub struct Upgrade {
     pub imported: Vec<String>,
 }
 
-/// Something changed outside the gitops repo (terraform's `resource_drift`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Drift {
-    /// The deployment it belongs to, when it does.
-    pub deployment: Option<String>,
-    pub address: String,
-    /// The attribute that changed, e.g. `memory_size`, `environment key MODE`; `None` when
-    /// the whole object was deleted outside.
-    pub attribute: Option<String>,
-    /// Display values (environment values are never shown).
-    pub before: Option<String>,
-    pub after: Option<String>,
-    /// This plan changes the resource back.
-    pub reverted: bool,
-}
-
-impl fmt::Display for Drift {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let what = match &self.deployment {
-            Some(deployment) => format!("{deployment} ({})", self.address),
-            None => self.address.clone(),
-        };
-        let outcome = if self.reverted {
-            "this plan reverts it"
-        } else {
-            "this plan does not change it back"
-        };
-        match &self.attribute {
-            None => write!(
-                f,
-                "{what}: deleted outside the gitops repo, {}",
-                if self.reverted {
-                    "this plan re-creates it"
-                } else {
-                    outcome
-                }
-            ),
-            Some(attribute) => write!(
-                f,
-                "{what}: {attribute} changed outside the gitops repo: {} → {}, {outcome}",
-                self.before.as_deref().unwrap_or("(none)"),
-                self.after.as_deref().unwrap_or("(none)")
-            ),
-        }
-    }
-}
-
 /// A delete or replace of a staging or production function.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(into = "String")]
@@ -306,15 +264,6 @@ impl From<Warning> for String {
     fn from(warning: Warning) -> Self {
         warning.to_string()
     }
-}
-
-/// A change to a resource that belongs to another service: its `service` tag, or for
-/// untagged resources the tagged function or role they point at, names `owner`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ForeignChange {
-    pub address: String,
-    pub action: Action,
-    pub owner: String,
 }
 
 /// Other resources of the service that change (the role, its policies, the bucket
@@ -419,57 +368,57 @@ impl PlanFacts {
 }
 
 #[derive(Deserialize)]
-struct PlanJson {
+pub(super) struct PlanJson {
     #[serde(default)]
     resource_changes: Vec<ResourceChange>,
     #[serde(default)]
-    resource_drift: Vec<ResourceChange>,
+    pub(super) resource_drift: Vec<ResourceChange>,
 }
 
 #[derive(Deserialize)]
-struct ResourceChange {
-    address: String,
+pub(super) struct ResourceChange {
+    pub(super) address: String,
     /// Set when a `moved` block brings the resource here from another address.
-    previous_address: Option<String>,
+    pub(super) previous_address: Option<String>,
     #[serde(default)]
-    mode: String,
+    pub(super) mode: String,
     #[serde(rename = "type")]
-    kind: String,
-    name: String,
-    index: Option<Value>,
-    change: Change,
+    pub(super) kind: String,
+    pub(super) name: String,
+    pub(super) index: Option<Value>,
+    pub(super) change: Change,
     /// e.g. `replace_because_tainted`.
-    action_reason: Option<String>,
+    pub(super) action_reason: Option<String>,
 }
 
 #[derive(Deserialize)]
-struct Change {
-    actions: Vec<String>,
-    before: Option<Value>,
-    after: Option<Value>,
-    after_unknown: Option<Value>,
+pub(super) struct Change {
+    pub(super) actions: Vec<String>,
+    pub(super) before: Option<Value>,
+    pub(super) after: Option<Value>,
+    pub(super) after_unknown: Option<Value>,
     /// Set when an `import` block adopts an existing object.
-    importing: Option<Value>,
+    pub(super) importing: Option<Value>,
     /// The attributes that force a replace.
-    replace_paths: Option<Value>,
+    pub(super) replace_paths: Option<Value>,
 }
 
 impl ResourceChange {
-    fn action(&self) -> Action {
+    pub(super) fn action(&self) -> Action {
         Action::from_actions(&self.change.actions)
     }
 
-    fn before(&self) -> Option<&Value> {
+    pub(super) fn before(&self) -> Option<&Value> {
         self.change.before.as_ref().filter(|v| !v.is_null())
     }
 
-    fn after(&self) -> Option<&Value> {
+    pub(super) fn after(&self) -> Option<&Value> {
         self.change.after.as_ref().filter(|v| !v.is_null())
     }
 
     /// The deployment key of a per-deployment resource, from its index (either module
     /// version), for resources other than functions.
-    fn deployment(&self) -> Option<String> {
+    pub(super) fn deployment(&self) -> Option<String> {
         match (&self.index, self.name.as_str()) {
             (Some(Value::String(pr)), "preview") => Some(format!("pr-{pr}")),
             (Some(Value::String(key)), _) => Some(key.clone()),
@@ -798,91 +747,12 @@ fn meaning(resource: &ResourceChange) -> &'static str {
 }
 
 /// `value.path…` as a string.
-fn text_at(value: Option<&Value>, path: &[&str]) -> Option<String> {
+pub(super) fn text_at(value: Option<&Value>, path: &[&str]) -> Option<String> {
     let mut current = value?;
     for key in path {
         current = current.get(key)?;
     }
     current.as_str().map(str::to_owned)
-}
-
-/// The `service` tag of a resource's prior state (`tags`, else `tags_all`).
-fn service_tag(value: Option<&Value>) -> Option<String> {
-    text_at(value, &["tags", "service"]).or_else(|| text_at(value, &["tags_all", "service"]))
-}
-
-/// Which service the resources of a plan's prior state belong to: tagged ones say so;
-/// permissions, notifications and inline policies are traced to the tagged function or
-/// role they point at.
-struct Owners {
-    by_function: BTreeMap<String, String>,
-    by_role: BTreeMap<String, String>,
-}
-
-impl Owners {
-    fn of(resources: &[&ResourceChange]) -> Self {
-        let mut owners = Self {
-            by_function: BTreeMap::new(),
-            by_role: BTreeMap::new(),
-        };
-        for resource in resources {
-            let before = resource.change.before.as_ref();
-            let Some(service) = service_tag(before) else {
-                continue;
-            };
-            let (map, fields): (_, &[&str]) = match resource.kind.as_str() {
-                "aws_lambda_function" => (&mut owners.by_function, &["function_name", "arn"]),
-                "aws_iam_role" => (&mut owners.by_role, &["name", "id", "arn"]),
-                _ => continue,
-            };
-            for field in fields {
-                if let Some(id) = text_at(before, &[field]) {
-                    map.insert(id, service.clone());
-                }
-            }
-        }
-        owners
-    }
-
-    fn owner(&self, resource: &ResourceChange) -> Option<String> {
-        let before = resource.change.before.as_ref();
-        if let Some(service) = service_tag(before) {
-            return Some(service);
-        }
-        let find = |map: &BTreeMap<String, String>, id: Option<String>| map.get(&id?).cloned();
-        // An alias ARN (`…:function:<name>:live`) belongs to its function.
-        let function_of = |arn: Option<String>| {
-            let arn = arn?;
-            find(&self.by_function, Some(arn.clone()))
-                .or_else(|| find(&self.by_function, Some(unqualified(&arn).to_owned())))
-        };
-        match resource.kind.as_str() {
-            "aws_lambda_permission"
-            | "aws_lambda_alias"
-            | "aws_lambda_provisioned_concurrency_config" => {
-                find(&self.by_function, text_at(before, &["function_name"]))
-            }
-            "aws_iam_role_policy" | "aws_iam_role_policy_attachment" => {
-                find(&self.by_role, text_at(before, &["role"]))
-            }
-            "aws_s3_bucket_notification" => before
-                .and_then(|value| value.get("lambda_function"))
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|block| function_of(text_at(Some(block), &["lambda_function_arn"])))
-                .next(),
-            _ => None,
-        }
-    }
-}
-
-/// A Lambda ARN without its qualifier: `arn:aws:lambda:<region>:<account>:function:<name>`.
-pub(crate) fn unqualified(arn: &str) -> &str {
-    match arn.match_indices(':').nth(6) {
-        Some((at, _)) => &arn[..at],
-        None => arn,
-    }
 }
 
 /// The log groups a plan creates (not replaces): `(deployment, name)`, for the runner to
@@ -903,7 +773,7 @@ pub fn log_groups_to_create(plan_json: &[u8]) -> Vec<(DeploymentKey, String)> {
 }
 
 /// The environment variables of a function's state: name → value (compared, never shown).
-fn environment(value: Option<&Value>) -> BTreeMap<String, Value> {
+pub(super) fn environment(value: Option<&Value>) -> BTreeMap<String, Value> {
     value
         .and_then(|v| v.get("environment"))
         .and_then(Value::as_array)
@@ -1160,173 +1030,6 @@ fn package_changes(
             }
         })
         .collect()
-}
-
-/// Attributes that change on every deploy or mirror others: not drift a reviewer acts on.
-const DRIFT_IGNORED: [&str; 15] = [
-    "inline_policy",
-    "managed_policy_arns",
-    "code_sha256",
-    "last_modified",
-    "version",
-    "qualified_arn",
-    "qualified_invoke_arn",
-    "tags_all",
-    "source_code_size",
-    "arn",
-    "invoke_arn",
-    "id",
-    "etag",
-    "version_id",
-    "timeouts",
-];
-
-/// What changed outside the gitops repo: terraform's `resource_drift`, attribute by
-/// attribute, without the provider's null ↔ empty noise.
-fn drift(plan: &PlanJson, resources: &[&ResourceChange]) -> Vec<Drift> {
-    let mut found = Vec::new();
-    for drifted in plan.resource_drift.iter().filter(|r| r.mode != "data") {
-        let planned = resources
-            .iter()
-            .find(|r| r.address == drifted.address)
-            .map(|r| r.action());
-        let reverted = planned.is_some_and(Action::changes);
-        // What the plan does not change back is outside what the gitops repo manages
-        // (values the provider reads back, policies kept in other resources): not drift
-        // that a reviewer or a drift check acts on.
-        if !reverted {
-            continue;
-        }
-        let deployment = drifted
-            .deployment()
-            .filter(|key| DeploymentKey::parse(key).is_some());
-        let (before, after) = (drifted.before(), drifted.after());
-        let (Some(before), Some(after)) = (before, after) else {
-            if before.is_some() {
-                found.push(Drift {
-                    deployment,
-                    address: drifted.address.clone(),
-                    attribute: None,
-                    before: None,
-                    after: None,
-                    reverted,
-                });
-            }
-            continue;
-        };
-        let empty = Value::Object(Default::default());
-        let (old, new) = (
-            before
-                .as_object()
-                .unwrap_or_else(|| empty.as_object().unwrap()),
-            after
-                .as_object()
-                .unwrap_or_else(|| empty.as_object().unwrap()),
-        );
-        let names: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
-        for name in names {
-            if DRIFT_IGNORED.contains(&name.as_str()) {
-                continue;
-            }
-            let (was, now) = (old.get(name), new.get(name));
-            if same_ignoring_empty(was, now) {
-                continue;
-            }
-            let entry = |attribute: String, before: Option<String>, after: Option<String>| Drift {
-                deployment: deployment.clone(),
-                address: drifted.address.clone(),
-                attribute: Some(attribute),
-                before,
-                after,
-                reverted,
-            };
-            if drifted.kind == "aws_lambda_function" && name == "environment" {
-                let (old_env, new_env) = (environment(Some(before)), environment(Some(after)));
-                let keys: BTreeSet<&String> = old_env.keys().chain(new_env.keys()).collect();
-                for key in keys {
-                    let shown = |v: Option<&Value>| v.map(|_| "(value hidden)".to_owned());
-                    if old_env.get(key) != new_env.get(key) {
-                        found.push(entry(
-                            format!("environment variable {key}"),
-                            shown(old_env.get(key)).or(Some("(unset)".into())),
-                            shown(new_env.get(key)).or(Some("(unset)".into())),
-                        ));
-                    }
-                }
-                continue;
-            }
-            if name == "tags" {
-                let tags =
-                    |v: Option<&Value>| v.and_then(Value::as_object).cloned().unwrap_or_default();
-                let (old_tags, new_tags) = (tags(was), tags(now));
-                let keys: BTreeSet<&String> = old_tags.keys().chain(new_tags.keys()).collect();
-                for key in keys {
-                    if !same_ignoring_empty(old_tags.get(key), new_tags.get(key)) {
-                        found.push(entry(
-                            format!("tag {key}"),
-                            old_tags.get(key).map(display_value),
-                            new_tags.get(key).map(display_value),
-                        ));
-                    }
-                }
-                continue;
-            }
-            found.push(entry(
-                name.clone(),
-                was.filter(|v| !is_empty(v)).map(display_value),
-                now.filter(|v| !is_empty(v)).map(display_value),
-            ));
-        }
-    }
-    found
-}
-
-fn is_empty(value: &Value) -> bool {
-    match value {
-        Value::Null => true,
-        Value::String(s) => s.is_empty(),
-        Value::Array(items) => items.is_empty(),
-        Value::Object(map) => map.is_empty(),
-        _ => false,
-    }
-}
-
-/// Equal, taking null, `""`, `[]` and `{}` for the same (the provider reads back an empty
-/// value for an attribute that was never set), at any depth.
-fn same_ignoring_empty(a: Option<&Value>, b: Option<&Value>) -> bool {
-    let a = a.filter(|v| !is_empty(v));
-    let b = b.filter(|v| !is_empty(v));
-    match (a, b) {
-        (None, None) => true,
-        (Some(Value::Object(x)), Some(Value::Object(y))) => {
-            let keys: BTreeSet<&String> = x.keys().chain(y.keys()).collect();
-            keys.into_iter()
-                .all(|k| same_ignoring_empty(x.get(k), y.get(k)))
-        }
-        (Some(Value::Array(x)), Some(Value::Array(y))) => {
-            x.len() == y.len()
-                && x.iter()
-                    .zip(y)
-                    .all(|(p, q)| same_ignoring_empty(Some(p), Some(q)))
-        }
-        (Some(x), Some(y)) => x == y,
-        _ => false,
-    }
-}
-
-/// A value for display: strings as they are, at most 80 characters; anything structured
-/// as compact JSON, as long.
-fn display_value(value: &Value) -> String {
-    let text = match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    if text.chars().count() > 80 {
-        let cut: String = text.chars().take(79).collect();
-        format!("{cut}…")
-    } else {
-        text
-    }
 }
 
 /// staging, production, then previews by PR number.

@@ -7,7 +7,9 @@
 //! and the [`crate::ci::Rendering`] every CI output is made from (`rendering.rs`: the pull
 //! request comment, the job summary, `--format markdown`, annotations).
 
+pub mod drift;
 pub mod facts;
+pub mod guard;
 pub mod json;
 pub mod rendering;
 pub mod text;

@@ -5,6 +5,7 @@ use serde_json::Value;
 use crate::desired::DeploymentKey;
 
 use super::facts::*;
+use super::guard::unqualified;
 use crate::report::rendering::rendering;
 use crate::report::text::text as text_of;
 use crate::report::{Failure, Report};

@@ -114,6 +114,11 @@ pub enum Command {
         /// Exit 2 when the plan has changes (0: none, 1: error).
         #[arg(long)]
         detailed_exitcode: bool,
+
+        /// Save each service's plan in DIR/<service>/ (the plan file, the module, the
+        /// variables and a manifest of every input's SHA-256), for `apply --plan-dir`.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
     },
     /// Plan each service, then apply exactly that saved plan.
     Apply {
@@ -123,6 +128,11 @@ pub enum Command {
         /// Apply without asking; required when stdin is not a terminal.
         #[arg(long)]
         auto_approve: bool,
+
+        /// Apply exactly the plans `plan --out-dir` saved in DIR; refused ("stale plan")
+        /// when an input that shapes them changed since, or the state moved on.
+        #[arg(long, value_name = "DIR")]
+        plan_dir: Option<PathBuf>,
     },
     /// Set the version (and commit SHA) staging or production runs, in its config file.
     ///
@@ -354,6 +364,10 @@ pub struct TerraformArgs {
 
     #[command(flatten)]
     pub ci: CiArgs,
+
+    /// `plan --out-dir` or `apply --plan-dir`, set from the subcommand's own flag.
+    #[arg(skip)]
+    pub handoff: crate::handoff::Handoff,
 }
 
 /// Reports for CI, besides the one on stdout; written even when the run fails.

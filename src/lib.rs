@@ -16,6 +16,7 @@ pub mod error;
 pub mod exit_code;
 pub mod github;
 pub mod gitops;
+pub mod handoff;
 pub mod interrupts;
 pub mod logging;
 pub mod orphans;
@@ -113,16 +114,24 @@ fn dispatch(command: Command, settings: &Settings, stderr_is_terminal: bool) -> 
                     .map(|()| exit_code::SUCCESS)
             }
             Command::Plan {
-                terraform,
+                mut terraform,
                 detailed_exitcode,
+                out_dir,
             } => {
+                if let Some(dir) = out_dir {
+                    terraform.handoff = crate::handoff::Handoff::Save(dir);
+                }
                 let mode = Mode::Plan { detailed_exitcode };
                 commands::deploy::run(settings, terraform, mode, progress, interrupts, env).await
             }
             Command::Apply {
-                terraform,
+                mut terraform,
                 auto_approve,
+                plan_dir,
             } => {
+                if let Some(dir) = plan_dir {
+                    terraform.handoff = crate::handoff::Handoff::Apply(dir);
+                }
                 let mode = Mode::Apply { auto_approve };
                 commands::deploy::run(settings, terraform, mode, progress, interrupts, env).await
             }

@@ -6,6 +6,7 @@ usage: aws_probe.py create-buckets B...      | functions PREFIX | notifications 
      | objects BUCKET | put BUCKET KEY FILE   | get BUCKET KEY (prints the body)
      | policy FUNCTION [QUALIFIER]           | log-groups PREFIX | create-log-group NAME
      | roles PREFIX                          | publish-layer NAME | network
+     | set-memory FUNCTION MB (a change outside the gitops repo: drift)
 """
 import json
 import os
@@ -152,6 +153,10 @@ def main(command, *args):
         bucket, key, path = args
         with open(path, "rb") as body:
             client("s3").put_object(Bucket=bucket, Key=key, Body=body.read())
+        return None
+    if command == "set-memory":
+        name, memory = args
+        client("lambda").update_function_configuration(FunctionName=name, MemorySize=int(memory))
         return None
     if command == "get":
         bucket, key = args

@@ -13,11 +13,13 @@
 //! comment that could not be written, after the report was printed) > changes (2) > 0. A
 //! comment that could not be published makes the run exit 1, and the error says which
 //! code the run itself had; an interrupted run publishes nothing.
+//!
+//! With `plan --out-dir`, each service's plan is saved with its inputs; with `apply
+//! --plan-dir`, each service applies the saved plan instead of a new one, or is refused as
+//! stale (`handoff.rs`).
 
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
-
-use serde::Serialize;
 
 use crate::aws::versions;
 use crate::child_env::ChildEnv;
@@ -26,11 +28,12 @@ use crate::ci::{CiError, Outputs};
 use crate::cli::{ReportFormat, TerraformArgs};
 use crate::error::{self, Error};
 use crate::exit_code;
+use crate::handoff::{self, Handoff};
 use crate::interrupts::Interrupts;
 use crate::prepare::ServicePlan;
 use crate::progress::Progress;
 use crate::prompt;
-use crate::report::{self, Failure, RunFacts, Summary, VersionCleanup};
+use crate::report::{self, ApplyProgress, Failure, PlanFacts, Report, VersionCleanup};
 use crate::settings::Settings;
 use crate::terraform::backend::BackendSettings;
 use crate::terraform::binary::Terraform;
@@ -74,7 +77,7 @@ pub async fn run(
 #[derive(Debug, Default)]
 struct Ran {
     code: u8,
-    summaries: Vec<Summary>,
+    summaries: Vec<PlanFacts>,
     failures: Vec<Failure>,
     /// Terraform's own plan text per service.
     plan_outputs: Vec<(String, String)>,
@@ -188,6 +191,8 @@ async fn run_services(
         if let Some(text) = runner.take_plan_output() {
             plan_outputs.push((name.clone(), text));
         }
+        let planned = runner.take_planned();
+        let apply_output = runner.take_apply_output();
         match outcome {
             Ok((summary, result)) => {
                 code = exit_code::worst(code, result);
@@ -205,11 +210,25 @@ async fn run_services(
                     eprint_tail(name, &terraform_output, outputs.github_actions);
                 }
                 eprint!("{}", error::render(&error));
-                failures.push(Failure {
+                let applied =
+                    apply_output
+                        .zip(planned.as_ref())
+                        .map(|(output, facts)| ApplyProgress {
+                            done: report::changes_completed(&output),
+                            total: facts.counts.actions(),
+                        });
+                let failure = Failure {
                     service: name.clone(),
                     error: error.to_string(),
                     terraform_output,
-                });
+                    facts: planned,
+                    applied,
+                };
+                // An apply that failed part way changed things: the report says how far.
+                if args.format == ReportFormat::Text && failure.applied.is_some() {
+                    print(&report::text::failed_line(&failure))?;
+                }
+                failures.push(failure);
                 if stop {
                     break;
                 }
@@ -233,13 +252,29 @@ async fn run_service(
     args: &TerraformArgs,
     interrupts: &Interrupts,
     settings: &Settings,
-) -> Result<(Summary, u8), Error> {
+) -> Result<(PlanFacts, u8), Error> {
     let name = &plan.service.name;
-    let mut summary = runner.plan(name, &plan.work_dir, &plan.vars).await?;
+    if let Handoff::Save(dir) = &args.handoff {
+        handoff::forget(dir, name)?;
+    }
+    let mut summary = match &args.handoff {
+        Handoff::Apply(dir) => {
+            let backend = BackendSettings {
+                backend: args.backend,
+                config: args.backend_config.clone(),
+            };
+            handoff::load_plan(runner, dir, plan, &settings.gitops_dir, &backend).await?
+        }
+        _ => runner.plan(name, &plan.work_dir, &plan.vars).await?,
+    };
+    if let Handoff::Save(dir) = &args.handoff {
+        save_plan(runner, dir, plan, settings, summary.has_changes)?;
+    }
     if args.format == ReportFormat::Text {
-        print(&report::text(&summary))?;
+        print(&report::text::text(&summary, false))?;
     }
     let result = match mode {
+        // Drift is a change: the plan reverts it (and the report names it).
         Mode::Plan { detailed_exitcode } if detailed_exitcode && summary.has_changes => {
             exit_code::CHANGES
         }
@@ -252,8 +287,14 @@ async fn run_service(
                     service: name.clone(),
                 });
             }
-            runner.apply(name, &plan.work_dir).await?;
+            runner
+                .apply(name, &plan.work_dir)
+                .await
+                .map_err(|e| handoff::stale_if_state_moved_on(e, name))?;
             tracing::info!("{name}: applied");
+            if args.format == ReportFormat::Text {
+                print(&report::text::applied_line(&summary))?;
+            }
             // Another module may point at numbered versions: only the bundled one is known
             // to reach its functions through the `live` alias alone.
             if args.module_dir.is_none() {
@@ -263,6 +304,34 @@ async fn run_service(
         }
     };
     Ok((summary, result))
+}
+
+/// `plan --out-dir`: the plan just made, saved with its inputs for `apply --plan-dir`.
+fn save_plan(
+    runner: &Runner,
+    dir: &std::path::Path,
+    plan: &ServicePlan<'_>,
+    settings: &Settings,
+    has_changes: bool,
+) -> Result<(), Error> {
+    let Some(module) = runner.written_module() else {
+        return Ok(());
+    };
+    let saved = handoff::save(
+        dir,
+        &handoff::Planned {
+            service: plan.service,
+            gitops_dir: &settings.gitops_dir,
+            work_dir: &plan.work_dir,
+            vars: &plan.vars,
+            module,
+            terraform_version: &runner.terraform().version,
+            commit: handoff::gitops_commit(&settings.gitops_dir, runner.child_env()),
+            has_changes,
+        },
+    )?;
+    tracing::info!("{}: plan saved in `{}`", plan.service.name, saved.display());
+    Ok(())
 }
 
 /// After an apply: each function keeps its aliased versions and its newest `keepVersions`.
@@ -314,26 +383,16 @@ async fn finish(
         Err(error) => (Ran::default(), Some(error)),
     };
     let code = early.as_ref().map_or(ran.code, Error::exit_code);
-    let rendering = report::rendering(&RunFacts {
+    let run = Report {
         command: mode.command(),
         summaries: &ran.summaries,
         failures: &ran.failures,
         error: early.as_ref(),
         plan_outputs: &ran.plan_outputs,
-    });
-    let mut json = serde_json::to_string_pretty(&ReportJson {
-        format_version: "1",
         exit_code: code,
-        services: &ran.summaries,
-        failures: &ran.failures,
-        error: early.as_ref().map(ToString::to_string),
-        problems: match &early {
-            Some(Error::Invalid { problems }) => problems.iter().map(ProblemJson::from).collect(),
-            _ => Vec::new(),
-        },
-    })
-    .expect("the report serializes");
-    json.push('\n');
+    };
+    let rendering = report::rendering(&run);
+    let json = report::json::json(&run);
     let markdown = crate::ci::markdown::document(&rendering, STEP_SUMMARY_LIMIT, "the job's log");
 
     let mut errors = Vec::new();
@@ -428,39 +487,6 @@ fn eprint_tail(service: &str, tail: &[String], github_actions: bool) {
         text.push('\n');
     }
     eprint!("{text}");
-}
-
-#[derive(Serialize)]
-struct ReportJson<'a> {
-    format_version: &'static str,
-    exit_code: u8,
-    services: &'a [Summary],
-    failures: &'a [Failure],
-    /// The error that ended the run before its services were planned.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
-    /// Every problem of an invalid gitops repo.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    problems: Vec<ProblemJson>,
-}
-
-#[derive(Serialize)]
-struct ProblemJson {
-    file: String,
-    line: Option<usize>,
-    message: String,
-    hint: Option<String>,
-}
-
-impl From<&crate::problem::Problem> for ProblemJson {
-    fn from(problem: &crate::problem::Problem) -> Self {
-        Self {
-            file: problem.file.display().to_string(),
-            line: problem.line,
-            message: problem.message.clone(),
-            hint: problem.hint.clone(),
-        }
-    }
 }
 
 fn print(text: &str) -> Result<(), Error> {

@@ -97,7 +97,7 @@ pub async fn run(
     );
 
     let summary = runner.plan(service, &work_dir, &vars).await?;
-    print(&report::text(&summary))?;
+    print(&report::text::text(&summary, false))?;
     if !summary.has_changes {
         tracing::info!("{service}: its state holds nothing to destroy");
         return Ok(exit_code::SUCCESS);
@@ -115,10 +115,7 @@ pub async fn run(
         }
     }
     runner.apply(service, &work_dir).await?;
-    tracing::info!(
-        "{service}: destroyed {} resource(s); its state is empty",
-        summary.destroy
-    );
+    print(&report::text::applied_line(&summary))?;
     Ok(exit_code::SUCCESS)
 }
 

@@ -18,7 +18,7 @@ use crate::env_vars;
 use crate::error::{Error, TerraformFailure, TerraformTimeout};
 use crate::interrupts::Interrupts;
 use crate::render::{self, TfVars};
-use crate::report::{self, Summary};
+use crate::report::{self, PlanFacts};
 use crate::stage::hash::Hasher;
 use crate::terraform::backend::BackendSettings;
 use crate::terraform::binary::Terraform;
@@ -59,6 +59,14 @@ pub struct Runner {
     interrupts: Interrupts,
     /// The human-readable text of the last `plan` (its stdout), for the report.
     plan_output: Option<String>,
+    /// The facts of the last plan, for the report of an apply that fails.
+    planned: Option<PlanFacts>,
+    /// The stdout of the last `apply`, whatever its outcome: how far it got.
+    apply_output: Option<String>,
+    /// The stdout of the last command run with [`Stdout::ShowAndKeep`].
+    kept: Option<String>,
+    /// The module files last written into a work dir.
+    module: Option<ModuleFiles>,
 }
 
 impl Runner {
@@ -67,7 +75,21 @@ impl Runner {
             settings,
             interrupts,
             plan_output: None,
+            planned: None,
+            apply_output: None,
+            kept: None,
+            module: None,
         }
+    }
+
+    /// The facts of the last successful plan, once.
+    pub fn take_planned(&mut self) -> Option<PlanFacts> {
+        self.planned.take()
+    }
+
+    /// What the last `apply` printed on stdout (also when it failed), once.
+    pub fn take_apply_output(&mut self) -> Option<String> {
+        self.apply_output.take()
     }
 
     /// Terraform's own text of the last successful [`Runner::plan`], once.
@@ -93,7 +115,8 @@ impl Runner {
         service: &str,
         work_dir: &WorkDir,
         vars: &TfVars,
-    ) -> Result<Summary, Error> {
+    ) -> Result<PlanFacts, Error> {
+        self.planned = None;
         let mut generated = Generated {
             moved: render::preview_moves(vars),
             imports: render::log_group_imports(&[]),
@@ -112,12 +135,14 @@ impl Runner {
             }
         }
         let plan_path = work_dir.path.join(PLAN_JSON);
-        let summary =
-            report::summarize(service, plan_json.as_bytes()).map_err(|e| Error::PlanJson {
+        let summary = PlanFacts::from_plan_json(service, plan_json.as_bytes()).map_err(|e| {
+            Error::PlanJson {
                 path: plan_path,
                 message: e.to_string(),
-            })?;
+            }
+        })?;
         self.refuse_foreign(service, &summary)?;
+        self.planned = Some(summary.clone());
         Ok(summary)
     }
 
@@ -147,7 +172,7 @@ impl Runner {
             .collect())
     }
 
-    fn refuse_foreign(&self, service: &str, summary: &Summary) -> Result<(), Error> {
+    fn refuse_foreign(&self, service: &str, summary: &PlanFacts) -> Result<(), Error> {
         if summary.foreign.is_empty() {
             return Ok(());
         }
@@ -166,14 +191,14 @@ impl Runner {
         })
     }
 
-    /// One pass: module written, work dir scrubbed, init when needed, `plan`, `show -json`
-    /// (kept as `plan.json`); the plan's JSON.
-    async fn plan_once(
+    /// The work dir as terraform must find it: module written, what lambda-gitops did not
+    /// write scrubbed, no earlier plan, init when needed. The module files written.
+    async fn ready(
         &mut self,
         service: &str,
         work_dir: &WorkDir,
         generated: &Generated,
-    ) -> Result<String, Error> {
+    ) -> Result<ModuleFiles, Error> {
         self.check_interrupted()?;
         let module = module::write(
             &work_dir.path,
@@ -211,6 +236,19 @@ impl Runner {
             self.init(service, work_dir, &module, &backend_config, fingerprint)
                 .await?;
         }
+        self.module = Some(module.clone());
+        Ok(module)
+    }
+
+    /// One pass: module written, work dir scrubbed, init when needed, `plan`, `show -json`
+    /// (kept as `plan.json`); the plan's JSON.
+    async fn plan_once(
+        &mut self,
+        service: &str,
+        work_dir: &WorkDir,
+        generated: &Generated,
+    ) -> Result<String, Error> {
+        self.ready(service, work_dir, generated).await?;
 
         let mut args = vec![
             "plan".to_owned(),
@@ -231,12 +269,63 @@ impl Runner {
             .await?;
         self.plan_output = Some(planned.stdout);
 
+        self.show(service, work_dir).await
+    }
+
+    /// `show -json` of the saved plan, kept as `plan.json`; the plan's JSON.
+    async fn show(&mut self, service: &str, work_dir: &WorkDir) -> Result<String, Error> {
         let show = vec!["show".to_owned(), "-json".to_owned(), PLAN_FILE.to_owned()];
         let finished = self.run(service, work_dir, show, &[], true, &[0]).await?;
         let plan_json = work_dir.path.join(PLAN_JSON);
         std::fs::write(&plan_json, &finished.stdout)
             .map_err(|e| Error::io("write", &plan_json, e))?;
         Ok(finished.stdout)
+    }
+
+    /// `apply --plan-dir` (see `handoff.rs`): readies the work dir as [`Runner::plan`]
+    /// would, with the log groups the saved plan adopts; `place` checks the module written
+    /// and puts the saved plan in the work dir; then reads that plan. Its facts and JSON;
+    /// [`Runner::apply`] applies it.
+    pub async fn load_saved(
+        &mut self,
+        service: &str,
+        work_dir: &WorkDir,
+        vars: &TfVars,
+        adopted: &[(crate::desired::DeploymentKey, String)],
+        place: impl FnOnce(&ModuleFiles) -> Result<(), Error>,
+    ) -> Result<(PlanFacts, String), Error> {
+        self.planned = None;
+        let generated = Generated {
+            moved: render::preview_moves(vars),
+            imports: render::log_group_imports(adopted),
+        };
+        let module = self.ready(service, work_dir, &generated).await?;
+        place(&module)?;
+        let plan_json = self.show(service, work_dir).await?;
+        let facts = PlanFacts::from_plan_json(service, plan_json.as_bytes()).map_err(|e| {
+            Error::PlanJson {
+                path: work_dir.path.join(PLAN_JSON),
+                message: e.to_string(),
+            }
+        })?;
+        self.refuse_foreign(service, &facts)?;
+        self.planned = Some(facts.clone());
+        Ok((facts, plan_json))
+    }
+
+    /// The module files the last plan wrote into the work dir (for `plan --out-dir`).
+    pub fn written_module(&self) -> Option<&ModuleFiles> {
+        self.module.as_ref()
+    }
+
+    /// The terraform this runner runs.
+    pub fn terraform(&self) -> &Terraform {
+        &self.settings.terraform
+    }
+
+    /// The environment terraform gets (and git, for the plan dir's commit).
+    pub fn child_env(&self) -> &ChildEnv {
+        &self.settings.env
     }
 
     /// Applies the saved plan of the last [`Runner::plan`].
@@ -249,8 +338,13 @@ impl Runner {
         ];
         args.extend(self.no_color());
         args.push(PLAN_FILE.to_owned());
-        self.run(service, work_dir, args, &[], false, &[0]).await?;
-        Ok(())
+        self.apply_output = None;
+        self.kept = None;
+        let applied = self
+            .run_with(service, work_dir, args, &[], Stdout::ShowAndKeep, &[0])
+            .await;
+        self.apply_output = self.kept.take();
+        applied.map(drop)
     }
 
     async fn init(
@@ -414,6 +508,9 @@ impl Runner {
             path: invocation.program.clone(),
             source: source.source,
         })?;
+        if stdout == Stdout::ShowAndKeep {
+            self.kept = Some(finished.stdout.clone());
+        }
         let program = self.settings.terraform.name();
         let cwd = work_dir.path.clone();
         if let Some(signal) = finished.interrupted {

@@ -37,13 +37,23 @@ pub fn rendering(run: &Report) -> crate::ci::Rendering {
     for facts in run.summaries {
         service_details(run, facts, &mut details);
     }
+    // Terraform's own text, for the services a reviewer has to look at: those with changes
+    // or that failed. A service with nothing to do is the one line above.
+    let shown = |service: &str| {
+        run.summaries
+            .iter()
+            .any(|s| s.service == service && s.has_changes)
+            || run.failures.iter().any(|f| f.service == service)
+    };
     let logs = run
         .plan_outputs
         .iter()
+        .filter(|(service, _)| shown(service))
+        .map(|(service, text)| (service, without_refresh_lines(text)))
         .filter(|(_, text)| !text.trim().is_empty())
         .map(|(service, text)| crate::ci::Log {
             title: format!("terraform plan: {service}"),
-            text: text.clone(),
+            text,
         })
         .collect();
     crate::ci::Rendering {
@@ -56,6 +66,20 @@ pub fn rendering(run: &Report) -> crate::ci::Rendering {
         logs,
         annotations,
     }
+}
+
+/// Terraform's plan text without the lines that only say what it read (`Refreshing
+/// state...`, `Reading...`, `Read complete`): one per resource, they bury the plan.
+fn without_refresh_lines(text: &str) -> String {
+    let noise = |line: &str| {
+        let line = line.trim_end();
+        line.contains(": Refreshing state...")
+            || line.ends_with(": Reading...")
+            || line.contains(": Read complete after ")
+    };
+    let kept: Vec<&str> = text.lines().filter(|line| !noise(line)).collect();
+    let start = kept.iter().position(|line| !line.trim().is_empty());
+    start.map_or_else(String::new, |start| kept[start..].join("\n") + "\n")
 }
 
 /// The headline, then one line per service.
@@ -481,4 +505,60 @@ fn full_message(error: &crate::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_plan_text_a_reviewer_reads_starts_at_the_plan_not_at_what_terraform_read() {
+        let text = concat!(
+            "data.aws_partition.current: Reading...\n",
+            "aws_iam_role.execution[0]: Refreshing state... [id=svc-lambda-execution]\n",
+            "data.aws_partition.current: Read complete after 0s [id=aws]\n",
+            "\n",
+            "Terraform will perform the following actions:\n",
+            "\n",
+            "  # aws_lambda_function.this[\"pr-7\"] will be created\n",
+        );
+        assert_eq!(
+            without_refresh_lines(text),
+            "Terraform will perform the following actions:\n\n  # aws_lambda_function.this[\"pr-7\"] will be created\n"
+        );
+        assert_eq!(without_refresh_lines("x: Refreshing state... [id=y]\n"), "");
+    }
+
+    #[test]
+    fn only_services_with_changes_or_failures_carry_their_plan_text() {
+        let changed = super::super::summarize(
+            "changed",
+            br#"{"format_version":"1.2","resource_changes":[{"address":"aws_s3_object.package[\"a\"]","mode":"managed","type":"aws_s3_object","name":"package","index":"a","change":{"actions":["create"],"before":null,"after":{"key":"k"}}}]}"#,
+        )
+        .unwrap();
+        let quiet = super::super::summarize(
+            "quiet",
+            br#"{"format_version":"1.2","resource_changes":[]}"#,
+        )
+        .unwrap();
+        let outputs = vec![
+            ("changed".to_owned(), "Plan: 1 to add\n".to_owned()),
+            ("quiet".to_owned(), "No changes.\n".to_owned()),
+        ];
+        let summaries = [changed, quiet];
+        let report = Report {
+            command: "plan",
+            summaries: &summaries,
+            failures: &[],
+            error: None,
+            plan_outputs: &outputs,
+            exit_code: 2,
+        };
+        let titles: Vec<String> = rendering(&report)
+            .logs
+            .into_iter()
+            .map(|l| l.title)
+            .collect();
+        assert_eq!(titles, ["terraform plan: changed"]);
+    }
 }

@@ -114,6 +114,11 @@ pub enum Command {
         /// Exit 2 when the plan has changes (0: none, 1: error).
         #[arg(long)]
         detailed_exitcode: bool,
+
+        /// Save each service's plan in DIR/<service>/ (the plan file, the module, the
+        /// variables and a manifest of every input's SHA-256), for `apply --plan-dir`.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
     },
     /// Plan each service, then apply exactly that saved plan.
     Apply {
@@ -128,6 +133,11 @@ pub enum Command {
         /// what the functions run are as they were): a plan also refreshes every resource.
         #[arg(long)]
         refresh: bool,
+
+        /// Apply exactly the plans `plan --out-dir` saved in DIR; refused ("stale plan")
+        /// when an input that shapes them changed since, or the state moved on.
+        #[arg(long, value_name = "DIR")]
+        plan_dir: Option<PathBuf>,
     },
     /// Compare what each deployment's function runs (alias `live` → version, its
     /// CodeSha256, the `version` tag), read through the Lambda API, with the gitops repo.
@@ -157,6 +167,52 @@ pub enum Command {
     /// Validate the gitops dir and print a GitHub Actions matrix of its Lambda services:
     /// `{"include":[{"service":"…"},…]}` on one line (no network).
     Matrix,
+    /// Destroy what a service removed from the gitops repo still runs: shows the plan, asks
+    /// for the service's name to be typed (or `--auto-approve`), then destroys everything
+    /// in its state.
+    Destroy(DestroyArgs),
+}
+
+/// `destroy`: one service's state, with the backend settings `plan` and `apply` use.
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    /// The service removed from the gitops repo whose functions, triggers, log groups and
+    /// packages go.
+    #[arg(long, value_name = "NAME")]
+    pub service: String,
+
+    /// Destroy without asking for the service's name; required when stdin is not a
+    /// terminal.
+    #[arg(long)]
+    pub auto_approve: bool,
+
+    /// The terraform binary [default: `terraform`, else `tofu`, on PATH].
+    #[arg(long, value_name = "PATH")]
+    pub terraform_bin: Option<PathBuf>,
+
+    /// Where the service's state is: `local` (in the work dir) or `s3`.
+    #[arg(long, value_enum, default_value_t = Backend::Local)]
+    pub backend: Backend,
+
+    /// Backend setting for `terraform init` (repeatable), as for `plan` and `apply`.
+    #[arg(long = "backend-config", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub backend_config: Vec<String>,
+
+    /// How long to wait for the state lock and the work dir lock.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_lock_timeout)]
+    pub lock_timeout: LockTimeout,
+
+    /// After relaying an interrupt, how long terraform may take to stop before it is killed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub grace_period: u64,
+
+    /// How long one terraform command may run.
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
+    pub terraform_timeout: std::time::Duration,
+
+    /// Take terraform's providers from this filesystem mirror, as for `plan` and `apply`.
+    #[arg(long, value_name = "DIR")]
+    pub plugin_mirror: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -340,6 +396,10 @@ pub struct TerraformArgs {
 
     #[command(flatten)]
     pub ci: CiArgs,
+
+    /// `plan --out-dir` or `apply --plan-dir`, set from the subcommand's own flag.
+    #[arg(skip)]
+    pub handoff: crate::handoff::Handoff,
 }
 
 /// Reports for CI, besides the one on stdout; written even when the run fails.

@@ -101,6 +101,15 @@ pub enum Error {
     #[error("{service}: apply cancelled")]
     Declined { service: String },
 
+    #[error("{service}: destroy cancelled (the name typed was not the service's)")]
+    DestroyDeclined { service: String },
+
+    #[error("`{service}` cannot be destroyed: {reason}")]
+    DestroyRefused { service: String, reason: String },
+
+    #[error("`{service}` is a Lambda service of the gitops repo: the next apply would create again what `destroy` removes")]
+    DestroyDeclared { service: String },
+
     #[error("the module dir `{}` holds no `*.tf` files", dir.display())]
     EmptyModule { dir: PathBuf },
 
@@ -202,6 +211,19 @@ pub enum Error {
         env: &'static str,
         reasons: Vec<String>,
     },
+
+    /// `apply --plan-dir`: the saved plan is not the plan of this run's inputs, or the
+    /// state moved on since it was made.
+    #[error("{service}: stale plan: re-run plan ({})", reasons.join("; "))]
+    StalePlan {
+        service: String,
+        reasons: Vec<String>,
+    },
+
+    /// `--out-dir` or `--plan-dir` cannot be used (not written by `plan --out-dir`, or
+    /// holding what lambda-gitops never writes).
+    #[error("the plan dir `{}` cannot be used: {message}", path.display())]
+    PlanDir { path: PathBuf, message: String },
 }
 
 /// A terraform command that ran and failed.
@@ -275,6 +297,15 @@ impl Error {
             Self::TerraformNotFound { .. } => {
                 Some("install terraform 1.5+ or pass `--terraform-bin`".into())
             }
+            Self::DestroyDeclared { service } => Some(format!(
+                "`destroy` is for a service removed from the gitops repo: remove `services/{service}/`, its environment configs and previews, merge, then destroy what it still runs"
+            )),
+            Self::StalePlan { .. } => Some(
+                "what was reviewed is not what would be applied now: plan again with `--out-dir`, review that plan, and apply it".into(),
+            ),
+            Self::PlanDir { .. } => Some(
+                "pass the directory `lambda-gitops plan --out-dir` wrote, as it was saved".into(),
+            ),
             Self::ApprovalRequired => Some(
                 "review the plan with `lambda-gitops plan`, then run `apply --auto-approve`".into(),
             ),

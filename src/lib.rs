@@ -18,6 +18,7 @@ pub mod exit_code;
 pub mod fingerprint;
 pub mod github;
 pub mod gitops;
+pub mod handoff;
 pub mod interrupts;
 pub mod logging;
 pub mod noop;
@@ -117,17 +118,25 @@ fn dispatch(command: Command, settings: &Settings, stderr_is_terminal: bool) -> 
                     .map(|()| exit_code::SUCCESS)
             }
             Command::Plan {
-                terraform,
+                mut terraform,
                 detailed_exitcode,
+                out_dir,
             } => {
+                if let Some(dir) = out_dir {
+                    terraform.handoff = crate::handoff::Handoff::Save(dir);
+                }
                 let mode = Mode::Plan { detailed_exitcode };
                 commands::deploy::run(settings, terraform, mode, progress, interrupts, env).await
             }
             Command::Apply {
-                terraform,
+                mut terraform,
                 auto_approve,
                 refresh,
+                plan_dir,
             } => {
+                if let Some(dir) = plan_dir {
+                    terraform.handoff = crate::handoff::Handoff::Apply(dir);
+                }
                 let mode = Mode::Apply {
                     auto_approve,
                     refresh,
@@ -140,6 +149,7 @@ fn dispatch(command: Command, settings: &Settings, stderr_is_terminal: bool) -> 
             Command::Status { services, format } => {
                 commands::status::run(settings, services, format, progress, interrupts).await
             }
+            Command::Destroy(args) => commands::destroy::run(settings, args, interrupts, env).await,
             Command::Promote(args) => {
                 commands::promote::run(settings, args, progress, interrupts).await
             }

@@ -56,6 +56,27 @@ pub struct PackageVars {
     pub source_code_hash: String,
 }
 
+/// What a removed service's state is planned against for `destroy`: the service and region,
+/// no package, no deployment. The buckets are placeholders: a destroy plan reads every
+/// resource it removes from the state, never from these.
+pub fn nothing(service: &str, aws_region: &str) -> TfVars {
+    TfVars {
+        service_name: service.to_owned(),
+        aws_region: aws_region.to_owned(),
+        tool_version: TOOL_VERSION.to_owned(),
+        role_arn: String::new(),
+        trigger_bucket: DESTROY_PLACEHOLDER.to_owned(),
+        package_bucket: DESTROY_PLACEHOLDER.to_owned(),
+        package_key_prefix: format!("lambda-packages/{service}/"),
+        packages: BTreeMap::new(),
+        deployments: BTreeMap::new(),
+    }
+}
+
+/// The bucket names of [`nothing`]: `_` makes it an invalid bucket name, so it can never
+/// name a real one.
+const DESTROY_PLACEHOLDER: &str = "unused_by_a_destroy_plan";
+
 /// Renders the variables. `staged` must hold every package of `service`;
 /// `local_path` says where a staged package will be read by Terraform.
 pub fn render(

@@ -12,7 +12,7 @@ use common::fake_terraform::{
 };
 use common::Tree;
 use lambda_gitops::ci::comment::{self, Scope};
-use lambda_gitops::report::{self, Failure, RunFacts};
+use lambda_gitops::report::{self, Failure, Report};
 
 fn changes(terraform: &FakeTerraform, service: &str) {
     let json = plan_json(vec![
@@ -84,7 +84,7 @@ fn summary_files_the_job_summary_and_stdout_come_from_one_run() {
         "{markdown}"
     );
     let report: serde_json::Value = serde_json::from_str(&read(&json)).unwrap();
-    assert_eq!(report["exit_code"], 2);
+    assert_eq!(report["exitCode"], 2);
     assert_eq!(report["services"][0]["service"], "a");
     assert_eq!(read(&step), format!("{markdown}\n"));
     // The job summary is appended to: a second step adds its own.
@@ -139,7 +139,7 @@ fn a_failed_validation_writes_both_summary_files_with_every_error() {
         "{markdown}"
     );
     let report: serde_json::Value = serde_json::from_str(&read(&json)).unwrap();
-    assert_eq!(report["exit_code"], 1);
+    assert_eq!(report["exitCode"], 1);
     assert!(report["error"]
         .as_str()
         .unwrap()
@@ -332,17 +332,19 @@ fn the_comment_body_snapshot() {
             "".into(),
             "Error: reading S3 Bucket (packages): AccessDenied".into(),
         ],
+        ..Failure::default()
     }];
     let outputs = [(
         "svc".to_owned(),
         "  # aws_lambda_function.staging[\"staging\"] will be updated in-place\n      ~ environment {\n          ~ variables = {\n              ~ \"MODE\" = \"a\" -> \"b\"\n            }\n        }\nPlan: 2 to add, 1 to change, 1 to destroy.\n".to_owned(),
     )];
-    let rendering = report::rendering(&RunFacts {
+    let rendering = report::rendering(&Report {
         command: "plan",
         summaries: std::slice::from_ref(&summary),
         failures: &failures,
         error: None,
         plan_outputs: &outputs,
+        exit_code: 0,
     });
     assert!(rendering.has_changes && rendering.failed);
     let body = comment::body(
@@ -356,7 +358,8 @@ fn the_comment_body_snapshot() {
         r#"<!-- lambda-gitops: other,svc -->
 ## lambda-gitops plan: 2 to add, 1 to change, 1 to destroy (1 service failed)
 
-`svc` 2 to add, 1 to change, 1 to destroy · `other` :x: failed
+- `svc` 2 to add, 1 to change, 1 to destroy: `staging` update `1.0.0` → `1.1.0` · `production` replace `1.0.0` → `1.1.0` · previews added: `pr-7`
+- `other` :x: failed
 
 :x: `other` failed: ``other: `terraform plan` exited with code 1``
 
@@ -366,15 +369,17 @@ Error: reading S3 Bucket (packages): AccessDenied
 ```
 
 > [!WARNING]
-> the `production` function `svc-production` will be REPLACED (deleted and re-created)
+> the `production` function `svc-production` will be REPLACED (deleted and re-created): terraform cannot update it in place
 
 ### `svc`
 
-| environment | action | function | version | settings |
+| deployment | action | function | version | what changes |
 |---|---|---|---|---|
-| `staging` | update | `svc-staging` | `1.0.0` → `1.1.0` | {settings} |
-| `production` | replace | `svc-production` | `1.0.0` → `1.1.0` | {settings} |
+| `staging` | update | `svc-staging` | `1.0.0` → `1.1.0` | — |
+| `production` | replace | `svc-production` | `1.0.0` → `1.1.0` | **replaced:** terraform cannot update it in place |
 | `pr-7` | create | `svc-pr-7` | → `1.1.0-pr7` | {settings} |
+
+- previews: +`pr-7`
 
 <details><summary>terraform plan: svc (7 lines)</summary>
 
@@ -403,13 +408,15 @@ fn the_annotations_snapshot() {
         service: "other".into(),
         error: "other: `terraform plan` exited with code 1".into(),
         terraform_output: vec!["Error: 100% denied, see: docs".into()],
+        ..Failure::default()
     }];
-    let rendering = report::rendering(&RunFacts {
+    let rendering = report::rendering(&Report {
         command: "apply",
         summaries: std::slice::from_ref(&summary),
         failures: &failures,
         error: None,
         plan_outputs: &[],
+        exit_code: 0,
     });
     let lines: Vec<String> = rendering
         .annotations
@@ -420,7 +427,7 @@ fn the_annotations_snapshot() {
         lines,
         [
             "::error title=other%3A apply failed::other: `terraform plan` exited with code 1%0AError: 100%25 denied, see: docs",
-            "::warning title=production replace::the production function `svc-production` will be REPLACED (deleted and re-created)",
+            "::warning title=production replace::the production function `svc-production` will be REPLACED (deleted and re-created): terraform cannot update it in place",
         ]
     );
 }
@@ -443,6 +450,7 @@ fn the_rendering_escapes_every_string_it_did_not_write_itself() {
             service: (*text).to_owned(),
             error: (*text).to_owned(),
             terraform_output: vec![(*text).to_owned(), "```".into()],
+            ..Failure::default()
         })
         .collect();
     let outputs: Vec<(String, String)> = hostile
@@ -450,12 +458,13 @@ fn the_rendering_escapes_every_string_it_did_not_write_itself() {
         .map(|text| ((*text).to_owned(), format!("{text}\n````\n{text}\n")))
         .collect();
     let summary = report::summarize("svc", &facts_plan()).unwrap();
-    let rendering = report::rendering(&RunFacts {
+    let rendering = report::rendering(&Report {
         command: "plan",
         summaries: std::slice::from_ref(&summary),
         failures: &failures,
         error: None,
         plan_outputs: &outputs,
+        exit_code: 0,
     });
     let body = comment::body(&rendering, &Scope::All, "the job's log", "");
     assert!(body.starts_with("<!-- lambda-gitops: all -->\n"));

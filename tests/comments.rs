@@ -144,6 +144,14 @@ fn a_plan_comments_once_and_a_second_run_edits_that_comment_in_place() {
         "{}",
         first.body
     );
+    // Both at a glance, in the summary: the staging bump and the new preview.
+    assert!(
+        first.body.contains(
+            "\n- `a` 1 to add, 1 to change, 0 to destroy: `staging` update `1.0.0` → `1.1.0` · previews added: `pr-7`\n"
+        ),
+        "{}",
+        first.body
+    );
     assert!(
         first.body.contains("<details><summary>terraform plan: a ("),
         "{}",
@@ -473,7 +481,7 @@ fn a_terraform_failure_shows_terraforms_own_error_in_the_comment() {
     let body = &ours[0].body;
     assert!(
         body.starts_with(&format!(
-            "{MARKER}\n## lambda-gitops plan failed\n\n`a` :x: failed\n"
+            "{MARKER}\n## lambda-gitops plan failed\n\n- `a` :x: failed\n"
         )),
         "{body}"
     );
@@ -543,7 +551,7 @@ fn a_300_preview_plan_stays_under_the_limit_with_its_summary_intact() {
     );
     // The summary and the warning survive whole, first.
     assert!(body.starts_with(&format!(
-        "{MARKER}\n## lambda-gitops plan: 300 to add, 1 to change, 1 to destroy\n\n`a` 300 to add, 1 to change, 1 to destroy\n\n> [!WARNING]\n> the `production` function `a-production` will be DELETED\n"
+        "{MARKER}\n## lambda-gitops plan: 300 to add, 1 to change, 1 to destroy\n\n- `a` 300 to add, 1 to change, 1 to destroy: `staging` update `1.0.0` → `1.1.0` · `production` delete `1.0.0` → (deleted) · previews added: `pr-1`, `pr-2`, `pr-3`, `pr-4`, `pr-5`, `pr-6`, `pr-7`, `pr-8`, `pr-9`, `pr-10`, and 290 more\n\n> [!WARNING]\n> the `production` function `a-production` will be DELETED\n"
     )), "{}", &body[..600.min(body.len())]);
     // The table is cut between rows, with a note saying how much is left out.
     assert!(
@@ -588,8 +596,8 @@ fn a_comment_that_cannot_be_published_fails_the_run_after_the_report_and_says_wh
     assert_eq!(run.code, 1, "{}", run.stderr);
     // The report was printed in full first, with the plan's own outcome.
     let report = run.json();
-    assert_eq!(report["exit_code"], 2);
-    assert_eq!(report["services"][0]["add"], 1);
+    assert_eq!(report["exitCode"], 2);
+    assert_eq!(report["services"][0]["counts"]["add"], 1);
     assert!(
         run.stderr
             .contains("error: could not publish the pull-request comment on #7: "),
@@ -688,8 +696,16 @@ fn apply_edits_the_same_comment_and_says_it_applied() {
     assert_eq!(ours.len(), 1);
     assert!(
         ours[0].body.starts_with(&format!(
-            "{MARKER}\n## lambda-gitops apply: 1 to add, 1 to change, 0 to destroy\n"
+            "{MARKER}\n## lambda-gitops apply: applied — 1 added, 1 changed, 0 destroyed\n\n- `a` 1 added, 1 changed, 0 destroyed: `staging` updated `1.0.0` → `1.1.0` · previews added: `pr-7`\n"
         )),
+        "{}",
+        ours[0].body
+    );
+    // The past tense throughout: the table says what was done.
+    assert!(
+        ours[0]
+            .body
+            .contains("| `pr-7` | created | `a-pr-7` | → `1.1.0-pr7` |"),
         "{}",
         ours[0].body
     );
@@ -763,4 +779,50 @@ async fn github_refuses_a_body_over_65536_characters_and_the_client_says_why() {
         .unwrap();
     assert_eq!(edited.id, created.id);
     assert_eq!(github.comments(REPO, 7)[0].body, "shorter");
+}
+
+/// Issue 9 §1: after `apply`, the outcome — an apply that fails part way says how far it
+/// got (counted from terraform's own output), with terraform's error, in the comment, the
+/// text report and the JSON.
+#[test]
+fn an_apply_that_fails_part_way_says_how_far_it_got() {
+    let ci = Ci::new(&["a"]);
+    ci.a_changes("1.1.0");
+    ci.terraform.apply_fails(
+        "a",
+        "aws_lambda_function.staging[\"staging\"]: Modifying... [id=a-staging]\naws_lambda_function.staging[\"staging\"]: Modifications complete after 1s [id=a-staging]\naws_lambda_function.preview[\"7\"]: Creating...\n",
+    );
+    let run = ci.run(&["apply", "--auto-approve", "--github-comment"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("a: apply failed after 1 of 2 changes\n"),
+        "{}",
+        run.stdout
+    );
+    let ours = ci.ours();
+    assert_eq!(ours.len(), 1);
+    let body = &ours[0].body;
+    assert!(
+        body.starts_with(&format!(
+            "{MARKER}\n## lambda-gitops apply failed\n\n- `a` :x: failed after 1 of 2 changes\n"
+        )),
+        "{body}"
+    );
+    assert!(
+        body.contains("Error: creating Lambda Function: InvalidParameterValueException"),
+        "{body}"
+    );
+    let json = ci
+        .run(&["apply", "--auto-approve", "--format", "json"])
+        .json();
+    assert_eq!(json["outcome"], "failed");
+    assert_eq!(
+        json["services"][0]["applied"],
+        serde_json::json!({"done": 1, "total": 2})
+    );
+    assert_eq!(
+        json["services"][0]["deployments"][0]["versionAfter"],
+        "1.1.0"
+    );
 }

@@ -249,17 +249,17 @@ fn a_service_lives_through_create_noop_preview_removal_rollback_and_promotion() 
     let rollback = run(&tree, &["apply", "--auto-approve", "--format", "json"]);
     rollback.success();
     let report = rollback.json();
-    let staging_change = report["services"][0]["functions"]
+    let staging_change = report["services"][0]["deployments"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|f| f["environment"] == "staging")
+        .find(|f| f["deployment"] == "staging")
         .unwrap()
         .clone();
-    assert_eq!(staging_change["version_before"], "1.1.0");
-    assert_eq!(staging_change["version_after"], "1.0.9");
+    assert_eq!(staging_change["versionBefore"], "1.1.0");
+    assert_eq!(staging_change["versionAfter"], "1.0.9");
     // keepVersions 2: nothing to delete yet.
-    assert_eq!(report["services"][0]["version_cleanup"]["deleted"], 0);
+    assert_eq!(report["services"][0]["versionCleanup"]["deleted"], 0);
     let rolled = functions(aws, "life-");
     let older_hash = openssl_base64_sha256(&older);
     assert_eq!(code_hash(&rolled, "life-staging"), older_hash);
@@ -313,7 +313,7 @@ fn a_service_lives_through_create_noop_preview_removal_rollback_and_promotion() 
     let revert = run(&tree, &["apply", "--auto-approve", "--format", "json"]);
     revert.success();
     assert_eq!(
-        revert.json()["services"][0]["version_cleanup"]["deleted"],
+        revert.json()["services"][0]["versionCleanup"]["deleted"],
         1,
         "{}",
         revert.stdout
@@ -337,6 +337,56 @@ fn a_service_lives_through_create_noop_preview_removal_rollback_and_promotion() 
     );
     // Production keeps both its versions (two is within keepVersions).
     assert_eq!(published(&reverted["life-prod"]).len(), 2);
+
+    // f. Issue 9: someone raises staging's memory in the console. The scheduled drift
+    // check exits 2 and names what drifted, in Lambda terms, without the provider's
+    // read-back noise.
+    aws.probe(&["set-memory", "life-staging", "1024"]);
+    let drift = run(&tree, &["plan", "--detailed-exitcode"]);
+    assert_eq!(drift.code, 2, "{}\n{}", drift.stdout, drift.stderr);
+    assert!(
+        drift.stdout.contains("drift: staging (aws_lambda_function.this[\"staging\"]): memory_size changed outside the gitops repo: 128 → 1024, this plan reverts it"),
+        "{}",
+        drift.stdout
+    );
+    assert_eq!(
+        drift.stdout.matches("drift: ").count(),
+        1,
+        "{}",
+        drift.stdout
+    );
+
+    // g. A pull request adds preview 11 and bumps staging: its one comment on the local
+    // GitHub says both in Lambda terms, from terraform's real plan.
+    tree.preview("pr-11", "life", "1.2.0-pr11");
+    tree.package("packages/life-1.2.0-pr11.zip", "life pr 11");
+    tree.env("staging", "life", "1.2.0", "life-staging", "staging/");
+    tree.package("packages/life-1.2.0.zip", "life 1.2.0");
+    let github = common::github::FakeGithub::start();
+    let token = "ghs_e2e_token_never_shown";
+    let commented = Run::from(
+        tree.command(&["plan", "--github-comment", "--pr", "11"])
+            .envs(emulator().env())
+            .env("GITHUB_REPOSITORY", "acme/gitops")
+            .env("GITHUB_API_URL", &github.api_url)
+            .env("GITHUB_TOKEN", token)
+            .output()
+            .unwrap(),
+    );
+    commented.success();
+    let comments = github.comments("acme/gitops", 11);
+    assert_eq!(comments.len(), 1);
+    let body = &comments[0].body;
+    for needle in [
+        "`staging` update `1.1.0` → `1.2.0` (new package)",
+        "previews added: `pr-11`",
+        "| `pr-11` | create | `life-prod-pr-11` | → `1.2.0-pr11` |",
+        "to remove: superseded, `staging` ran it before this version change",
+        "- `staging` `memory_size`: `128` → `1024`, this plan reverts it",
+    ] {
+        assert!(body.contains(needle), "{needle:?} is not in:\n{body}");
+    }
+    assert!(!body.contains(token));
 }
 
 /// Runs terraform itself in `dir` against the emulator; its output.
@@ -1084,6 +1134,25 @@ fn a_pull_request_checkout_with_planted_content_plans_and_applies_two_services_o
             r#"{"memory_size": 3008}"#,
         );
         tree.write(&format!(".lambda-gitops/{name}/override.tf"), "locals {}\n");
+        // A fixed state key, and symlinks out of the checkout, planted too.
+        tree.write(
+            &format!(".lambda-gitops/{name}/backend_override.tf"),
+            "terraform {\n  backend \"s3\" {\n    key = \"fixed.tfstate\"\n  }\n}\n",
+        );
+        let outside = tree.temp.path().join(format!("outside-{name}.tfvars.json"));
+        std::fs::write(&outside, r#"{"memory_size": 3008}"#).unwrap();
+        std::os::unix::fs::symlink(
+            &outside,
+            tree.gitops()
+                .join(format!(".lambda-gitops/{name}/terraform.tfvars.json")),
+        )
+        .unwrap();
+        std::os::unix::fs::symlink(
+            tree.temp.path(),
+            tree.gitops()
+                .join(format!(".lambda-gitops/{name}/terraform.d")),
+        )
+        .unwrap();
     }
     let planted = tree.gitops().join(".lambda-gitops");
     for entry in walk(&planted) {
@@ -1294,7 +1363,8 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     while let Some(next) = stack.pop() {
         for entry in std::fs::read_dir(&next).into_iter().flatten().flatten() {
             let path = entry.path();
-            if path.is_dir() {
+            // Symlinks are listed, never followed (one points out of the checkout).
+            if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
                 stack.push(path);
             } else {
                 out.push(path);
@@ -1303,4 +1373,53 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out.sort();
     out
+}
+
+/// A service removed from the repo: `destroy` removes everything its state holds — its
+/// functions (with their aliases and versions), log groups, triggers, role and packages —
+/// and a second `destroy` finds nothing left. The last service going leaves an empty repo,
+/// which `destroy` accepts.
+#[test]
+fn a_removed_services_destroy_leaves_nothing_of_it_in_the_emulator() {
+    let aws = emulator();
+    aws.create_buckets(&["gone-uploads", "gone-packages"]);
+    let tree = Tree::new();
+    tree.standard("gone", &[3]);
+    run(&tree, &["apply", "--auto-approve"]).success();
+    assert_eq!(functions(aws, "gone-").len(), 3);
+    assert_eq!(notifications(aws, "gone-uploads").len(), 3);
+
+    for dir in [
+        "services/gone",
+        "environments/staging/gone",
+        "environments/production/gone",
+        "environments/preview/pr-3",
+    ] {
+        tree.remove(dir);
+    }
+    let destroyed = run(&tree, &["destroy", "--service", "gone", "--auto-approve"]);
+    destroyed.success();
+    assert!(
+        destroyed.stdout.contains("to destroy"),
+        "{}",
+        destroyed.stdout
+    );
+
+    assert_eq!(functions(aws, "gone-"), BTreeMap::new());
+    assert_eq!(log_groups(aws, "/aws/lambda/gone-"), BTreeMap::new());
+    assert_eq!(notifications(aws, "gone-uploads"), BTreeMap::new());
+    let roles: BTreeMap<String, Value> =
+        serde_json::from_value(aws.probe(&["roles", "gone"])).unwrap();
+    assert_eq!(roles, BTreeMap::new());
+    let objects: Vec<String> =
+        serde_json::from_value(aws.probe(&["objects", "gone-packages"])).unwrap();
+    assert_eq!(objects, Vec::<String>::new());
+
+    let again = run(&tree, &["destroy", "--service", "gone", "--auto-approve"]);
+    again.success();
+    assert!(
+        again.stdout.contains("gone: no changes"),
+        "{}",
+        again.stdout
+    );
 }

@@ -286,9 +286,8 @@ fn across_services_the_worst_outcome_wins() {
         run.stdout
     );
     assert!(
-        run.stdout.contains(
-            "runtime python3.12, handler app.handler, memory 128 MiB → 512 MiB, timeout 3 s, role arn:aws:iam::1:role/r, environment keys MODE"
-        ),
+        run.stdout
+            .contains("memory 128 MiB → 512 MiB, environment keys value changed MODE\n"),
         "{}",
         run.stdout
     );
@@ -305,17 +304,25 @@ fn across_services_the_worst_outcome_wins() {
     );
     assert_eq!(run.code, 1, "{}", run.stderr);
     let report = run.json();
-    assert_eq!(report["exit_code"], 1);
-    assert_eq!(report["failures"][0]["service"], "a");
-    let planned: Vec<&str> = report["services"]
+    assert_eq!(report["exitCode"], 1);
+    let outcomes: Vec<(&str, &str)> = report["services"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|s| s["service"].as_str().unwrap())
+        .map(|s| {
+            (
+                s["service"].as_str().unwrap(),
+                s["outcome"].as_str().unwrap(),
+            )
+        })
         .collect();
-    assert_eq!(planned, ["b", "c"]);
     assert_eq!(
-        report["services"][0]["functions"][0]["version_after"],
+        outcomes,
+        [("b", "changes"), ("c", "no-changes"), ("a", "failed")]
+    );
+    assert!(report["services"][2]["terraformOutput"].is_array());
+    assert_eq!(
+        report["services"][0]["deployments"][0]["versionAfter"],
         "1.1.0"
     );
 }
@@ -360,7 +367,7 @@ fn apply_needs_auto_approve_without_a_terminal_and_applies_the_saved_plan() {
         "{}",
         applied.stderr
     );
-    let cleanup = &applied.json()["services"][0]["version_cleanup"];
+    let cleanup = &applied.json()["services"][0]["versionCleanup"];
     assert_eq!(cleanup["deleted"], 0);
     assert!(
         cleanup["error"]
@@ -387,7 +394,7 @@ fn apply_needs_auto_approve_without_a_terminal_and_applies_the_saved_plan() {
     );
     own.success();
     assert_eq!(
-        own.json()["services"][0]["version_cleanup"],
+        own.json()["services"][0]["versionCleanup"],
         serde_json::Value::Null
     );
     assert!(!own.stderr.contains("version clean-up"), "{}", own.stderr);
@@ -468,13 +475,13 @@ fn markdown_reports_make_a_pull_request_comment() {
         run.stdout
     );
     assert!(
-        run.stdout.contains("### `a` — no changes"),
+        run.stdout.contains("\n- `a` no changes\n"),
         "{}",
         run.stdout
     );
     assert!(
         run.stdout
-            .contains("| `staging` | update | `b-staging` | `1.0.0` → `1.1.0` | runtime `python3.12` · handler `app.handler` · memory `128 MiB` → `512 MiB` · timeout `3 s` · role `arn:aws:iam::1:role/r` · environment keys `MODE` |"),
+            .contains("| `staging` | update | `b-staging` | `1.0.0` → `1.1.0` | memory `128 MiB` → `512 MiB` · environment keys value changed `MODE` |"),
         "{}",
         run.stdout
     );

@@ -13,11 +13,13 @@
 //! comment that could not be written, after the report was printed) > changes (2) > 0. A
 //! comment that could not be published makes the run exit 1, and the error says which
 //! code the run itself had; an interrupted run publishes nothing.
+//!
+//! With `plan --out-dir`, each service's plan is saved with its inputs; with `apply
+//! --plan-dir`, each service applies the saved plan instead of a new one, or is refused as
+//! stale (`handoff.rs`).
 
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
-
-use serde::Serialize;
 
 use crate::applied;
 use crate::aws::versions;
@@ -28,12 +30,13 @@ use crate::cli::{ReportFormat, TerraformArgs};
 use crate::error::{self, Error};
 use crate::exit_code;
 use crate::fingerprint;
+use crate::handoff::{self, Handoff};
 use crate::interrupts::Interrupts;
 use crate::noop::{self, Decision};
 use crate::prepare::ServicePlan;
 use crate::progress::Progress;
 use crate::prompt;
-use crate::report::{self, Failure, RunFacts, Summary, VersionCleanup};
+use crate::report::{self, ApplyProgress, Failure, PlanFacts, Report, VersionCleanup};
 use crate::settings::Settings;
 use crate::terraform::backend::BackendSettings;
 use crate::terraform::binary::Terraform;
@@ -85,7 +88,7 @@ pub async fn run(
 #[derive(Debug, Default)]
 struct Ran {
     code: u8,
-    summaries: Vec<Summary>,
+    summaries: Vec<PlanFacts>,
     failures: Vec<Failure>,
     /// Terraform's own plan text per service.
     plan_outputs: Vec<(String, String)>,
@@ -159,7 +162,7 @@ async fn execute(
     for (plan, last) in prepared.iter().zip(last_applied) {
         match last {
             Some(last) if last.decision == Decision::Skip => {
-                let summary = unchanged(&plan.service.name);
+                let summary = PlanFacts::as_declared(&plan.service.name, &plan.vars);
                 tracing::info!(
                     "{}: no changes since the last apply ({}); terraform not started",
                     plan.service.name,
@@ -194,6 +197,7 @@ async fn execute(
         backend,
         lock_timeout: args.lock_timeout.text.clone(),
         grace: std::time::Duration::from_secs(args.grace_period),
+        destroy: false,
         timeout,
         color: settings.color,
         // `-q`: no terraform output at all; a failure's last lines go with its error.
@@ -204,7 +208,8 @@ async fn execute(
         plugins,
     };
 
-    let services = run_services(&runner, to_run, mode, args, &interrupts, settings, outputs).await;
+    let services =
+        run_services(&runner, to_run, mode, args, &interrupts, settings, outputs).await?;
     ran.code = exit_code::worst(ran.code, services.code);
     ran.summaries.extend(services.summaries);
     ran.failures.extend(services.failures);
@@ -269,6 +274,10 @@ async fn last_applied(
             .await;
             let (decision, recorded) = match store.read().await {
                 Ok(record) if refresh => (Decision::Run("`--refresh`".into()), record.is_some()),
+                // The reviewed plan is applied as it is, or refused as stale.
+                Ok(record) if matches!(args.handoff, Handoff::Apply(_)) => {
+                    (Decision::Run("`--plan-dir`".into()), record.is_some())
+                }
                 Ok(record) => (
                     noop::decide(client, &fingerprint, record.as_ref(), &plan.vars).await,
                     record.is_some(),
@@ -302,24 +311,6 @@ struct LastApplied {
     recorded: bool,
 }
 
-/// The summary of a service whose apply was skipped: nothing changes.
-fn unchanged(service: &str) -> Summary {
-    Summary {
-        service: service.to_owned(),
-        has_changes: false,
-        add: 0,
-        change: 0,
-        destroy: 0,
-        import: 0,
-        moved: 0,
-        functions: Vec::new(),
-        triggers: Default::default(),
-        warnings: Vec::new(),
-        foreign: Vec::new(),
-        version_cleanup: None,
-    }
-}
-
 /// The services, up to `--jobs` at once (one at a time when `apply` asks before each),
 /// each with its own runner; an interrupt starts no more of them. With several at once,
 /// each service's terraform output is printed whole when it is done (under GitHub Actions,
@@ -333,7 +324,7 @@ async fn run_services(
     interrupts: &Interrupts,
     settings: &Settings,
     outputs: &Outputs,
-) -> Ran {
+) -> Result<Ran, Error> {
     let asks = matches!(
         mode,
         Mode::Apply {
@@ -385,13 +376,23 @@ async fn run_services(
                 }
                 eprint!("{}", error::render(error));
             }
-            (name.clone(), outcome, runner.take_plan_output())
+            let finished = Finished {
+                plan_output: runner.take_plan_output(),
+                planned: runner.take_planned(),
+                apply_output: runner.take_apply_output(),
+            };
+            (name.clone(), outcome, finished)
         },
     )
     .await;
 
     let mut ran = Ran::default();
-    for (name, outcome, plan_output) in results {
+    for (name, outcome, finished) in results {
+        let Finished {
+            plan_output,
+            planned,
+            apply_output,
+        } = finished;
         if let Some(text) = plan_output {
             ran.plan_outputs.push((name.clone(), text));
         }
@@ -406,15 +407,38 @@ async fn run_services(
                     Error::TerraformFailed(failure) => failure.tail.clone(),
                     _ => Vec::new(),
                 };
-                ran.failures.push(Failure {
+                let applied =
+                    apply_output
+                        .zip(planned.as_ref())
+                        .map(|(output, facts)| ApplyProgress {
+                            done: report::changes_completed(&output),
+                            total: facts.counts.actions(),
+                        });
+                let failure = Failure {
                     service: name,
                     error: error.to_string(),
                     terraform_output,
-                });
+                    facts: planned,
+                    applied,
+                };
+                // An apply that failed part way changed things: the report says how far.
+                if args.format == ReportFormat::Text && failure.applied.is_some() {
+                    print(&report::text::failed_line(&failure))?;
+                }
+                ran.failures.push(failure);
             }
         }
     }
-    ran
+    Ok(ran)
+}
+
+/// What a service's runner kept for the report, taken once it is done.
+struct Finished {
+    plan_output: Option<String>,
+    /// The facts of its plan, for the report of an apply that fails.
+    planned: Option<PlanFacts>,
+    /// What its apply printed, for how far a failed one got.
+    apply_output: Option<String>,
 }
 
 /// Before terraform may change anything: the last apply's record goes, so an apply that
@@ -461,13 +485,29 @@ async fn run_service(
     args: &TerraformArgs,
     interrupts: &Interrupts,
     settings: &Settings,
-) -> Result<(Summary, u8), Error> {
+) -> Result<(PlanFacts, u8), Error> {
     let name = &plan.service.name;
-    let mut summary = runner.plan(name, &plan.work_dir, &plan.vars).await?;
+    if let Handoff::Save(dir) = &args.handoff {
+        handoff::forget(dir, name)?;
+    }
+    let mut summary = match &args.handoff {
+        Handoff::Apply(dir) => {
+            let backend = BackendSettings {
+                backend: args.backend,
+                config: args.backend_config.clone(),
+            };
+            handoff::load_plan(runner, dir, plan, &settings.gitops_dir, &backend).await?
+        }
+        _ => runner.plan(name, &plan.work_dir, &plan.vars).await?,
+    };
+    if let Handoff::Save(dir) = &args.handoff {
+        save_plan(runner, dir, plan, settings, summary.has_changes)?;
+    }
     if args.format == ReportFormat::Text {
-        print(&report::text(&summary))?;
+        print(&report::text::text(&summary, false))?;
     }
     let result = match mode {
+        // Drift is a change: the plan reverts it (and the report names it).
         Mode::Plan { detailed_exitcode } if detailed_exitcode && summary.has_changes => {
             exit_code::CHANGES
         }
@@ -480,8 +520,14 @@ async fn run_service(
                     service: name.clone(),
                 });
             }
-            runner.apply(name, &plan.work_dir).await?;
+            runner
+                .apply(name, &plan.work_dir)
+                .await
+                .map_err(|e| handoff::stale_if_state_moved_on(e, name))?;
             tracing::info!("{name}: applied");
+            if args.format == ReportFormat::Text {
+                print(&report::text::applied_line(&summary))?;
+            }
             // Another module may point at numbered versions: only the bundled one is known
             // to reach its functions through the `live` alias alone.
             if args.module_dir.is_none() {
@@ -491,6 +537,34 @@ async fn run_service(
         }
     };
     Ok((summary, result))
+}
+
+/// `plan --out-dir`: the plan just made, saved with its inputs for `apply --plan-dir`.
+fn save_plan(
+    runner: &Runner,
+    dir: &std::path::Path,
+    plan: &ServicePlan<'_>,
+    settings: &Settings,
+    has_changes: bool,
+) -> Result<(), Error> {
+    let Some(module) = runner.written_module() else {
+        return Ok(());
+    };
+    let saved = handoff::save(
+        dir,
+        &handoff::Planned {
+            service: plan.service,
+            gitops_dir: &settings.gitops_dir,
+            work_dir: &plan.work_dir,
+            vars: &plan.vars,
+            module,
+            terraform_version: &runner.terraform().version,
+            commit: handoff::gitops_commit(&settings.gitops_dir, runner.child_env()),
+            has_changes,
+        },
+    )?;
+    tracing::info!("{}: plan saved in `{}`", plan.service.name, saved.display());
+    Ok(())
 }
 
 /// After an apply: each function keeps its aliased versions and its newest `keepVersions`.
@@ -542,26 +616,16 @@ async fn finish(
         Err(error) => (Ran::default(), Some(error)),
     };
     let code = early.as_ref().map_or(ran.code, Error::exit_code);
-    let rendering = report::rendering(&RunFacts {
+    let run = Report {
         command: mode.command(),
         summaries: &ran.summaries,
         failures: &ran.failures,
         error: early.as_ref(),
         plan_outputs: &ran.plan_outputs,
-    });
-    let mut json = serde_json::to_string_pretty(&ReportJson {
-        format_version: "1",
         exit_code: code,
-        services: &ran.summaries,
-        failures: &ran.failures,
-        error: early.as_ref().map(ToString::to_string),
-        problems: match &early {
-            Some(Error::Invalid { problems }) => problems.iter().map(ProblemJson::from).collect(),
-            _ => Vec::new(),
-        },
-    })
-    .expect("the report serializes");
-    json.push('\n');
+    };
+    let rendering = report::rendering(&run);
+    let json = report::json::json(&run);
     let markdown = crate::ci::markdown::document(&rendering, STEP_SUMMARY_LIMIT, "the job's log");
 
     let mut errors = Vec::new();
@@ -677,39 +741,6 @@ fn eprint_tail(service: &str, tail: &[String], github_actions: bool) {
         text.push('\n');
     }
     eprint!("{text}");
-}
-
-#[derive(Serialize)]
-struct ReportJson<'a> {
-    format_version: &'static str,
-    exit_code: u8,
-    services: &'a [Summary],
-    failures: &'a [Failure],
-    /// The error that ended the run before its services were planned.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
-    /// Every problem of an invalid gitops repo.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    problems: Vec<ProblemJson>,
-}
-
-#[derive(Serialize)]
-struct ProblemJson {
-    file: String,
-    line: Option<usize>,
-    message: String,
-    hint: Option<String>,
-}
-
-impl From<&crate::problem::Problem> for ProblemJson {
-    fn from(problem: &crate::problem::Problem) -> Self {
-        Self {
-            file: problem.file.display().to_string(),
-            line: problem.line,
-            message: problem.message.clone(),
-            hint: problem.hint.clone(),
-        }
-    }
 }
 
 fn print(text: &str) -> Result<(), Error> {

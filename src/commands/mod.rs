@@ -2,6 +2,7 @@
 //! data to stdout; logs go to stderr through `tracing`.
 
 pub mod deploy;
+pub mod destroy;
 pub mod matrix;
 pub mod preview;
 pub mod promote;

@@ -19,7 +19,7 @@ use crate::env_vars;
 use crate::error::{Error, TerraformFailure, TerraformTimeout};
 use crate::interrupts::Interrupts;
 use crate::render::{self, TfVars};
-use crate::report::{self, Summary};
+use crate::report::{self, PlanFacts};
 use crate::stage::hash::Hasher;
 use crate::terraform::backend::BackendSettings;
 use crate::terraform::binary::Terraform;
@@ -40,6 +40,9 @@ pub struct RunnerSettings {
     /// For `-lock-timeout`, e.g. `5m`.
     pub lock_timeout: String,
     pub grace: Duration,
+    /// Plan the destruction of everything in the state (`plan -destroy`): `lambda-gitops
+    /// destroy` of a service removed from the repo.
+    pub destroy: bool,
     /// How long one terraform command may run (`--terraform-timeout`).
     pub timeout: Duration,
     pub color: bool,
@@ -60,6 +63,14 @@ pub struct Runner {
     interrupts: Interrupts,
     /// The human-readable text of the last `plan` (its stdout), for the report.
     plan_output: Option<String>,
+    /// The facts of the last plan, for the report of an apply that fails.
+    planned: Option<PlanFacts>,
+    /// The stdout of the last `apply`, whatever its outcome: how far it got.
+    apply_output: Option<String>,
+    /// The stdout of the last command run with [`Stdout::ShowAndKeep`].
+    kept: Option<String>,
+    /// The module files last written into a work dir.
+    module: Option<ModuleFiles>,
     /// Where terraform's output goes while other services run too; `None`: live.
     buffer: Option<OutputBuffer>,
     /// An approved `apply` follows every plan: one that can only create starts at once.
@@ -74,10 +85,24 @@ impl Runner {
             settings,
             interrupts,
             plan_output: None,
+            planned: None,
+            apply_output: None,
+            kept: None,
+            module: None,
             buffer: None,
             apply_early: false,
             applied: false,
         }
+    }
+
+    /// The facts of the last successful plan, once.
+    pub fn take_planned(&mut self) -> Option<PlanFacts> {
+        self.planned.take()
+    }
+
+    /// What the last `apply` printed on stdout (also when it failed), once.
+    pub fn take_apply_output(&mut self) -> Option<String> {
+        self.apply_output.take()
     }
 
     /// A runner whose plans are applied without a question (`apply --auto-approve`): a plan
@@ -125,7 +150,8 @@ impl Runner {
         service: &str,
         work_dir: &WorkDir,
         vars: &TfVars,
-    ) -> Result<Summary, Error> {
+    ) -> Result<PlanFacts, Error> {
+        self.planned = None;
         self.applied = false;
         let mut generated = Generated {
             moved: render::preview_moves(vars),
@@ -134,7 +160,7 @@ impl Runner {
         // A plan without changes touches nothing, foreign or not: `show -json` (a second
         // start of the provider) is skipped, and the report says so from the variables.
         if !self.plan_once(service, work_dir, &generated).await? {
-            return Ok(no_changes(service, vars));
+            return Ok(PlanFacts::as_declared(service, vars));
         }
         let plan_json = if self.creates_only(service, work_dir, vars).await {
             // Nothing there to change or destroy, nobody's: apply while the JSON is read.
@@ -151,7 +177,7 @@ impl Runner {
                     );
                     generated.imports = render::log_group_imports(&adopt);
                     if !self.plan_once(service, work_dir, &generated).await? {
-                        return Ok(no_changes(service, vars));
+                        return Ok(PlanFacts::as_declared(service, vars));
                     }
                     plan_json = self.show_json(service, work_dir).await?;
                 }
@@ -159,12 +185,14 @@ impl Runner {
             plan_json
         };
         let plan_path = work_dir.path.join(PLAN_JSON);
-        let summary =
-            report::summarize(service, plan_json.as_bytes()).map_err(|e| Error::PlanJson {
+        let summary = PlanFacts::from_plan_json(service, plan_json.as_bytes()).map_err(|e| {
+            Error::PlanJson {
                 path: plan_path,
                 message: e.to_string(),
-            })?;
+            }
+        })?;
         self.refuse_foreign(service, &summary)?;
+        self.planned = Some(summary.clone());
         Ok(summary)
     }
 
@@ -245,7 +273,7 @@ impl Runner {
             .collect())
     }
 
-    fn refuse_foreign(&self, service: &str, summary: &Summary) -> Result<(), Error> {
+    fn refuse_foreign(&self, service: &str, summary: &PlanFacts) -> Result<(), Error> {
         if summary.foreign.is_empty() {
             return Ok(());
         }
@@ -264,14 +292,14 @@ impl Runner {
         })
     }
 
-    /// One pass: module written, work dir scrubbed, init when needed, `plan`; whether the
-    /// plan has changes.
-    async fn plan_once(
+    /// The work dir as terraform must find it: module written, what lambda-gitops did not
+    /// write scrubbed, no earlier plan, init when needed. The module files written.
+    async fn ready(
         &mut self,
         service: &str,
         work_dir: &WorkDir,
         generated: &Generated,
-    ) -> Result<bool, Error> {
+    ) -> Result<ModuleFiles, Error> {
         self.check_interrupted()?;
         let module = module::write(
             &work_dir.path,
@@ -310,6 +338,18 @@ impl Runner {
             self.init(service, work_dir, &module, &backend_config, fingerprint)
                 .await?;
         }
+        self.module = Some(module.clone());
+        Ok(module)
+    }
+
+    /// One pass: the work dir [`Runner::ready`], `plan`; whether the plan has changes.
+    async fn plan_once(
+        &mut self,
+        service: &str,
+        work_dir: &WorkDir,
+        generated: &Generated,
+    ) -> Result<bool, Error> {
+        self.ready(service, work_dir, generated).await?;
 
         let mut args = vec![
             "plan".to_owned(),
@@ -319,6 +359,9 @@ impl Runner {
             "-detailed-exitcode".to_owned(),
             format!("-lock-timeout={}", self.settings.lock_timeout),
         ];
+        if self.settings.destroy {
+            args.push("-destroy".to_owned());
+        }
         args.extend(self.no_color());
         // -detailed-exitcode: 0 no changes, 2 changes.
         self.plan_output = None;
@@ -339,6 +382,53 @@ impl Runner {
         Ok(finished.stdout)
     }
 
+    /// `apply --plan-dir` (see `handoff.rs`): readies the work dir as [`Runner::plan`]
+    /// would, with the log groups the saved plan adopts; `place` checks the module written
+    /// and puts the saved plan in the work dir; then reads that plan. Its facts and JSON;
+    /// [`Runner::apply`] applies it.
+    pub async fn load_saved(
+        &mut self,
+        service: &str,
+        work_dir: &WorkDir,
+        vars: &TfVars,
+        adopted: &[(crate::desired::DeploymentKey, String)],
+        place: impl FnOnce(&ModuleFiles) -> Result<(), Error>,
+    ) -> Result<(PlanFacts, String), Error> {
+        self.planned = None;
+        self.applied = false;
+        let generated = Generated {
+            moved: render::preview_moves(vars),
+            imports: render::log_group_imports(adopted),
+        };
+        let module = self.ready(service, work_dir, &generated).await?;
+        place(&module)?;
+        let plan_json = self.show_json(service, work_dir).await?;
+        let facts = PlanFacts::from_plan_json(service, plan_json.as_bytes()).map_err(|e| {
+            Error::PlanJson {
+                path: work_dir.path.join(PLAN_JSON),
+                message: e.to_string(),
+            }
+        })?;
+        self.refuse_foreign(service, &facts)?;
+        self.planned = Some(facts.clone());
+        Ok((facts, plan_json))
+    }
+
+    /// The module files the last plan wrote into the work dir (for `plan --out-dir`).
+    pub fn written_module(&self) -> Option<&ModuleFiles> {
+        self.module.as_ref()
+    }
+
+    /// The terraform this runner runs.
+    pub fn terraform(&self) -> &Terraform {
+        &self.settings.terraform
+    }
+
+    /// The environment terraform gets (and git, for the plan dir's commit).
+    pub fn child_env(&self) -> &ChildEnv {
+        &self.settings.env
+    }
+
     /// Applies the saved plan of the last [`Runner::plan`] (done already when that plan
     /// could only create, see [`Runner::applying`]).
     pub async fn apply(&mut self, service: &str, work_dir: &WorkDir) -> Result<(), Error> {
@@ -357,8 +447,13 @@ impl Runner {
         ];
         args.extend(self.no_color());
         args.push(PLAN_FILE.to_owned());
-        self.run(service, work_dir, args, &[], false, &[0]).await?;
-        Ok(())
+        self.apply_output = None;
+        self.kept = None;
+        let applied = self
+            .run_with(service, work_dir, args, &[], Stdout::ShowAndKeep, &[0])
+            .await;
+        self.apply_output = self.kept.take();
+        applied.map(drop)
     }
 
     async fn init(
@@ -541,6 +636,9 @@ impl Runner {
             path: invocation.program.clone(),
             source: source.source,
         })?;
+        if stdout == Stdout::ShowAndKeep {
+            self.kept = Some(finished.stdout.clone());
+        }
         let program = self.settings.terraform.name();
         let cwd = work_dir.path.clone();
         if let Some(signal) = finished.interrupted {
@@ -604,49 +702,6 @@ fn failure(service: &str, finished: &Finished, invocation: &Invocation, program:
         cwd: invocation.cwd.clone(),
         tail: finished.tail.clone(),
     }))
-}
-
-/// The report of a plan without changes (`-detailed-exitcode` 0), from the variables: every
-/// deployment's function as it is. Stands in for reading `show -json` of an empty plan.
-fn no_changes(service: &str, vars: &TfVars) -> Summary {
-    let functions = vars
-        .deployments
-        .iter()
-        .map(|(key, deployment)| {
-            let settings = report::FunctionSettings {
-                runtime: Some(deployment.settings.runtime.clone()),
-                handler: Some(deployment.settings.handler.clone()),
-                role: Some(vars.role_arn.clone()).filter(|role| !role.is_empty()),
-                memory_size: Some(deployment.settings.memory_size.into()),
-                timeout: Some(deployment.settings.timeout.into()),
-                environment_keys: deployment.settings.environment.keys().cloned().collect(),
-            };
-            report::FunctionChange {
-                environment: key.to_string(),
-                function_name: deployment.function_name.clone(),
-                action: report::Action::NoOp,
-                version_before: Some(deployment.version.clone()),
-                version_after: Some(deployment.version.clone()),
-                settings_before: Some(settings.clone()),
-                settings: Some(settings),
-                address: format!("aws_lambda_function.this[\"{key}\"]"),
-            }
-        })
-        .collect();
-    Summary {
-        service: service.to_owned(),
-        has_changes: false,
-        add: 0,
-        change: 0,
-        destroy: 0,
-        import: 0,
-        moved: 0,
-        functions,
-        triggers: Default::default(),
-        warnings: Vec::new(),
-        foreign: Vec::new(),
-        version_cleanup: None,
-    }
 }
 
 /// Whether the state a saved plan was made against (the plan file's own `tfstate`) holds no

@@ -122,7 +122,8 @@ impl Emulator {
     /// | `log-groups PREFIX` | `create-log-group NAME` | `roles PREFIX` | `publish-layer NAME`
     /// | `tag FUNCTION KEY VALUE` | `function NAME ZIP TAG` (created with a role, tagged
     /// `version=TAG` unless `-`) | `publish NAME` (a version, and `live` on it)
-    /// | `code NAME ZIP` (new `$LATEST` code)
+    /// | `code NAME ZIP` (new `$LATEST` code) | `set-memory FUNCTION MB` (a change outside the
+    /// gitops repo: drift)
     pub fn probe(&self, args: &[&str]) -> Value {
         let clients = &self.clients;
         // On the probe's own runtime, from a thread of its own: a test may hold a runtime.
@@ -335,6 +336,16 @@ impl Clients {
                     .unwrap();
                 let bytes = object.body.collect().await.unwrap().into_bytes();
                 json!(String::from_utf8(bytes.to_vec()).unwrap())
+            }
+            ["set-memory", function, memory] => {
+                self.lambda
+                    .update_function_configuration()
+                    .function_name(*function)
+                    .memory_size(memory.parse().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+                Value::Null
             }
             other => panic!("unknown probe {other:?}"),
         }

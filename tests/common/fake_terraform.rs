@@ -36,7 +36,13 @@ case "$1" in
     else
       echo '{"format_version":"1.2","resource_changes":[]}'
     fi ;;
-  apply) echo "Apply complete! Resources: 1 added, 0 changed, 0 destroyed." ;;
+  apply)
+    if [ -f "$FAKE_DIR/apply-fails-$service" ]; then
+      cat "$FAKE_DIR/apply-fails-$service"
+      echo "Error: creating Lambda Function: InvalidParameterValueException" >&2
+      exit 1
+    fi
+    echo "Apply complete! Resources: 1 added, 0 changed, 0 destroyed." ;;
 esac
 "#;
 
@@ -76,6 +82,11 @@ impl FakeTerraform {
         ] {
             let _ = std::fs::remove_file(self.dir.join(name));
         }
+    }
+
+    /// `service`'s apply prints `stdout` (its progress), then fails.
+    pub fn apply_fails(&self, service: &str, stdout: &str) {
+        std::fs::write(self.dir.join(format!("apply-fails-{service}")), stdout).unwrap();
     }
 
     /// `service`'s plan fails with `stderr`.

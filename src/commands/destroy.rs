@@ -1,0 +1,137 @@
+//! `lambda-gitops destroy --service NAME`: what a service removed from the gitops repo
+//! still runs, destroyed. `plan` and `apply` warn about such a service (`orphans.rs`); this
+//! is how it goes. The service's state is planned with `-destroy` against the bundled
+//! module with no deployment, the plan is shown, the service's name must be typed (or
+//! `--auto-approve` given), and exactly that plan is applied. The same guards as `apply`
+//! hold: a state holding another service's resources is refused, the work dir is locked.
+
+use std::io::{IsTerminal, Write};
+
+use crate::child_env::ChildEnv;
+use crate::cli::DestroyArgs;
+use crate::error::Error;
+use crate::exit_code;
+use crate::interrupts::Interrupts;
+use crate::prompt;
+use crate::report;
+use crate::settings::Settings;
+use crate::terraform::backend::BackendSettings;
+use crate::terraform::binary::Terraform;
+use crate::terraform::runner::{Runner, RunnerSettings};
+use crate::validate::rules;
+use crate::workdir::WorkRoot;
+
+pub async fn run(
+    settings: &Settings,
+    args: DestroyArgs,
+    interrupts: Interrupts,
+    env: ChildEnv,
+) -> Result<u8, Error> {
+    let service = args.service.as_str();
+    rules::service_name(service).map_err(|message| Error::DestroyRefused {
+        service: service.to_owned(),
+        reason: message,
+    })?;
+    if !args.auto_approve && !std::io::stdin().is_terminal() {
+        return Err(Error::DestroyRefused {
+            service: service.to_owned(),
+            reason: "stdin is not a terminal to type its name on; pass `--auto-approve`".to_owned(),
+        });
+    }
+    if settings.aws_region.is_empty() {
+        return Err(Error::NoRegion);
+    }
+    // The repo must be valid and must not declare the service any more: an apply would
+    // otherwise create again what this destroys. Destroying the last one leaves none.
+    let declared = match super::load_repo(settings) {
+        Ok(repo) => super::known(&repo),
+        Err(Error::NoServices { .. }) => Vec::new(),
+        Err(error) => return Err(error),
+    };
+    if declared.iter().any(|name| name == service) {
+        return Err(Error::DestroyDeclared {
+            service: service.to_owned(),
+        });
+    }
+
+    let backend = BackendSettings {
+        backend: args.backend,
+        config: args.backend_config.clone(),
+    };
+    let root = WorkRoot::lock(
+        &settings.work_dir,
+        &settings.checkout,
+        args.lock_timeout.duration,
+        || interrupts.first(),
+    )
+    .await?;
+    let work_dir = root.service(service)?;
+    let vars = crate::render::nothing(service, &settings.aws_region);
+    work_dir.place_packages(std::iter::empty())?;
+    work_dir.write_vars(&vars)?;
+
+    let plugins = crate::terraform::plugins::Plugins::prepare(
+        &settings.cache_dir,
+        args.plugin_mirror.as_deref(),
+        &env,
+        &settings.checkout,
+    )?;
+    let mut env = env;
+    plugins.apply(&mut env);
+    let timeout = args.terraform_timeout;
+    let terraform = interrupts
+        .guard(Terraform::locate(
+            args.terraform_bin.as_deref(),
+            &env,
+            timeout,
+        ))
+        .await??;
+    let mut runner = Runner::new(
+        RunnerSettings {
+            terraform,
+            module_dir: None,
+            backend,
+            lock_timeout: args.lock_timeout.text.clone(),
+            grace: std::time::Duration::from_secs(args.grace_period),
+            destroy: true,
+            timeout,
+            color: settings.color,
+            echo: settings.verbosity >= 0,
+            log_groups: settings.ci.github_actions,
+            env,
+            aws_region: settings.aws_region.clone(),
+            plugins,
+        },
+        interrupts.clone(),
+    );
+
+    let summary = runner.plan(service, &work_dir, &vars).await?;
+    print(&report::text::text(&summary, false))?;
+    if !summary.has_changes {
+        tracing::info!("{service}: its state holds nothing to destroy");
+        return Ok(exit_code::SUCCESS);
+    }
+    if !args.auto_approve {
+        let typed = prompt::ask(
+            &format!("Destroy everything above? Type the service's name, `{service}`, to confirm:"),
+            &interrupts,
+        )
+        .await?;
+        if typed.trim() != service {
+            return Err(Error::DestroyDeclined {
+                service: service.to_owned(),
+            });
+        }
+    }
+    runner.apply(service, &work_dir).await?;
+    print(&report::text::applied_line(&summary))?;
+    Ok(exit_code::SUCCESS)
+}
+
+fn print(text: &str) -> Result<(), Error> {
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(Error::Stdout)
+}

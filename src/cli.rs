@@ -186,33 +186,8 @@ pub struct DestroyArgs {
     #[arg(long)]
     pub auto_approve: bool,
 
-    /// The terraform binary [default: `terraform`, else `tofu`, on PATH].
-    #[arg(long, value_name = "PATH")]
-    pub terraform_bin: Option<PathBuf>,
-
-    /// Where the service's state is: `local` (in the work dir) or `s3`.
-    #[arg(long, value_enum, default_value_t = Backend::Local)]
-    pub backend: Backend,
-
-    /// Backend setting for `terraform init` (repeatable), as for `plan` and `apply`.
-    #[arg(long = "backend-config", value_name = "KEY=VALUE", value_parser = parse_key_value)]
-    pub backend_config: Vec<String>,
-
-    /// How long to wait for the state lock and the work dir lock.
-    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_lock_timeout)]
-    pub lock_timeout: LockTimeout,
-
-    /// After relaying an interrupt, how long terraform may take to stop before it is killed.
-    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
-    pub grace_period: u64,
-
-    /// How long one terraform command may run.
-    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
-    pub terraform_timeout: std::time::Duration,
-
-    /// Take terraform's providers from this filesystem mirror, as for `plan` and `apply`.
-    #[arg(long, value_name = "DIR")]
-    pub plugin_mirror: Option<PathBuf>,
+    #[command(flatten)]
+    pub terraform: TerraformOptions,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -347,14 +322,38 @@ pub struct TerraformArgs {
     #[arg(long = "service", value_name = "NAME")]
     pub services: Vec<String>,
 
-    /// The terraform binary [default: `terraform`, else `tofu`, on PATH].
-    #[arg(long, value_name = "PATH")]
-    pub terraform_bin: Option<PathBuf>,
-
     /// Run this module (its `*.tf` files) instead of the bundled one; it takes the same
     /// variables and declares no backend.
     #[arg(long, value_name = "DIR")]
     pub module_dir: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub terraform: TerraformOptions,
+
+    /// How many services run terraform at once [default: the number of cores]. Their
+    /// output is shown per service once it is done, never interleaved.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+
+    /// Report on stdout: text as each service completes, or one JSON document or one
+    /// Markdown pull-request comment at the end.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+
+    #[command(flatten)]
+    pub ci: CiArgs,
+
+    /// `plan --out-dir` or `apply --plan-dir`, set from the subcommand's own flag.
+    #[arg(skip)]
+    pub handoff: crate::handoff::Handoff,
+}
+
+/// How terraform runs: what `plan`, `apply` and `destroy` share.
+#[derive(Debug, Args)]
+pub struct TerraformOptions {
+    /// The terraform binary [default: `terraform`, else `tofu`, on PATH].
+    #[arg(long, value_name = "PATH")]
+    pub terraform_bin: Option<PathBuf>,
 
     /// Where Terraform keeps state: `local` (in the work dir) or `s3`.
     #[arg(long, value_enum, default_value_t = Backend::Local)]
@@ -378,28 +377,21 @@ pub struct TerraformArgs {
     #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
     pub terraform_timeout: std::time::Duration,
 
-    /// How many services run terraform at once [default: the number of cores]. Their
-    /// output is shown per service once it is done, never interleaved.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
-    pub jobs: Option<u16>,
-
     /// Take terraform's providers from this filesystem mirror (terraform's mirror layout,
     /// e.g. `terraform providers mirror DIR`) instead of the registry; refused inside the
     /// checkout. A mirror named in your terraform CLI config is used without it.
     #[arg(long, value_name = "DIR")]
     pub plugin_mirror: Option<PathBuf>,
+}
 
-    /// Report on stdout: text as each service completes, or one JSON document or one
-    /// Markdown pull-request comment at the end.
-    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
-    pub format: ReportFormat,
-
-    #[command(flatten)]
-    pub ci: CiArgs,
-
-    /// `plan --out-dir` or `apply --plan-dir`, set from the subcommand's own flag.
-    #[arg(skip)]
-    pub handoff: crate::handoff::Handoff,
+impl TerraformOptions {
+    /// The backend and its `-backend-config` pairs (`{service}` not yet substituted).
+    pub fn backend(&self) -> crate::terraform::backend::BackendSettings {
+        crate::terraform::backend::BackendSettings {
+            backend: self.backend,
+            config: self.backend_config.clone(),
+        }
+    }
 }
 
 /// Reports for CI, besides the one on stdout; written even when the run fails.

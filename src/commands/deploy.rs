@@ -39,9 +39,7 @@ use crate::prompt;
 use crate::report::{self, ApplyProgress, Failure, PlanFacts, Report, VersionCleanup};
 use crate::settings::Settings;
 use crate::terraform::backend::BackendSettings;
-use crate::terraform::binary::Terraform;
 use crate::terraform::module;
-use crate::terraform::plugins::Plugins;
 use crate::terraform::runner::{Runner, RunnerSettings};
 use crate::workdir::WorkRoot;
 
@@ -119,10 +117,7 @@ async fn execute(
     }
     let repo = super::load_repo(settings)?;
     let services = super::select(&repo, &args.services)?;
-    let backend = BackendSettings {
-        backend: args.backend,
-        config: args.backend_config.clone(),
-    };
+    let backend = args.terraform.backend();
     let names: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
     backend.check_one_state_per_service(&names)?;
     // State left by services removed from the repo: a warning, never an error (orphans.rs).
@@ -133,7 +128,7 @@ async fn execute(
     let root = WorkRoot::lock(
         &settings.work_dir,
         &settings.checkout,
-        args.lock_timeout.duration,
+        args.terraform.lock_timeout.duration,
         || interrupts.first(),
     )
     .await?;
@@ -144,15 +139,8 @@ async fn execute(
         .await??;
 
     // Providers: one plugin cache for every work dir and run, a mirror when one is given.
-    let plugins = Plugins::prepare(
-        &settings.cache_dir,
-        args.plugin_mirror.as_deref(),
-        &env,
-        &settings.checkout,
-    )?;
-    let mut env = env;
-    plugins.apply(&mut env);
-    let terraform_path = crate::terraform::binary::find(args.terraform_bin.as_deref())?;
+    let terraform_env = super::terraform_env(settings, &args.terraform, env)?;
+    let terraform_path = crate::terraform::binary::find(args.terraform.terraform_bin.as_deref())?;
 
     // `apply` with nothing changed since the last apply starts no terraform at all.
     let last_applied =
@@ -183,29 +171,12 @@ async fn execute(
         return Ok(ran);
     }
 
-    let timeout = args.terraform_timeout;
-    let terraform = interrupts
-        .guard(Terraform::locate(
-            args.terraform_bin.as_deref(),
-            &env,
-            timeout,
-        ))
-        .await??;
+    let runner =
+        super::runner_settings(settings, &args.terraform, terraform_env, &interrupts).await?;
     let runner = RunnerSettings {
-        terraform,
         module_dir: args.module_dir.clone(),
-        backend,
-        lock_timeout: args.lock_timeout.text.clone(),
-        grace: std::time::Duration::from_secs(args.grace_period),
-        destroy: false,
-        timeout,
-        color: settings.color,
-        // `-q`: no terraform output at all; a failure's last lines go with its error.
-        echo: settings.verbosity >= 0,
         log_groups: outputs.github_actions,
-        env,
-        aws_region: settings.aws_region.clone(),
-        plugins,
+        ..runner
     };
 
     let services =
@@ -492,10 +463,7 @@ async fn run_service(
     }
     let mut summary = match &args.handoff {
         Handoff::Apply(dir) => {
-            let backend = BackendSettings {
-                backend: args.backend,
-                config: args.backend_config.clone(),
-            };
+            let backend = args.terraform.backend();
             handoff::load_plan(runner, dir, plan, &settings.gitops_dir, &backend).await?
         }
         _ => runner.plan(name, &plan.work_dir, &plan.vars).await?,

@@ -15,8 +15,6 @@ use crate::interrupts::Interrupts;
 use crate::prompt;
 use crate::report;
 use crate::settings::Settings;
-use crate::terraform::backend::BackendSettings;
-use crate::terraform::binary::Terraform;
 use crate::terraform::runner::{Runner, RunnerSettings};
 use crate::validate::rules;
 use crate::workdir::WorkRoot;
@@ -54,14 +52,10 @@ pub async fn run(
         });
     }
 
-    let backend = BackendSettings {
-        backend: args.backend,
-        config: args.backend_config.clone(),
-    };
     let root = WorkRoot::lock(
         &settings.work_dir,
         &settings.checkout,
-        args.lock_timeout.duration,
+        args.terraform.lock_timeout.duration,
         || interrupts.first(),
     )
     .await?;
@@ -70,37 +64,12 @@ pub async fn run(
     work_dir.place_packages(std::iter::empty())?;
     work_dir.write_vars(&vars)?;
 
-    let plugins = crate::terraform::plugins::Plugins::prepare(
-        &settings.cache_dir,
-        args.plugin_mirror.as_deref(),
-        &env,
-        &settings.checkout,
-    )?;
-    let mut env = env;
-    plugins.apply(&mut env);
-    let timeout = args.terraform_timeout;
-    let terraform = interrupts
-        .guard(Terraform::locate(
-            args.terraform_bin.as_deref(),
-            &env,
-            timeout,
-        ))
-        .await??;
+    let prepared = super::terraform_env(settings, &args.terraform, env)?;
+    let runner = super::runner_settings(settings, &args.terraform, prepared, &interrupts).await?;
     let mut runner = Runner::new(
         RunnerSettings {
-            terraform,
-            module_dir: None,
-            backend,
-            lock_timeout: args.lock_timeout.text.clone(),
-            grace: std::time::Duration::from_secs(args.grace_period),
             destroy: true,
-            timeout,
-            color: settings.color,
-            echo: settings.verbosity >= 0,
-            log_groups: settings.ci.github_actions,
-            env,
-            aws_region: settings.aws_region.clone(),
-            plugins,
+            ..runner
         },
         interrupts.clone(),
     );

@@ -11,11 +11,17 @@ pub mod set_version;
 pub mod status;
 pub mod vars;
 
+use crate::child_env::ChildEnv;
+use crate::cli::TerraformOptions;
 use crate::desired::{DesiredService, Repo};
 use crate::error::Error;
+use crate::interrupts::Interrupts;
 use crate::problem;
 use crate::resolve::Roots;
 use crate::settings::Settings;
+use crate::terraform::binary::Terraform;
+use crate::terraform::plugins::Plugins;
+use crate::terraform::runner::RunnerSettings;
 
 /// Scan → validate → resolve: the part of the pipeline every command shares. No network.
 /// An invalid repo is every problem at once; a repo without a Lambda service is an error
@@ -82,4 +88,57 @@ pub fn print_lines(lines: &[String]) -> Result<(), Error> {
         .try_for_each(|line| writeln!(stdout, "{line}"))
         .and_then(|()| stdout.flush())
         .map_err(Error::Stdout)
+}
+
+/// The environment `plan`, `apply` and `destroy` run terraform in: the shared plugin cache
+/// prepared (a mirror when `--plugin-mirror` names one) and its variables set.
+pub fn terraform_env(
+    settings: &Settings,
+    options: &TerraformOptions,
+    env: ChildEnv,
+) -> Result<(Plugins, ChildEnv), Error> {
+    let plugins = Plugins::prepare(
+        &settings.cache_dir,
+        options.plugin_mirror.as_deref(),
+        &env,
+        &settings.checkout,
+    )?;
+    let mut env = env;
+    plugins.apply(&mut env);
+    Ok((plugins, env))
+}
+
+/// Terraform located (its version read, bounded by `--terraform-timeout`) and everything a
+/// runner needs from the command line: the bundled module, no `-destroy`, output shown
+/// unless `-q`, folded in log groups under GitHub Actions.
+pub async fn runner_settings(
+    settings: &Settings,
+    options: &TerraformOptions,
+    (plugins, env): (Plugins, ChildEnv),
+    interrupts: &Interrupts,
+) -> Result<RunnerSettings, Error> {
+    let timeout = options.terraform_timeout;
+    let terraform = interrupts
+        .guard(Terraform::locate(
+            options.terraform_bin.as_deref(),
+            &env,
+            timeout,
+        ))
+        .await??;
+    Ok(RunnerSettings {
+        terraform,
+        module_dir: None,
+        backend: options.backend(),
+        lock_timeout: options.lock_timeout.text.clone(),
+        grace: std::time::Duration::from_secs(options.grace_period),
+        destroy: false,
+        timeout,
+        color: settings.color,
+        // `-q`: no terraform output at all; a failure's last lines go with its error.
+        echo: settings.verbosity >= 0,
+        log_groups: settings.ci.github_actions,
+        env,
+        aws_region: settings.aws_region.clone(),
+        plugins,
+    })
 }

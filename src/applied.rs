@@ -140,13 +140,9 @@ impl Store {
                     ));
                 }
                 let config = loader.load().await;
-                let path_style = truthy("use_path_style")
-                    || truthy("force_path_style")
-                    || config.endpoint_url().is_some();
-                let client = aws_sdk_s3::Client::from_conf(
-                    aws_sdk_s3::config::Builder::from(&config)
-                        .force_path_style(path_style)
-                        .build(),
+                let client = crate::aws::s3_client(
+                    &config,
+                    truthy("use_path_style") || truthy("force_path_style"),
                 );
                 let encryption = match (value("kms_key_id"), truthy("encrypt")) {
                     (Some(kms), _) => {

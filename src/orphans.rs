@@ -153,7 +153,7 @@ async fn s3(
         tracing::debug!("not looking for removed services' states: the S3 `key` has no single `{SERVICE_PLACEHOLDER}`");
         return Ok(Vec::new());
     };
-    let client = s3_client(region).await;
+    let client = crate::aws::s3_client(&crate::aws::sdk_config(region).await, false);
     let short = |e: &dyn std::fmt::Display| e.to_string();
     let mut candidates = Vec::new();
     let mut token: Option<String> = None;
@@ -216,21 +216,6 @@ async fn s3(
         }
     }
     Ok(orphans)
-}
-
-/// The S3 client for the state bucket's region; path-style against a custom endpoint, as
-/// the package stager does.
-async fn s3_client(region: &str) -> aws_sdk_s3::Client {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-    if !region.is_empty() {
-        loader = loader.region(aws_config::Region::new(region.to_owned()));
-    }
-    let config = loader.load().await;
-    let custom_endpoint = config.endpoint_url().is_some();
-    let s3_config = aws_sdk_s3::config::Builder::from(&config)
-        .force_path_style(custom_endpoint)
-        .build();
-    aws_sdk_s3::Client::from_conf(s3_config)
 }
 
 /// Whether a terraform state (JSON) still holds a managed resource with an instance. A

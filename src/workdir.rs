@@ -206,7 +206,10 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     if is_regular_file(path) && std::fs::read(path).is_ok_and(|old| old == bytes) {
         return Ok(());
     }
-    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
     let io = |e| Error::io("write", path, e);
     let mut temp = tempfile::Builder::new()
         .prefix(".partial-")

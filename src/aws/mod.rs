@@ -18,6 +18,17 @@ pub async fn sdk_config(region: &str) -> aws_config::SdkConfig {
     loader.load().await
 }
 
+/// An S3 client for `config`. S3-compatible endpoints set through `AWS_ENDPOINT_URL` rarely
+/// serve virtual-hosted buckets, so those (and `path_style`) get path-style requests.
+pub fn s3_client(config: &aws_config::SdkConfig, path_style: bool) -> aws_sdk_s3::Client {
+    let path_style = path_style || config.endpoint_url().is_some();
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(path_style)
+            .build(),
+    )
+}
+
 /// One line for an SDK error: the service's error code and HTTP status, or why no answer
 /// came.
 pub fn describe<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> String {

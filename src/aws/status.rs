@@ -85,11 +85,7 @@ impl StatusError {
 
 /// The Lambda client for `region`, from the standard AWS configuration.
 pub async fn client(region: &str) -> aws_sdk_lambda::Client {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(region.to_owned()))
-        .load()
-        .await;
-    aws_sdk_lambda::Client::new(&config)
+    aws_sdk_lambda::Client::new(&super::sdk_config(region).await)
 }
 
 /// What `function` runs now: its tags from `GetFunction`, then the alias `live` if it has

@@ -174,19 +174,10 @@ fn read_event(path: &Path) -> Result<serde_json::Value, CiError> {
 /// Writes `bytes` through a temp file and a rename (creating the directory): a symlink at
 /// `path` (one a pull request committed, say) is replaced, never written through.
 fn replace_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let io = |e| Error::io("write", path, e);
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir).map_err(io)?;
-    let mut temp = tempfile::Builder::new()
-        .prefix(".partial-")
-        .tempfile_in(dir)
-        .map_err(io)?;
-    temp.write_all(bytes).map_err(io)?;
-    temp.persist(path).map_err(|e| io(e.error))?;
-    Ok(())
+    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io("write", path, e))?;
+    }
+    crate::workdir::write_file(path, bytes)
 }
 
 /// Appends to the job summary (the runner's own file, so it is opened as given).

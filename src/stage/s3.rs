@@ -84,15 +84,10 @@ impl Transient for S3Error {
     }
 }
 
-/// The SDK client for the standard AWS configuration. S3-compatible endpoints set through
-/// `AWS_ENDPOINT_URL` rarely serve virtual-hosted buckets, so those use path-style requests.
+/// The S3 client for the standard AWS configuration (its own region chain: a package
+/// bucket may be anywhere).
 pub async fn client() -> aws_sdk_s3::Client {
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let custom_endpoint = config.endpoint_url().is_some();
-    let s3_config = aws_sdk_s3::config::Builder::from(&config)
-        .force_path_style(custom_endpoint)
-        .build();
-    aws_sdk_s3::Client::from_conf(s3_config)
+    crate::aws::s3_client(&crate::aws::sdk_config("").await, false)
 }
 
 pub async fn stage(

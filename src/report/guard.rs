@@ -2,12 +2,12 @@
 //! to. A plan that changes another service's resources (a shared state) is refused by the
 //! runner before anything is applied.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use serde_json::Value;
 
-use super::facts::{text_at, Action, ResourceChange};
+use super::facts::{text_at, Action, Change, ResourceChange};
 
 /// A change to a resource that belongs to another service: its `service` tag, or for
 /// untagged resources the tagged function or role they point at, names `owner`.
@@ -89,10 +89,111 @@ impl Owners {
     }
 }
 
+/// The services other than `service` that own a managed resource of a terraform state (the
+/// JSON of a plan file's `tfstate`: the state the plan was made against). When there is
+/// none, no plan made against that state can change another service's resource: it can
+/// only create those. `None` when the state cannot be read as one.
+pub fn other_owners_in_state(service: &str, state: &Value) -> Option<BTreeSet<String>> {
+    let mut resources = Vec::new();
+    for resource in state.get("resources")?.as_array()? {
+        if resource.get("mode").and_then(Value::as_str) != Some("managed") {
+            continue;
+        }
+        let kind = resource.get("type")?.as_str()?;
+        for instance in resource.get("instances")?.as_array()? {
+            resources.push(ResourceChange {
+                address: String::new(),
+                previous_address: None,
+                mode: "managed".to_owned(),
+                kind: kind.to_owned(),
+                name: String::new(),
+                index: None,
+                change: Change {
+                    actions: Vec::new(),
+                    before: instance.get("attributes").cloned(),
+                    after: None,
+                    after_unknown: None,
+                    importing: None,
+                    replace_paths: None,
+                },
+                action_reason: None,
+            });
+        }
+    }
+    let all: Vec<&ResourceChange> = resources.iter().collect();
+    let owners = Owners::of(&all);
+    Some(
+        resources
+            .iter()
+            .filter_map(|resource| owners.owner(resource))
+            .filter(|owner| owner != service)
+            .collect(),
+    )
+}
+
 /// A Lambda ARN without its qualifier: `arn:aws:lambda:<region>:<account>:function:<name>`.
 pub(crate) fn unqualified(arn: &str) -> &str {
     match arn.match_indices(':').nth(6) {
         Some((at, _)) => &arn[..at],
         None => arn,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn state(resources: Value) -> Value {
+        json!({"version": 4, "resources": resources})
+    }
+
+    #[test]
+    fn a_state_holding_another_services_function_or_what_points_at_it_names_that_service() {
+        let function = |service: &str, name: &str| {
+            json!({"mode": "managed", "type": "aws_lambda_function", "name": "this",
+                "instances": [{"attributes": {"function_name": name,
+                    "arn": format!("arn:aws:lambda:us-east-1:1:function:{name}"),
+                    "tags": {"service": service}}}]})
+        };
+        let permission = |function: &str| {
+            json!({"mode": "managed", "type": "aws_lambda_permission", "name": "s3",
+                "instances": [{"attributes": {"function_name": function}}]})
+        };
+        let data = json!({"mode": "data", "type": "aws_caller_identity", "name": "me",
+            "instances": [{"attributes": {"tags": {"service": "other"}}}]});
+
+        let own = state(json!([
+            function("a", "a-staging"),
+            permission("a-staging"),
+            data
+        ]));
+        assert_eq!(other_owners_in_state("a", &own), Some(BTreeSet::new()));
+        assert_eq!(
+            other_owners_in_state("a", &state(json!([]))),
+            Some(BTreeSet::new())
+        );
+
+        let shared = state(json!([
+            function("a", "a-staging"),
+            function("b", "b-staging")
+        ]));
+        assert_eq!(
+            other_owners_in_state("a", &shared),
+            Some(BTreeSet::from(["b".to_owned()]))
+        );
+        // A permission on another service's function is that service's, untagged or not.
+        let theirs = state(json!([
+            function("a", "a-staging"),
+            function("b", "b-prod"),
+            permission("b-prod")
+        ]));
+        assert_eq!(
+            other_owners_in_state("a", &theirs),
+            Some(BTreeSet::from(["b".to_owned()]))
+        );
+
+        assert_eq!(other_owners_in_state("a", &json!({"version": 4})), None);
+        assert_eq!(other_owners_in_state("a", &json!("not a state")), None);
     }
 }

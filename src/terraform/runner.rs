@@ -162,8 +162,7 @@ impl Runner {
         if !self.plan_once(service, work_dir, &generated).await? {
             return Ok(PlanFacts::as_declared(service, vars));
         }
-        let plan_json = if self.creates_only(service, work_dir, vars).await {
-            // Nothing there to change or destroy, nobody's: apply while the JSON is read.
+        let plan_json = if self.applies_unread(service, work_dir, vars).await {
             self.apply_while_reading(service, work_dir).await?
         } else {
             let mut plan_json = self.show_json(service, work_dir).await?;
@@ -196,32 +195,44 @@ impl Runner {
         Ok(summary)
     }
 
-    /// Whether the saved plan can only create, so that applying it need not wait for its
-    /// JSON (the foreign-resource guard has nothing to guard): an auto-approved `apply` of
-    /// the bundled module without `import` blocks, whose plan was made against a state that
-    /// holds no resource (the prior state saved in the plan file itself, so no other run's
-    /// apply in between can make it wrong), and none of whose log groups exist already
-    /// (those would be adopted, and an adopted object may belong to someone else).
-    async fn creates_only(&self, service: &str, work_dir: &WorkDir, vars: &TfVars) -> bool {
-        if !self.apply_early
-            || self.settings.module_dir.is_some()
-            || !prior_state_is_empty(&work_dir.path.join(PLAN_FILE))
-        {
+    /// Whether the saved plan may be applied while its JSON is read: an auto-approved
+    /// `apply` of the bundled module without `import` blocks, whose plan was made against a
+    /// state (the prior state saved in the plan file itself, so no other run's apply in
+    /// between can make it wrong) holding no resource of another service — then the plan
+    /// can change none, and the foreign-resource guard has nothing to guard — and none of
+    /// whose log groups missing from that state exist already (those would be adopted, and
+    /// an adopted object may belong to someone else).
+    async fn applies_unread(&self, service: &str, work_dir: &WorkDir, vars: &TfVars) -> bool {
+        if !self.apply_early || self.settings.module_dir.is_some() {
             return false;
         }
+        let Some(state) = prior_state(&work_dir.path.join(PLAN_FILE)) else {
+            return false;
+        };
+        if !report::guard::other_owners_in_state(service, &state).is_some_and(|o| o.is_empty()) {
+            return false;
+        }
+        let in_state = log_groups_in(&state);
         let names: Vec<String> = vars
             .deployments
             .values()
             .map(|d| format!("/aws/lambda/{}", d.function_name))
+            .filter(|name| !in_state.contains(name))
             .collect();
-        let config = crate::aws::sdk_config(&self.settings.aws_region).await;
-        match crate::aws::log_groups::existing(&config, &names).await {
-            Ok(existing) if existing.is_empty() => {
-                tracing::info!("{service}: the plan only creates: applying it while it is read");
-                true
-            }
-            _ => false,
+        let adopts = if names.is_empty() {
+            false
+        } else {
+            let config = crate::aws::sdk_config(&self.settings.aws_region).await;
+            !crate::aws::log_groups::existing(&config, &names)
+                .await
+                .is_ok_and(|existing| existing.is_empty())
+        };
+        if !adopts {
+            tracing::info!(
+                "{service}: the plan changes nothing of another service: applying it while it is read"
+            );
         }
+        !adopts
     }
 
     /// `apply` of the saved plan and `show -json` of it side by side; the plan's JSON.
@@ -242,6 +253,11 @@ impl Runner {
         let show = reader.show_json(service, work_dir);
         let apply = self.apply_now(service, work_dir);
         let (shown, applied) = tokio::join!(show, apply);
+        // An apply that failed part way is reported against the plan's facts.
+        self.planned = shown
+            .as_ref()
+            .ok()
+            .and_then(|json| PlanFacts::from_plan_json(service, json.as_bytes()).ok());
         applied?;
         self.applied = true;
         shown
@@ -704,24 +720,27 @@ fn failure(service: &str, finished: &Finished, invocation: &Invocation, program:
     }))
 }
 
-/// Whether the state a saved plan was made against (the plan file's own `tfstate`) holds no
-/// managed resource. Anything unreadable is not empty.
-fn prior_state_is_empty(plan_file: &std::path::Path) -> bool {
-    let read = || -> Option<bool> {
-        let file = std::fs::File::open(plan_file).ok()?;
-        let mut archive = zip::ZipArchive::new(file).ok()?;
-        let entry = archive.by_name("tfstate").ok()?;
-        let state: serde_json::Value = serde_json::from_reader(entry).ok()?;
-        let resources = state.get("resources")?.as_array()?;
-        Some(resources.iter().all(|resource| {
-            resource.get("mode").and_then(|m| m.as_str()) == Some("data")
-                || resource
-                    .get("instances")
-                    .and_then(|i| i.as_array())
-                    .is_some_and(|i| i.is_empty())
-        }))
-    };
-    read().unwrap_or(false)
+/// The state a saved plan was made against: the plan file's own `tfstate` (after refresh).
+/// `None` when it cannot be read.
+fn prior_state(plan_file: &std::path::Path) -> Option<serde_json::Value> {
+    let file = std::fs::File::open(plan_file).ok()?;
+    let mut archive = zip::ZipArchive::new(file).ok()?;
+    let entry = archive.by_name("tfstate").ok()?;
+    serde_json::from_reader(entry).ok()
+}
+
+/// The names of the log groups a state holds.
+fn log_groups_in(state: &serde_json::Value) -> std::collections::BTreeSet<String> {
+    let resources = state.get("resources").and_then(|r| r.as_array());
+    resources
+        .into_iter()
+        .flatten()
+        .filter(|r| r.get("type").and_then(|t| t.as_str()) == Some("aws_cloudwatch_log_group"))
+        .filter_map(|r| r.get("instances").and_then(|i| i.as_array()))
+        .flatten()
+        .filter_map(|i| i.pointer("/attributes/name").and_then(|n| n.as_str()))
+        .map(str::to_owned)
+        .collect()
 }
 
 /// SHA-256 hex of a regular file's bytes; `None` when there is none.
@@ -755,17 +774,24 @@ mod tests {
     }
 
     #[test]
-    fn only_a_plan_made_against_a_state_without_resources_counts_as_creating_only() {
+    fn the_prior_state_and_its_log_groups_are_read_from_the_plan_file() {
         let temp = tempfile::tempdir().unwrap();
-        let empty = r#"{"version":4,"resources":[]}"#;
-        assert!(prior_state_is_empty(&plan_file(temp.path(), empty)));
-        let data_only = r#"{"version":4,"resources":[{"mode":"data","type":"aws_caller_identity","instances":[{}]}]}"#;
-        assert!(prior_state_is_empty(&plan_file(temp.path(), data_only)));
-        let managed = r#"{"version":4,"resources":[{"mode":"managed","type":"aws_lambda_function","instances":[{"attributes":{}}]}]}"#;
-        assert!(!prior_state_is_empty(&plan_file(temp.path(), managed)));
-        assert!(!prior_state_is_empty(&plan_file(temp.path(), "not json")));
+        let state = r#"{"version":4,"resources":[
+            {"mode":"managed","type":"aws_cloudwatch_log_group","name":"this","instances":[
+                {"attributes":{"name":"/aws/lambda/a-staging"}},
+                {"attributes":{"name":"/aws/lambda/a-prod"}}]},
+            {"mode":"managed","type":"aws_lambda_function","name":"this","instances":[
+                {"attributes":{"name":"not a log group"}}]}]}"#;
+        let read = prior_state(&plan_file(temp.path(), state)).unwrap();
+        assert_eq!(
+            log_groups_in(&read),
+            ["/aws/lambda/a-prod", "/aws/lambda/a-staging"]
+                .map(str::to_owned)
+                .into()
+        );
+        assert_eq!(prior_state(&plan_file(temp.path(), "not json")), None);
         std::fs::write(temp.path().join(PLAN_FILE), "not a zip").unwrap();
-        assert!(!prior_state_is_empty(&temp.path().join(PLAN_FILE)));
-        assert!(!prior_state_is_empty(&temp.path().join("missing")));
+        assert_eq!(prior_state(&temp.path().join(PLAN_FILE)), None);
+        assert_eq!(prior_state(&temp.path().join("missing")), None);
     }
 }

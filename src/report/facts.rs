@@ -769,7 +769,7 @@ fn meaning(resource: &ResourceChange) -> &'static str {
     match (resource.kind.as_str(), resource.name.as_str()) {
         ("aws_iam_role", _) => "the functions' execution role",
         ("aws_iam_role_policy", "logging") => {
-            "the execution role's permission to write to the log groups (it follows them)"
+            "the execution role's permission to write to the functions' log groups, updated as they come and go"
         }
         ("aws_iam_role_policy", "tracing") => {
             "the execution role's permission to send X-Ray traces"

@@ -175,7 +175,6 @@ async fn execute(
         super::runner_settings(settings, &args.terraform, terraform_env, &interrupts).await?;
     let runner = RunnerSettings {
         module_dir: args.module_dir.clone(),
-        log_groups: outputs.github_actions,
         ..runner
     };
 

@@ -219,20 +219,18 @@ impl Runner {
             .map(|d| format!("/aws/lambda/{}", d.function_name))
             .filter(|name| !in_state.contains(name))
             .collect();
-        let adopts = if names.is_empty() {
-            false
-        } else {
+        let adopts_none = names.is_empty() || {
             let config = crate::aws::sdk_config(&self.settings.aws_region).await;
-            !crate::aws::log_groups::existing(&config, &names)
+            crate::aws::log_groups::existing(&config, &names)
                 .await
                 .is_ok_and(|existing| existing.is_empty())
         };
-        if !adopts {
+        if adopts_none {
             tracing::info!(
                 "{service}: the plan changes nothing of another service: applying it while it is read"
             );
         }
-        !adopts
+        adopts_none
     }
 
     /// `apply` of the saved plan and `show -json` of it side by side; the plan's JSON.
@@ -253,11 +251,13 @@ impl Runner {
         let show = reader.show_json(service, work_dir);
         let apply = self.apply_now(service, work_dir);
         let (shown, applied) = tokio::join!(show, apply);
-        // An apply that failed part way is reported against the plan's facts.
-        self.planned = shown
-            .as_ref()
-            .ok()
-            .and_then(|json| PlanFacts::from_plan_json(service, json.as_bytes()).ok());
+        if applied.is_err() {
+            // An apply that failed part way is reported against the plan's facts.
+            self.planned = shown
+                .as_ref()
+                .ok()
+                .and_then(|json| PlanFacts::from_plan_json(service, json.as_bytes()).ok());
+        }
         applied?;
         self.applied = true;
         shown

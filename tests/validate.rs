@@ -428,7 +428,7 @@ fn a_config_symlinked_outside_the_repo_is_refused_without_reading_it() {
     ]);
     assert!(!run.stderr.contains("hunter2"), "{}", run.stderr);
 
-    // A directory of the layout that leads outside is refused the same way, file by file.
+    // A directory of the layout that leads outside is refused the same way, at the link.
     let elsewhere = tree.temp.path().join("elsewhere");
     std::fs::create_dir_all(elsewhere.join("svc")).unwrap();
     std::fs::write(elsewhere.join("svc/config.yaml"), "lambda: hunter2-token\n").unwrap();
@@ -437,7 +437,7 @@ fn a_config_symlinked_outside_the_repo_is_refused_without_reading_it() {
     tree.remove("environments/staging");
     std::os::unix::fs::symlink(&elsewhere, tree.gitops().join("environments/staging")).unwrap();
     let run = scan(&tree);
-    run.fails_with(&["environments/staging/svc/config.yaml: resolves outside the gitops dir"]);
+    run.fails_with(&["environments/staging: resolves outside the gitops dir"]);
     assert!(!run.stderr.contains("hunter2"), "{}", run.stderr);
 }
 

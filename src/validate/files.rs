@@ -14,7 +14,7 @@ use crate::config::{EnvConfig, PreviewValues, ServiceConfig};
 use crate::problem::Problem;
 use crate::scan::{EnvFile, EnvName, PreviewFile, SourceFile, Tree};
 use crate::validate::yaml::{closest, document, typed};
-use crate::validate::{checks, rules};
+use crate::validate::{checks, rules, strays};
 use crate::yaml::{probe, Document};
 
 /// A file that was read as a Lambda one: its path and parsed document, for line lookups.
@@ -71,7 +71,7 @@ pub struct Checked {
 
 /// What `services/<dir>/config.yaml` says the service is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ServiceKind {
+pub enum ServiceKind {
     Lambda,
     /// Another `deploymentType` (or none): its files are not ours.
     Other,
@@ -93,6 +93,7 @@ pub fn check(tree: &Tree, problems: &mut Vec<Problem>) -> Checked {
     for preview in &tree.previews {
         check_preview(preview, &kinds, &lambda_names, &mut checked, problems);
     }
+    strays::check(tree, &kinds, problems);
     checked
 }
 
@@ -108,20 +109,10 @@ fn check_services<'a>(
         let doc = match document(&service.file) {
             Ok(doc) => doc,
             Err(problem) => {
-                // A Kubernetes config that only the strict reading refuses (a Latin-1
-                // comment, a byte-order mark, a duplicate key) still says what it is.
-                let declared = service
-                    .file
-                    .bytes()
-                    .ok()
-                    .and_then(|bytes| probe::top_level_scalar(bytes, "deploymentType"));
-                let kind = match declared {
-                    Some(kind) if kind != "lambda" => ServiceKind::Other,
-                    _ => {
-                        problems.push(problem);
-                        ServiceKind::Unreadable
-                    }
-                };
+                let kind = lenient_kind(&service.file);
+                if kind == ServiceKind::Unreadable {
+                    problems.push(problem);
+                }
                 kinds.insert(service.dir.as_str(), kind);
                 continue;
             }
@@ -237,6 +228,29 @@ fn check_preview(
     });
     if let (Some(config), Some(pr), Some(ServiceKind::Lambda)) = (config, pr, kind) {
         checked.previews.push(CheckedPreview { pr, source, config });
+    }
+}
+
+/// What a service config that only the strict reading refuses (a Latin-1 comment, a
+/// byte-order mark, a duplicate key) says it is, read leniently: another `deploymentType`,
+/// or — read to its end — none and no `lambda:` key, is not Lambda's; anything else could be
+/// a Lambda config and stays a problem.
+fn lenient_kind(file: &SourceFile) -> ServiceKind {
+    let Ok(bytes) = file.bytes() else {
+        return ServiceKind::Unreadable;
+    };
+    let not_lambda = |kind: &str| kind != "lambda" && closest(kind, &["lambda"]).is_none();
+    let other = match probe::look(bytes) {
+        Some(look) => match look.deployment_type.as_deref() {
+            Some(kind) => !kind.is_empty() && not_lambda(kind),
+            None => !look.lambda_key,
+        },
+        None => probe::top_level_scalar(bytes, "deploymentType").is_some_and(|k| not_lambda(&k)),
+    };
+    if other {
+        ServiceKind::Other
+    } else {
+        ServiceKind::Unreadable
     }
 }
 

@@ -22,7 +22,8 @@ use crate::stage::{Staged, StagedPackage};
 
 /// The variables, passed with `-var-file`: a name terraform never loads by itself.
 pub const VARS_FILE: &str = "lambda-gitops.tfvars.json";
-/// In the work dir root: locked for a run, holding its pid.
+/// In the work dir root: locked for a run, holding its pid. Beside the per-service dirs, so
+/// its name holds a dot, which a service name never does (`validate::rules::service_name`).
 pub const LOCK_FILE: &str = "lambda-gitops.lock";
 /// Terraform's data dir (`TF_DATA_DIR`) inside a service's work dir.
 pub const DATA_DIR: &str = ".terraform";

@@ -119,17 +119,19 @@ pub fn env_size<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Resu
     })
 }
 
-/// A service name: it names directories, state keys and tags. 1–64 of letters, digits,
-/// `.`, `_` or `-`, not starting with `.`.
+/// A service name: it names directories, state keys and tags. 1–64 of letters, digits, `_`
+/// or `-` — the characters a Lambda function name allows. No dot: every name lambda-gitops
+/// keeps beside the per-service dirs in the work root (`lambda-gitops.lock`) has one, so a
+/// service can never be given one of them as its work dir, and `<service>.values.yaml` reads
+/// one way only.
 pub fn service_name(value: &str) -> Result<(), String> {
     let ok = (1..=64).contains(&value.len())
-        && !value.starts_with('.')
         && value
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'));
     ok.then_some(()).ok_or_else(|| {
         format!(
-            "service name `{}` must be 1–64 characters of letters, digits, `.`, `_` or `-`",
+            "service name `{}` must be 1–64 characters of letters, digits, `_` or `-`",
             excerpt(value)
         )
     })
@@ -470,6 +472,9 @@ mod tests {
         assert!(printable("a\u{1b}[2J", "handler").is_err());
         assert!(service_name("s3-notifier").is_ok());
         assert!(service_name(".x").is_err());
+        assert!(service_name(crate::workdir::LOCK_FILE).is_err());
+        assert!(service_name("a.b").is_err());
+        assert!(service_name("A_b-9").is_ok());
         assert!(service_name("a b").is_err());
         assert!(env_size([("K", "v")]).is_ok());
         let big = "v".repeat(ENV_LIMIT_BYTES);

@@ -30,7 +30,7 @@ use crate::problem::{excerpt, Problem};
 use crate::yaml::probe::{self, Look};
 use crate::yaml::{LoadError, MAX_BYTES};
 
-pub use position::{is_yaml_name, LayoutFile, LAYOUT_DIRS};
+pub use position::{is_yaml_name, LayoutFile};
 
 /// Directories nested deeper than this under the gitops dir are not walked: a problem.
 const MAX_WALK_DEPTH: usize = 32;

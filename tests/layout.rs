@@ -246,6 +246,8 @@ fn folders_of_other_tools_with_unrelated_yaml_stay_allowed() {
         "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n",
     );
     tree.write("services/README.md", "# services\n");
+    // In a Kubernetes service's folder, even a file named after the Lambda service is its own.
+    tree.write("services/api/templates/svc.yaml", "kind: ConfigMap\n");
     tree.write(
         "environments/staging/api/config.yaml",
         "serviceName: api\nenvName: staging\n",

@@ -3,16 +3,6 @@
 
 use super::EnvName;
 
-/// The directories that make up the layout, at their depth (`environments/<env>` and
-/// `environments/preview/<pr-dir>/services`).
-pub const LAYOUT_DIRS: [&str; 5] = [
-    "services",
-    "environments",
-    "staging",
-    "production",
-    "preview",
-];
-
 /// A file of the layout, by kind, with the names its path gives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LayoutFile {

@@ -26,12 +26,18 @@ use crate::problem::Problem;
 use crate::scan::{Stray, StrayKind, Tree};
 use crate::validate::files::ServiceKind;
 use crate::validate::near_miss::{guess, Guess};
+use crate::yaml::probe::Look;
 
 /// Where Lambda files go, for a stray with no better guess.
 const LAYOUT: &str = "Lambda files go at `services/<service>/config.yaml`, `environments/{staging,production}/<service>/config.yaml` and `environments/preview/pr-<N>/services/<service>.values.yaml`";
 
+const LINK: &str = "is a symlink under the layout's directories; refused: it could give a file two paths, or hide a Lambda file";
+
+/// What each `services/<service>/config.yaml` says its service is.
+type Kinds<'a> = BTreeMap<&'a str, ServiceKind>;
+
 /// A problem for each stray of `tree` that must not be left unseen.
-pub fn check(tree: &Tree, kinds: &BTreeMap<&str, ServiceKind>, problems: &mut Vec<Problem>) {
+pub fn check(tree: &Tree, kinds: &Kinds, problems: &mut Vec<Problem>) {
     for stray in &tree.strays {
         if let Some(problem) = judge(stray, &tree.shown, kinds) {
             problems.push(problem);
@@ -39,41 +45,46 @@ pub fn check(tree: &Tree, kinds: &BTreeMap<&str, ServiceKind>, problems: &mut Ve
     }
 }
 
-fn judge(stray: &Stray, shown: &Path, kinds: &BTreeMap<&str, ServiceKind>) -> Option<Problem> {
+fn judge(stray: &Stray, shown: &Path, kinds: &Kinds) -> Option<Problem> {
     let parts: Vec<&str> = stray.parts.iter().map(String::as_str).collect();
     let guess = guess(&parts);
-    let kind_of = |service: &str| kinds.get(service).copied();
-    let lambda_name = guess.as_ref().and_then(|guess| {
-        kinds
-            .iter()
-            .find(|(name, kind)| {
-                **kind == ServiceKind::Lambda && name.eq_ignore_ascii_case(&guess.service)
-            })
-            .map(|(name, _)| (*name).to_owned())
-    });
-    let says_lambda = matches!(&stray.kind, StrayKind::Yaml(Some(look)) if look.is_lambda());
-    let other_owner = owner(&parts)
-        .or(guess.as_ref().map(|g| g.service.as_str()))
-        .is_some_and(|service| kind_of(service) == Some(ServiceKind::Other))
-        && lambda_name.is_none();
-    let declares_other =
-        matches!(&stray.kind, StrayKind::Yaml(Some(look)) if look.declares_other());
-    if !says_lambda && (declares_other || other_owner) {
+    let look = match &stray.kind {
+        StrayKind::Yaml(look) => look.as_ref(),
+        _ => None,
+    };
+    let says_lambda = look.is_some_and(Look::is_lambda);
+    let left_alone =
+        look.is_some_and(Look::declares_other) || owned_by_other(&parts, guess.as_ref(), kinds);
+    if left_alone && !says_lambda {
         return None;
     }
+    let lambda_name = guess
+        .as_ref()
+        .and_then(|g| lambda_service(&g.service, kinds));
     let reason = match &stray.kind {
-        StrayKind::Link => Some("is a symlink under the layout's directories; refused: it could give a file two paths, or hide a Lambda file".to_owned()),
-        StrayKind::Unreadable(error) => Some(format!(
+        StrayKind::Link => LINK.to_owned(),
+        StrayKind::Unreadable(error) => format!(
             "could not read the file ({error}), so nobody can tell whether it is a Lambda file off the layout"
-        )),
-        StrayKind::Yaml(look) => near_miss_reason(look.as_ref().is_some_and(|l| l.is_lambda()), lambda_name.as_deref(), guess.as_ref(), &parts, kind_of),
-    }?;
-    Some(with_suggestion(
-        Problem::new(&stray.path, None, reason),
-        guess,
-        lambda_name,
-        shown,
-    ))
+        ),
+        StrayKind::Yaml(_) => near_miss_reason(says_lambda, lambda_name, guess.as_ref())?,
+    };
+    let problem = Problem::new(&stray.path, None, reason);
+    Some(with_suggestion(problem, guess, lambda_name, shown))
+}
+
+/// Whether the stray lies in the folder of a service another tool deploys, or the path it
+/// probably meant belongs to one.
+fn owned_by_other(parts: &[&str], guess: Option<&Guess>, kinds: &Kinds) -> bool {
+    let other = |service: &str| kinds.get(service) == Some(&ServiceKind::Other);
+    owner(parts).is_some_and(other) || guess.is_some_and(|g| other(&g.service))
+}
+
+/// The Lambda service `name` names, in any case.
+fn lambda_service<'a>(name: &str, kinds: &Kinds<'a>) -> Option<&'a str> {
+    kinds
+        .iter()
+        .find(|(service, kind)| **kind == ServiceKind::Lambda && service.eq_ignore_ascii_case(name))
+        .map(|(service, _)| *service)
 }
 
 /// Why a YAML file off the layout looks like a Lambda file, when it does.
@@ -81,16 +92,14 @@ fn near_miss_reason(
     says_lambda: bool,
     lambda_name: Option<&str>,
     guess: Option<&Guess>,
-    parts: &[&str],
-    kind_of: impl Fn(&str) -> Option<ServiceKind>,
 ) -> Option<String> {
+    // Another tool's service is left alone before this.
+    let respelt = guess.is_some_and(|g| g.respelt && g.parts[0] == "environments");
     let why = if says_lambda {
         "it says `deploymentType: lambda` or has a `lambda:` key".to_owned()
     } else if let Some(name) = lambda_name {
         format!("it is named after the Lambda service `{name}`")
-    } else if guess.is_some_and(|g| {
-        g.respelt && parts[0] == "environments" && kind_of(&g.service) != Some(ServiceKind::Other)
-    }) {
+    } else if respelt {
         "its path is a misspelling of a layout path, where it would be read as a possible Lambda file".to_owned()
     } else {
         return None;
@@ -112,14 +121,14 @@ fn owner<'a>(parts: &[&'a str]) -> Option<&'a str> {
 fn with_suggestion(
     problem: Problem,
     guess: Option<Guess>,
-    lambda_name: Option<String>,
+    lambda_name: Option<&str>,
     shown: &Path,
 ) -> Problem {
     let Some(guess) = guess else {
         return problem.with_hint(LAYOUT);
     };
     // Spelt as the service spells itself (`Thumbnailer.yaml` meant `thumbnailer`).
-    let name = lambda_name.unwrap_or_else(|| guess.service.clone());
+    let name = lambda_name.unwrap_or(&guess.service).to_owned();
     let values = format!("{}.values.yaml", guess.service);
     let path = guess.parts.iter().fold(shown.to_path_buf(), |path, part| {
         if *part == guess.service {

@@ -220,10 +220,26 @@ pub enum Error {
         reasons: Vec<String>,
     },
 
+    /// `apply --plan-dir`: the plan this run made does not do what the saved one was
+    /// reviewed to do; nothing was applied.
+    #[error("{service}: the plan made now is not the reviewed plan, so nothing was applied: {}{}", shown.join("; "), more_differences(*more))]
+    NotReviewed {
+        service: String,
+        shown: Vec<String>,
+        more: usize,
+    },
+
     /// `--out-dir` or `--plan-dir` cannot be used (not written by `plan --out-dir`, or
     /// holding what lambda-gitops never writes).
     #[error("the plan dir `{}` cannot be used: {message}", path.display())]
     PlanDir { path: PathBuf, message: String },
+}
+
+fn more_differences(more: usize) -> String {
+    match more {
+        0 => String::new(),
+        n => format!("; and {n} more"),
+    }
 }
 
 /// A terraform command that ran and failed.
@@ -302,6 +318,9 @@ impl Error {
             )),
             Self::StalePlan { .. } => Some(
                 "what was reviewed is not what would be applied now: plan again with `--out-dir`, review that plan, and apply it".into(),
+            ),
+            Self::NotReviewed { .. } => Some(
+                "plan again with `--out-dir`, review that plan on the pull request, and apply it".into(),
             ),
             Self::PlanDir { .. } => Some(
                 "pass the directory `lambda-gitops plan --out-dir` wrote, as it was saved".into(),

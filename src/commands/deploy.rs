@@ -463,7 +463,7 @@ async fn run_service(
     let mut summary = match &args.handoff {
         Handoff::Apply(dir) => {
             let backend = args.terraform.backend();
-            handoff::load_plan(runner, dir, plan, &settings.gitops_dir, &backend).await?
+            handoff::plan_reviewed(runner, dir, plan, &settings.gitops_dir, &backend).await?
         }
         _ => runner.plan(name, &plan.work_dir, &plan.vars).await?,
     };

@@ -112,6 +112,12 @@ impl Runner {
         self
     }
 
+    /// The next plans are not applied while read, even by an [`Runner::applying`] runner:
+    /// `apply --plan-dir` compares a plan with the reviewed one before anything is applied.
+    pub fn hold_early_apply(&mut self) {
+        self.apply_early = false;
+    }
+
     /// A runner whose commands' output is kept (see [`Runner::take_output`]) rather than
     /// shown as it comes: several services run at once.
     pub fn buffered(mut self) -> Self {

@@ -154,6 +154,13 @@ pub enum Error {
         hint: Option<String>,
     },
 
+    /// Something the plan creates exists already and is not this service's to adopt.
+    #[error("{service}: {source}")]
+    Adopt {
+        service: String,
+        source: crate::aws::adopt::AdoptError,
+    },
+
     #[error("{service}: the plan would {} of {} — the state at {state} holds another service's resources", describe_foreign(changes), backticked(owners))]
     ForeignResources {
         service: String,
@@ -346,6 +353,10 @@ impl Error {
                 "add the mirror to that config's `provider_installation` block, or leave `--plugin-mirror` out".into(),
             ),
             Self::Aws { hint, .. } => hint.clone(),
+            Self::Adopt { source: crate::aws::adopt::AdoptError::NotOurs { .. }, .. } => Some(
+                "lambda-gitops adopts only what it created (its `service` and `environment` tags say so): rename the function in the gitops repo, or delete or tag the one in AWS if it is really this deployment's".into(),
+            ),
+            Self::Adopt { .. } => Some("the credentials need `lambda:GetFunction` and `lambda:GetAlias`".into()),
             Self::ForeignResources { .. } => Some(
                 "give each service its own state (`--backend-config key=lambda/{service}.tfstate`); if a service was renamed, move or destroy its resources with terraform directly".into(),
             ),

@@ -3,6 +3,7 @@
 //! (`AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` honoured), in the region terraform
 //! is given. SDK errors become one short line ([`describe`]), never a Debug dump.
 
+pub mod adopt;
 pub mod log_groups;
 pub mod status;
 pub mod versions;

@@ -165,7 +165,9 @@ impl Difference {
 fn is_plain(value: &Value) -> bool {
     match value {
         Value::Object(_) => false,
-        Value::Array(items) => items.iter().all(|item| !item.is_object() && !item.is_array()),
+        Value::Array(items) => items
+            .iter()
+            .all(|item| !item.is_object() && !item.is_array()),
         _ => true,
     }
 }

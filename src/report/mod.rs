@@ -17,7 +17,7 @@ pub mod text;
 use serde::Serialize;
 
 pub use facts::{
-    log_groups_to_create, Action, CodeChange, DeploymentChange, Drift, FunctionSettings,
+    log_groups_to_create, to_create, Action, CodeChange, DeploymentChange, Drift, FunctionSettings,
     KeyChanges, PlanFacts, VersionCleanup, Warning,
 };
 pub use rendering::rendering;

@@ -8,8 +8,9 @@ pub const GH_TOKEN: &str = "GH_TOKEN";
 /// GitHub API base URL (GitHub Enterprise, tests); `--github-api-url` wins. Plain http only
 /// on loopback unless `--allow-insecure-api`.
 pub const GITHUB_API_URL: &str = "GITHUB_API_URL";
-/// The most a run waits, in total, for GitHub's rate limits, in seconds (default 600). A
-/// wait GitHub asks for (`retry-after`, the limit's reset) that would pass it fails at once.
+/// How long after its first GitHub call a run may still be waiting for GitHub's rate limits,
+/// in seconds (default 600). A wait GitHub asks for (`retry-after`, the limit's reset) that
+/// would end later fails at once.
 pub const LAMBDA_GITOPS_GITHUB_MAX_WAIT: &str = "LAMBDA_GITOPS_GITHUB_MAX_WAIT";
 /// The first wait after a rate limit for which GitHub names no time, in seconds (default 60,
 /// GitHub's "at least one minute"; it doubles on each repeat). Lower it only against a test

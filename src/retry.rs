@@ -35,8 +35,9 @@ pub fn backoff() -> ExponentialBuilder {
 /// How long a run may wait on a server's rate limits (GitHub's primary and secondary ones).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimitWaits {
-    /// The most a run waits for rate limits in total. A wait longer than what is left of it
-    /// is not started: the call fails at once, saying how long the server asked for.
+    /// Rate-limit waits end at most this long after the client was made (the run's first
+    /// GitHub call): a wait that would end later is not started, and the call fails at
+    /// once, saying how long the server asked for.
     pub budget: Duration,
     /// The first wait when the server names no time ("wait for at least one minute", says
     /// GitHub); each further one for the same request doubles.

@@ -7,8 +7,7 @@
 //! carrying GitHub's own words. Above it: small bodies and JSON with retries, paginated
 //! listings, endpoint URLs built from percent-encoded path segments.
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use backon::BackoffBuilder;
 use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION};
@@ -39,8 +38,9 @@ pub struct Client {
     /// A response that sends nothing for this long fails (and is retried).
     stall: Duration,
     waits: RateLimitWaits,
-    /// Time spent waiting for rate limits so far, shared by every clone: the run's budget.
-    waited: Arc<Mutex<Duration>>,
+    /// When the client was made: rate-limit waits end by `started + waits.budget`, the
+    /// deadline every clone shares.
+    started: Instant,
 }
 
 /// What a failed answer said: its rate-limit headers and GitHub's words.
@@ -78,7 +78,7 @@ impl Client {
             allow_insecure: settings.allow_insecure,
             stall,
             waits: RateLimitWaits::default(),
-            waited: Arc::new(Mutex::new(Duration::ZERO)),
+            started: Instant::now(),
         }
     }
 
@@ -289,17 +289,8 @@ impl Client {
             .map_or(0, |d| d.as_secs());
         let (wait, reason) =
             policy::rate_limit_wait(&failure.limits, now, backoff, throttled.attempts > 0);
-        let left = {
-            let mut waited = self
-                .waited
-                .lock()
-                .expect("the budget lock is never poisoned");
-            let left = self.waits.budget.saturating_sub(*waited);
-            if wait <= left {
-                *waited += wait;
-            }
-            left
-        };
+        let deadline = self.started + self.waits.budget;
+        let left = deadline.saturating_duration_since(Instant::now());
         if wait > left {
             return Err(GithubError::RateLimited {
                 throttle,
@@ -316,7 +307,7 @@ impl Client {
         throttled.attempts += 1;
         throttled.waited += wait;
         tracing::warn!(
-            "{} (`{url}` answered HTTP {}): waiting {} {}, then trying again (wait {} of at most {}; {} of the run's {} for rate limits left after it)",
+            "{} (`{url}` answered HTTP {}): waiting {} {}, then trying again (wait {} of at most {}; the run may wait for rate limits {} more after it)",
             match throttle {
                 Throttle::Primary => "GitHub's rate limit is used up",
                 Throttle::Secondary => "GitHub's secondary rate limit",
@@ -331,7 +322,6 @@ impl Client {
             throttled.attempts,
             retry::RATE_LIMIT_RETRIES,
             error::show(left - wait),
-            error::show(self.waits.budget),
         );
         tokio::time::sleep(wait).await;
         Ok(())
@@ -566,10 +556,10 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_rate_limit_budget_is_shared_by_every_clone_of_a_client() {
+    async fn the_rate_limit_deadline_is_shared_by_every_clone_of_a_client() {
         let client = client("https://api.github.com", None).with_waits(RateLimitWaits {
-            budget: Duration::from_millis(30),
-            fallback: Duration::from_millis(20),
+            budget: Duration::from_millis(300),
+            fallback: Duration::from_millis(200),
         });
         let clone = client.clone();
         let failure = Failure {
@@ -579,7 +569,7 @@ mod tests {
         };
         let url = Url::parse("https://api.github.com/user").unwrap();
         let throttled = || Throttled {
-            delays: retry::rate_limit_backoff(Duration::from_millis(20)).build(),
+            delays: retry::rate_limit_backoff(Duration::from_millis(200)).build(),
             attempts: 0,
             waited: Duration::ZERO,
         };
@@ -592,7 +582,7 @@ mod tests {
             .await
             .unwrap_err();
         assert!(
-            matches!(error, GithubError::RateLimited { left, .. } if left == Duration::from_millis(10)),
+            matches!(error, GithubError::RateLimited { left, .. } if left < Duration::from_millis(100)),
             "{error:?}"
         );
     }

@@ -34,7 +34,7 @@ pub enum GithubError {
         authenticated: bool,
     },
 
-    /// A rate limit whose wait would pass what is left of the run's budget for waiting.
+    /// A rate limit whose wait would end past the run's deadline for rate-limit waits.
     #[error("{}", describe_limit(self))]
     RateLimited {
         throttle: Throttle,
@@ -334,7 +334,7 @@ fn describe_limit(error: &GithubError) -> String {
         }
     };
     format!(
-        "{head}: waiting {} ({why}) would pass what is left ({}) of the {} a run may wait for GitHub's rate limits",
+        "{head}: waiting {} ({why}) would pass the run's deadline for GitHub's rate limits ({} left of {})",
         show(*wait),
         show(*left),
         show(*budget)
@@ -403,7 +403,7 @@ mod tests {
         let error = primary(Some(1_700_000_000), false);
         assert_eq!(
             error.to_string(),
-            "GitHub API rate limit exceeded (it resets at 22:13:20 UTC): waiting 50m (until the limit resets) would pass what is left (9m 50s) of the 10m a run may wait for GitHub's rate limits"
+            "GitHub API rate limit exceeded (it resets at 22:13:20 UTC): waiting 50m (until the limit resets) would pass the run's deadline for GitHub's rate limits (9m 50s left of 10m)"
         );
         assert!(error.hint().unwrap().contains("set `GITHUB_TOKEN`"));
         let error = primary(None, true);

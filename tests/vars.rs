@@ -527,7 +527,9 @@ fn a_secondary_rate_limit_403_without_retry_after_is_retried_not_called_unauthor
     );
     assert!(
         run.stderr.contains("GitHub's secondary rate limit (`")
-            && run.stderr.contains("answered HTTP 403 Forbidden): waiting 1s (GitHub named no time"),
+            && run
+                .stderr
+                .contains("answered HTTP 403 Forbidden): waiting 1s (GitHub named no time"),
         "{}",
         run.stderr
     );

@@ -97,7 +97,10 @@ pub enum WriteBehaviour {
     /// 422 with several `errors[]` entries of each shape GitHub uses, without writing.
     Invalid,
     /// A secondary rate limit (403 or 429, `retry-after` if given), without writing.
-    Limited { status: u16, retry_after: Option<u64> },
+    Limited {
+        status: u16,
+        retry_after: Option<u64>,
+    },
 }
 
 /// One request: which server, the path with its query, the Authorization header.
@@ -465,13 +468,23 @@ async fn release(
     let behaviour = state.inner.lock().unwrap().api_behaviours.pop_front();
     match behaviour {
         Some(ApiBehaviour::MovedOnSameHost) => {
-            return moved(&state, &repository, StatusCode::MOVED_PERMANENTLY, &format!("releases/tags/{tag}"))
+            return moved(
+                &state,
+                &repository,
+                StatusCode::MOVED_PERMANENTLY,
+                &format!("releases/tags/{tag}"),
+            )
         }
         Some(other) => return failure_response(other),
         None => {}
     }
     if state.inner.lock().unwrap().renamed.contains(&repository) {
-        return moved(&state, &repository, StatusCode::MOVED_PERMANENTLY, &format!("releases/tags/{tag}"));
+        return moved(
+            &state,
+            &repository,
+            StatusCode::MOVED_PERMANENTLY,
+            &format!("releases/tags/{tag}"),
+        );
     }
     release_json(&state, &repository, &tag)
 }

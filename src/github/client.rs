@@ -15,7 +15,7 @@ use reqwest::{Method, Response, StatusCode, Url};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::github::error::{self, GithubError, API_VERSION};
+use crate::github::error::{self, GithubError, RateLimit, API_VERSION};
 use crate::github::pagination::{self, MAX_PAGES, PER_PAGE};
 use crate::github::policy::{self, Follow, LimitHeaders, Throttle, WaitReason, MAX_REDIRECTS};
 use crate::retry::{self, with_retries, RateLimitWaits};
@@ -292,7 +292,7 @@ impl Client {
         let deadline = self.started + self.waits.budget;
         let left = deadline.saturating_duration_since(Instant::now());
         if wait > left {
-            return Err(GithubError::RateLimited {
+            return Err(GithubError::RateLimited(Box::new(RateLimit {
                 throttle,
                 status: failure.status,
                 url,
@@ -302,23 +302,16 @@ impl Client {
                 left,
                 budget: self.waits.budget,
                 authenticated,
-            });
+            })));
         }
         throttled.attempts += 1;
         throttled.waited += wait;
         tracing::warn!(
             "{} (`{url}` answered HTTP {}): waiting {} {}, then trying again (wait {} of at most {}; the run may wait for rate limits {} more after it)",
-            match throttle {
-                Throttle::Primary => "GitHub's rate limit is used up",
-                Throttle::Secondary => "GitHub's secondary rate limit",
-            },
+            describe_throttle(throttle),
             failure.status,
             error::show(wait),
-            match reason {
-                WaitReason::RetryAfter => "as its `retry-after` asks".to_owned(),
-                WaitReason::Reset(reset) => format!("until it resets{}", error::describe_reset(Some(reset))),
-                WaitReason::Backoff => "(GitHub named no time: at least the back-off, doubling each time)".to_owned(),
-            },
+            describe_wait(reason),
             throttled.attempts,
             retry::RATE_LIMIT_RETRIES,
             error::show(left - wait),
@@ -533,6 +526,25 @@ impl Client {
     }
 }
 
+fn describe_throttle(throttle: Throttle) -> &'static str {
+    match throttle {
+        Throttle::Primary => "GitHub's rate limit is used up",
+        Throttle::Secondary => "GitHub's secondary rate limit",
+    }
+}
+
+fn describe_wait(reason: WaitReason) -> String {
+    match reason {
+        WaitReason::RetryAfter => "as its `retry-after` asks".to_owned(),
+        WaitReason::Reset(reset) => {
+            format!("until it resets{}", error::describe_reset(Some(reset)))
+        }
+        WaitReason::Backoff => {
+            "(GitHub named no time: at least the back-off, doubling each time)".to_owned()
+        }
+    }
+}
+
 fn parse_json<T: DeserializeOwned>(url: &Url, body: &[u8]) -> Result<T, GithubError> {
     serde_json::from_slice(body).map_err(|error| GithubError::Json {
         url: redact_url(url.as_str()),
@@ -582,7 +594,7 @@ mod tests {
             .await
             .unwrap_err();
         assert!(
-            matches!(error, GithubError::RateLimited { left, .. } if left < Duration::from_millis(100)),
+            matches!(&error, GithubError::RateLimited(limit) if limit.left < Duration::from_millis(100)),
             "{error:?}"
         );
     }

@@ -35,21 +35,8 @@ pub enum GithubError {
     },
 
     /// A rate limit whose wait would end past the run's deadline for rate-limit waits.
-    #[error("{}", describe_limit(self))]
-    RateLimited {
-        throttle: Throttle,
-        status: StatusCode,
-        url: String,
-        /// `X-RateLimit-Reset`: when the limit resets, in Unix seconds.
-        reset: Option<u64>,
-        /// What GitHub asked for (or the back-off when it named no time).
-        wait: Duration,
-        reason: WaitReason,
-        /// What was left of the budget, and the budget.
-        left: Duration,
-        budget: Duration,
-        authenticated: bool,
-    },
+    #[error("{}", describe_limit(.0))]
+    RateLimited(Box<RateLimit>),
 
     /// Still rate-limited after every wait the back-off allows.
     #[error("`{url}` was still rate-limited by GitHub ({}, HTTP {status}) after {attempts} waits ({} in all)", describe_throttle(*throttle), show(*waited))]
@@ -162,18 +149,37 @@ pub enum GithubError {
     AssetNotUploaded { asset: String, state: String },
 }
 
+/// A rate limit the client did not wait for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimit {
+    pub throttle: Throttle,
+    pub status: StatusCode,
+    pub url: String,
+    /// `X-RateLimit-Reset`: when the limit resets, in Unix seconds.
+    pub reset: Option<u64>,
+    /// What GitHub asked for (or the back-off when it named no time).
+    pub wait: Duration,
+    pub reason: WaitReason,
+    /// What was left until the run's deadline for rate-limit waits, and the whole of it.
+    pub left: Duration,
+    pub budget: Duration,
+    pub authenticated: bool,
+}
+
 impl GithubError {
     /// What the user can do about it, where there is something.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Self::RateLimited { authenticated: false, .. }
-            | Self::StillRateLimited { authenticated: false, .. } => Some(
+            Self::RateLimited(limit) if !limit.authenticated => Some(
                 "set `GITHUB_TOKEN` (or `GH_TOKEN`): unauthenticated requests get 60 an hour".into(),
             ),
-            Self::RateLimited { throttle: Throttle::Primary, .. } => Some(
+            Self::StillRateLimited { authenticated: false, .. } => Some(
+                "set `GITHUB_TOKEN` (or `GH_TOKEN`): unauthenticated requests get 60 an hour".into(),
+            ),
+            Self::RateLimited(limit) if limit.throttle == Throttle::Primary => Some(
                 "the token's rate limit is used up: wait for the reset, use another token, or let the run wait longer (`LAMBDA_GITOPS_GITHUB_MAX_WAIT`, in seconds)".into(),
             ),
-            Self::RateLimited { .. } | Self::StillRateLimited { .. } => Some(
+            Self::RateLimited(_) | Self::StillRateLimited { .. } => Some(
                 "GitHub limits how fast and how many requests at once one token makes: run fewer jobs with this token at the same time, or let the run wait longer (`LAMBDA_GITOPS_GITHUB_MAX_WAIT`, in seconds)".into(),
             ),
             Self::Unauthorized { authenticated: false, call, .. } => Some(format!(
@@ -307,8 +313,8 @@ fn describe_throttle(throttle: Throttle) -> &'static str {
     }
 }
 
-fn describe_limit(error: &GithubError) -> String {
-    let GithubError::RateLimited {
+fn describe_limit(limit: &RateLimit) -> String {
+    let RateLimit {
         throttle,
         status,
         url,
@@ -318,10 +324,7 @@ fn describe_limit(error: &GithubError) -> String {
         left,
         budget,
         ..
-    } = error
-    else {
-        return String::new();
-    };
+    } = limit;
     let why = match reason {
         WaitReason::RetryAfter => "as its `retry-after` asks",
         WaitReason::Reset(_) => "until the limit resets",
@@ -346,7 +349,7 @@ pub fn show(duration: Duration) -> String {
     let seconds = duration.as_secs();
     match seconds {
         0..=59 => format!("{}s", duration.as_secs_f32().ceil() as u64),
-        60..=3599 if seconds % 60 == 0 => format!("{}m", seconds / 60),
+        60..=3599 if seconds.is_multiple_of(60) => format!("{}m", seconds / 60),
         60..=3599 => format!("{}m {}s", seconds / 60, seconds % 60),
         _ => format!("{}h {}m", seconds / 3600, seconds % 3600 / 60),
     }
@@ -385,7 +388,7 @@ mod tests {
     use super::*;
 
     fn primary(reset: Option<u64>, authenticated: bool) -> GithubError {
-        GithubError::RateLimited {
+        GithubError::RateLimited(Box::new(RateLimit {
             throttle: Throttle::Primary,
             status: StatusCode::FORBIDDEN,
             url: "https://api.github.com/x".into(),
@@ -395,7 +398,7 @@ mod tests {
             left: Duration::from_secs(590),
             budget: Duration::from_secs(600),
             authenticated,
-        }
+        }))
     }
 
     #[test]

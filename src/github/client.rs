@@ -116,8 +116,9 @@ impl Client {
         Ok(url)
     }
 
-    /// One GET of `url`, redirects followed by hand; the final response when it succeeded.
-    /// Not retried: callers that stream the body retry the whole download.
+    /// One GET of `url`, redirects followed by hand, rate limits waited for; the final
+    /// response when it succeeded. Not otherwise retried: callers that stream the body retry
+    /// the whole download.
     pub async fn get(&self, url: &Url, accept: &str) -> Result<Response, GithubError> {
         self.request(Method::GET, url, accept, None).await
     }

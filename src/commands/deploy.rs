@@ -612,7 +612,8 @@ async fn finish(
             );
         } else {
             let client =
-                crate::github::Client::new(&settings.github, settings.download_stall_timeout);
+                crate::github::Client::new(&settings.github, settings.download_stall_timeout)
+                    .with_waits(settings.github_waits);
             let body = crate::ci::comment::body(
                 &rendering,
                 &target.scope,

@@ -122,7 +122,8 @@ impl Stager {
             .expect("the TLS backend initialises");
         Self {
             http,
-            github: crate::github::Client::new(&settings.github, settings.download_stall_timeout),
+            github: crate::github::Client::new(&settings.github, settings.download_stall_timeout)
+                .with_waits(settings.github_waits),
             cache: Cache::new(settings.cache_dir.clone()),
             bounds: Bounds {
                 max_size: settings.max_package_size,

@@ -1485,9 +1485,17 @@ fn an_apply_after_an_interrupted_first_apply_adopts_the_functions_and_completes(
 
     let again = run(&tree, &["apply", "--auto-approve"]);
     again.success();
-    assert!(again.stderr.contains("halt: adopting `"), "{}", again.stderr);
+    assert!(
+        again.stderr.contains("halt: adopting `"),
+        "{}",
+        again.stderr
+    );
     for name in left.keys() {
-        assert!(again.stderr.contains(name.as_str()), "{name}: {}", again.stderr);
+        assert!(
+            again.stderr.contains(name.as_str()),
+            "{name}: {}",
+            again.stderr
+        );
     }
     let now = functions(aws, "halt-");
     let names: Vec<&String> = now.keys().collect();

@@ -306,22 +306,22 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     files
 }
 
-/// The staging config of `hand` with its memory size.
+/// The staging config of `keep` with its memory size.
 fn staging_with_memory(tree: &Tree, memory: u32) {
     tree.write(
-        "environments/staging/hand/config.yaml",
+        "environments/staging/keep/config.yaml",
         &format!(
-            "serviceName: hand\nenvName: staging\nlambda:\n  version: \"1.0.0\"\n  functionName: hand-staging\n  s3TriggerPrefix: \"staging/\"\n  memorySize: {memory}\ngitVersion:\n  sha: \"abcdef1234567\"\n  shortSha: \"abcdef1\"\n"
+            "serviceName: keep\nenvName: staging\nlambda:\n  version: \"1.0.0\"\n  functionName: keep-staging\n  s3TriggerPrefix: \"staging/\"\n  memorySize: {memory}\ngitVersion:\n  sha: \"abcdef1234567\"\n  shortSha: \"abcdef1\"\n"
         ),
     );
 }
 
-/// A plan made by hand in lambda-gitops's own work dir for `hand`, with terraform's `flags`,
+/// A plan made by hand in lambda-gitops's own work dir for `keep`, with terraform's `flags`,
 /// against the same module, variables and state — what an attacker who can replace the CI
 /// artifact can make — put in the plan dir as `plan.tfplan`, the manifest's hash updated
 /// (the manifest sits in the same untrusted folder).
 fn plant_plan(tree: &Tree, plan_dir: &Path, flags: &[&str]) {
-    let work = tree.work().join("hand");
+    let work = tree.work().join("keep");
     let crafted = tree.temp.path().join("crafted.tfplan");
     let output = std::process::Command::new("terraform")
         .current_dir(&work)
@@ -345,7 +345,7 @@ fn plant_plan(tree: &Tree, plan_dir: &Path, flags: &[&str]) {
         String::from_utf8_lossy(&output.stderr)
     );
     let bytes = std::fs::read(&crafted).unwrap();
-    let service_dir = plan_dir.join("hand");
+    let service_dir = plan_dir.join("keep");
     std::fs::write(service_dir.join("plan.tfplan"), &bytes).unwrap();
     let manifest_path = service_dir.join("manifest.json");
     let mut manifest: Value =
@@ -362,20 +362,20 @@ fn plant_plan(tree: &Tree, plan_dir: &Path, flags: &[&str]) {
 #[test]
 fn tampered_destroy_target_replace_and_refresh_only_plans_are_refused_with_nothing_changed() {
     let aws = emulator();
-    aws.create_buckets(&["hand-uploads", "hand-packages"]);
+    aws.create_buckets(&["keep-uploads", "keep-packages"]);
     let tree = Tree::new();
-    tree.standard("hand", &[]);
+    tree.standard("keep", &[]);
     staging_with_memory(&tree, 256);
     run(&tree, &["apply", "--auto-approve"]).success();
-    let before = functions("hand-");
-    assert_eq!(before["hand-staging"]["memory_size"], 256);
+    let before = functions("keep-");
+    assert_eq!(before["keep-staging"]["memory_size"], 256);
 
     // The pull request: staging's memory 256 → 384, planned and saved for review.
     staging_with_memory(&tree, 384);
     let plans = tree.temp.path().join("plans");
     run(&tree, &["plan", "--out-dir", plans.to_str().unwrap()]).success();
-    let honest = std::fs::read(plans.join("hand/plan.tfplan")).unwrap();
-    let honest_manifest = std::fs::read(plans.join("hand/manifest.json")).unwrap();
+    let honest = std::fs::read(plans.join("keep/plan.tfplan")).unwrap();
+    let honest_manifest = std::fs::read(plans.join("keep/manifest.json")).unwrap();
 
     let cases: [(&[&str], &str); 4] = [
         (&["-destroy", "-refresh=false"], "it is a destroy plan"),
@@ -407,7 +407,7 @@ fn tampered_destroy_target_replace_and_refresh_only_plans_are_refused_with_nothi
             refused.stderr
         );
         assert!(!refused.stdout.contains("applied"), "{}", refused.stdout);
-        let after = functions("hand-");
+        let after = functions("keep-");
         assert_eq!(
             after.keys().collect::<Vec<_>>(),
             before.keys().collect::<Vec<_>>(),
@@ -424,9 +424,9 @@ fn tampered_destroy_target_replace_and_refresh_only_plans_are_refused_with_nothi
 
     // The honest plan file, with a `plan.json` that describes another change than the one a
     // plan makes now: refused, naming the deployment and the attribute.
-    std::fs::write(plans.join("hand/plan.tfplan"), &honest).unwrap();
-    std::fs::write(plans.join("hand/manifest.json"), &honest_manifest).unwrap();
-    let json_path = plans.join("hand/plan.json");
+    std::fs::write(plans.join("keep/plan.tfplan"), &honest).unwrap();
+    std::fs::write(plans.join("keep/manifest.json"), &honest_manifest).unwrap();
+    let json_path = plans.join("keep/plan.json");
     let honest_json = std::fs::read_to_string(&json_path).unwrap();
     let mut described: Value = serde_json::from_str(&honest_json).unwrap();
     for change in described["resource_changes"].as_array_mut().unwrap() {
@@ -447,12 +447,12 @@ fn tampered_destroy_target_replace_and_refresh_only_plans_are_refused_with_nothi
     assert_eq!(refused.code, 1, "{}", refused.stderr);
     assert!(
         refused.stderr.contains(
-            "hand: the plan made now is not the reviewed plan, so nothing was applied: staging: `aws_lambda_function.this[\"staging\"]` after.memory_size is 384 now, 512 as reviewed"
+            "keep: the plan made now is not the reviewed plan, so nothing was applied: staging: `aws_lambda_function.this[\"staging\"]` after.memory_size is 384 now, 512 as reviewed"
         ),
         "{}",
         refused.stderr
     );
-    assert_eq!(functions("hand-")["hand-staging"]["memory_size"], 256);
+    assert_eq!(functions("keep-")["keep-staging"]["memory_size"], 256);
 
     // The honest artifact applies: what was reviewed is what runs.
     std::fs::write(&json_path, honest_json).unwrap();
@@ -466,9 +466,9 @@ fn tampered_destroy_target_replace_and_refresh_only_plans_are_refused_with_nothi
         ],
     );
     applied.success();
-    let after = functions("hand-");
-    assert_eq!(after["hand-staging"]["memory_size"], 384);
-    assert_eq!(after["hand-prod"]["live"], before["hand-prod"]["live"]);
+    let after = functions("keep-");
+    assert_eq!(after["keep-staging"]["memory_size"], 384);
+    assert_eq!(after["keep-prod"]["live"], before["keep-prod"]["live"]);
 }
 
 /// Issue 18 §5: a plan file of five zero-filled 255 MiB entries (a zip bomb of about a

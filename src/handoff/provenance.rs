@@ -14,6 +14,9 @@ use super::plan_file::{bytes_fields, protobuf_fields, varint_field, Field, PlanF
 use crate::terraform::backend::BackendSettings;
 use crate::terraform::module::{ModuleFiles, LOCK_FILE};
 
+/// `ResourceInstanceActionReason.REPLACE_BY_REQUEST`: `plan -replace=…`.
+const REPLACE_BY_REQUEST: u64 = 2;
+
 /// The saved plan is a normal plan of the whole configuration: not a destroy or
 /// refresh-only plan, no `-target`, no `-replace`, not errored. Only `lambda-gitops destroy`
 /// applies a destroy, and only from a plan it makes itself.
@@ -38,7 +41,19 @@ pub fn check_intent(plan: &PlanFile) -> Result<(), String> {
             crate::error::backticked(&targets)
         ));
     }
-    let replaced = listed(16);
+    // `-replace` shows as the reason of a resource change (12 = REPLACE_BY_REQUEST): terraform
+    // does not keep the list (16) in the file it writes.
+    let mut replaced = listed(16);
+    for change in bytes_fields(&fields, 3) {
+        let change = protobuf_fields(change).ok_or("its plan (`tfplan`) cannot be read")?;
+        if varint_field(&change, 12) == REPLACE_BY_REQUEST {
+            let address = bytes_fields(&change, 13)
+                .first()
+                .copied()
+                .unwrap_or_default();
+            replaced.push(crate::problem::excerpt(&String::from_utf8_lossy(address)));
+        }
+    }
     if !replaced.is_empty() {
         return Err(format!(
             "it forces the replacement of {} (`-replace`), which lambda-gitops never asks for",
@@ -178,6 +193,14 @@ mod tests {
         let replace = intent(replace).unwrap_err();
         assert!(
             replace.contains("forces the replacement of `aws.x`"),
+            "{replace}"
+        );
+        // 3: a resource change { 13: "aws.y", 12: varint 2 }
+        let mut change = field(13, b"aws.y");
+        change.extend([0x60, 0x02]);
+        let replace = intent(field(3, &change)).unwrap_err();
+        assert!(
+            replace.contains("forces the replacement of `aws.y`"),
             "{replace}"
         );
         let errored = intent(vec![0xa0, 0x01, 0x01]).unwrap_err();

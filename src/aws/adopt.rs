@@ -5,7 +5,9 @@
 //! (`service` and `environment`, which the bundled module sets at creation) is adopted with
 //! an `import` block, and so is its `live` alias; one without them is an error naming it —
 //! never taken over. Log groups are adopted as before, without tags (Lambda itself creates a
-//! function's log group on its first invocation).
+//! function's log group on its first invocation). Where the provider kept such a function in
+//! the state marked tainted, terraform would replace it — creating one of the same name first,
+//! which fails — so a tainted function of this service's is untainted instead.
 
 use std::collections::HashMap;
 
@@ -20,11 +22,18 @@ pub struct Adoption {
     pub functions: Vec<(DeploymentKey, String)>,
     /// `(key, function name)`: its `live` alias.
     pub aliases: Vec<(DeploymentKey, String)>,
+    /// `(key, function name)`: functions in the state marked tainted by an apply that stopped
+    /// while creating them. Replacing one cannot work — its name is taken until the old one
+    /// is gone, and the new one is created first — so it is untainted instead.
+    pub untainted: Vec<(DeploymentKey, String)>,
 }
 
 impl Adoption {
     pub fn is_empty(&self) -> bool {
-        self.log_groups.is_empty() && self.functions.is_empty() && self.aliases.is_empty()
+        self.log_groups.is_empty()
+            && self.functions.is_empty()
+            && self.aliases.is_empty()
+            && self.untainted.is_empty()
     }
 
     /// Every adopted object's name, for the log.
@@ -33,6 +42,7 @@ impl Adoption {
         self.log_groups
             .iter()
             .chain(&self.functions)
+            .chain(&self.untainted)
             .map(|(_, name)| name.clone())
             .chain(aliases)
             .collect()

@@ -180,6 +180,14 @@ impl Runner {
                         crate::error::backticked(&adopt.names())
                     );
                     generated.imports = render::imports(&adopt);
+                    for (key, _) in &adopt.untainted {
+                        self.untaint(
+                            service,
+                            work_dir,
+                            &format!("aws_lambda_function.this[\"{key}\"]"),
+                        )
+                        .await?;
+                    }
                     if !self.plan_once(service, work_dir, &generated).await? {
                         return Ok(PlanFacts::as_declared(service, vars));
                     }
@@ -215,6 +223,9 @@ impl Runner {
             return false;
         };
         if !report::guard::other_owners_in_state(service, &state).is_some_and(|o| o.is_empty()) {
+            return false;
+        }
+        if has_tainted(&state) {
             return false;
         }
         let in_state = log_groups_in(&state);
@@ -288,7 +299,9 @@ impl Runner {
         let log_groups = report::log_groups_to_create(plan);
         let functions = report::to_create(plan, "aws_lambda_function", "function_name");
         let aliases = report::to_create(plan, "aws_lambda_alias", "function_name");
-        if log_groups.is_empty() && functions.is_empty() && aliases.is_empty() {
+        let tainted = report::tainted(plan, "aws_lambda_function", "function_name");
+        if log_groups.is_empty() && functions.is_empty() && aliases.is_empty() && tainted.is_empty()
+        {
             return Ok(Default::default());
         }
         let config = crate::aws::sdk_config(&self.settings.aws_region).await;
@@ -317,7 +330,27 @@ impl Runner {
             aliases: crate::aws::adopt::aliases(&lambda, service, &aliases)
                 .await
                 .map_err(adopt_error)?,
+            untainted: crate::aws::adopt::functions(&lambda, service, &tainted)
+                .await
+                .map_err(adopt_error)?,
         })
+    }
+
+    /// `terraform untaint ADDRESS`: the object an interrupted apply created is kept.
+    async fn untaint(
+        &mut self,
+        service: &str,
+        work_dir: &WorkDir,
+        address: &str,
+    ) -> Result<(), Error> {
+        let args = vec![
+            "untaint".to_owned(),
+            format!("-lock-timeout={}", self.settings.lock_timeout),
+            address.to_owned(),
+        ];
+        self.run(service, work_dir, args, &[], false, &[0])
+            .await
+            .map(drop)
     }
 
     fn refuse_foreign(&self, service: &str, summary: &PlanFacts) -> Result<(), Error> {
@@ -758,6 +791,17 @@ fn prior_state(plan_file: &std::path::Path) -> Option<serde_json::Value> {
     let mut archive = zip::ZipArchive::new(file).ok()?;
     let entry = archive.by_name("tfstate").ok()?;
     serde_json::from_reader(entry).ok()
+}
+
+/// Whether a state holds an object marked tainted (an apply stopped while creating it).
+fn has_tainted(state: &serde_json::Value) -> bool {
+    let resources = state.get("resources").and_then(|r| r.as_array());
+    resources
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.get("instances").and_then(|i| i.as_array()))
+        .flatten()
+        .any(|i| i.get("status").and_then(|s| s.as_str()) == Some("tainted"))
 }
 
 /// The names of the log groups a state holds.

@@ -737,3 +737,135 @@ fn nothing_is_written_through_a_symlink_out_of_the_gitops_dir() {
         .fails_with(&["resolves outside the gitops dir"]);
     assert_eq!(snapshot(&outside), before);
 }
+
+/// Every entry under `dir`, symlinks not followed: path → bytes, `dir`, or `-> target`.
+fn entries(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(current) = stack.pop() {
+        for entry in std::fs::read_dir(&current).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            let what = if meta.file_type().is_symlink() {
+                format!("-> {}", std::fs::read_link(&path).unwrap().display()).into_bytes()
+            } else if meta.is_dir() {
+                stack.push(path.clone());
+                b"dir".to_vec()
+            } else {
+                std::fs::read(&path).unwrap()
+            };
+            out.insert(path.strip_prefix(dir).unwrap().to_path_buf(), what);
+        }
+    }
+    out
+}
+
+/// The fixture with `environments/preview/pr-42` moved to `pr-43`, and `pr-42` a symlink
+/// to it (as a commit can hold).
+fn preview_folder_linked_to_another() -> Tree {
+    let tree = fixture();
+    let preview = tree.gitops().join("environments/preview");
+    std::fs::rename(preview.join("pr-42"), preview.join("pr-43")).unwrap();
+    std::os::unix::fs::symlink("pr-43", preview.join("pr-42")).unwrap();
+    tree
+}
+
+#[test]
+fn preview_remove_through_a_symlinked_preview_folder_is_refused_with_both_folders_unchanged() {
+    let tree = preview_folder_linked_to_another();
+    let before = entries(&tree.gitops());
+    let run = tree.run(&["preview", "remove", "--service", "s3-notifier", "--pr", "42"]);
+    run.fails_with(&["environments/preview/pr-42", "symlink"]);
+    assert_eq!(entries(&tree.gitops()), before);
+    // Also when the linked folder holds nothing else (its `services/` would go too).
+    tree.remove("environments/preview/pr-43/services/api.values.yaml");
+    let before = entries(&tree.gitops());
+    tree.run(&["preview", "remove", "--service", "s3-notifier", "--pr", "42"])
+        .fails_with(&["environments/preview/pr-42", "symlink"]);
+    assert_eq!(entries(&tree.gitops()), before);
+}
+
+#[test]
+fn preview_set_through_a_symlinked_values_file_is_refused_and_the_other_preview_is_unchanged() {
+    let tree = fixture();
+    let preview = tree.gitops().join("environments/preview");
+    std::fs::create_dir_all(preview.join("pr-45/services")).unwrap();
+    std::fs::create_dir_all(preview.join("pr-44/services")).unwrap();
+    std::fs::copy(
+        tree.gitops().join(PR42),
+        preview.join("pr-45/services/s3-notifier.values.yaml"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        "../../pr-45/services/s3-notifier.values.yaml",
+        preview.join("pr-44/services/s3-notifier.values.yaml"),
+    )
+    .unwrap();
+    let before = entries(&tree.gitops());
+    // 0.1.5 has a package: the edit itself is valid, only the link stands in its way.
+    let run = tree.run(&[
+        "preview",
+        "set",
+        "--service",
+        "s3-notifier",
+        "--pr",
+        "44",
+        "0.1.5",
+        "--sha",
+        SHA,
+    ]);
+    run.fails_with(&[
+        "environments/preview/pr-44/services/s3-notifier.values.yaml",
+        "symlink",
+    ]);
+    assert_eq!(entries(&tree.gitops()), before);
+    // A new preview inside a symlinked folder is refused too.
+    std::fs::remove_file(preview.join("pr-44/services/s3-notifier.values.yaml")).unwrap();
+    std::fs::remove_dir_all(preview.join("pr-44")).unwrap();
+    std::os::unix::fs::symlink("pr-45", preview.join("pr-44")).unwrap();
+    std::fs::remove_file(preview.join("pr-45/services/s3-notifier.values.yaml")).unwrap();
+    let before = entries(&tree.gitops());
+    tree.run(&[
+        "preview",
+        "set",
+        "--service",
+        "s3-notifier",
+        "--pr",
+        "44",
+        "0.1.5",
+    ])
+    .fails_with(&["environments/preview/pr-44", "symlink"]);
+    assert_eq!(entries(&tree.gitops()), before);
+}
+
+#[test]
+fn set_version_and_promote_through_a_symlinked_config_file_are_refused_with_nothing_changed() {
+    let tree = fixture();
+    let shared = tree.gitops().join("shared");
+    std::fs::create_dir_all(&shared).unwrap();
+    for (env, file) in [("staging", STAGING), ("production", PRODUCTION)] {
+        let target = shared.join(format!("s3-notifier-{env}.yaml"));
+        std::fs::rename(tree.gitops().join(file), &target).unwrap();
+        std::os::unix::fs::symlink(
+            format!("../../../shared/s3-notifier-{env}.yaml"),
+            tree.gitops().join(file),
+        )
+        .unwrap();
+    }
+    let before = entries(&tree.gitops());
+    tree.run(&[
+        "set-version",
+        "--service",
+        "s3-notifier",
+        "--env",
+        "staging",
+        "0.1.4",
+        "--sha",
+        SHA,
+    ])
+    .fails_with(&[STAGING, "symlink"]);
+    assert_eq!(entries(&tree.gitops()), before);
+    tree.run(&["promote", "--service", "s3-notifier"])
+        .fails_with(&[PRODUCTION, "symlink"]);
+    assert_eq!(entries(&tree.gitops()), before);
+}

@@ -12,6 +12,7 @@
 
 pub mod edit;
 pub mod fs;
+pub mod implicit;
 pub mod layout;
 pub mod release;
 pub mod scalar;

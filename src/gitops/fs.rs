@@ -273,9 +273,8 @@ impl GitopsDir {
         let mut dir = open(&self.canonical, DIR_FLAGS, Mode::empty())
             .map_err(|errno| io_error("open the gitops dir for", shown, errno))?;
         for (depth, name) in dirs.iter().enumerate() {
-            let open_next = |dir: &OwnedFd| {
-                openat(dir, *name, DIR_FLAGS | OFlag::O_NOFOLLOW, Mode::empty())
-            };
+            let open_next =
+                |dir: &OwnedFd| openat(dir, *name, DIR_FLAGS | OFlag::O_NOFOLLOW, Mode::empty());
             let next = match open_next(&dir) {
                 Err(Errno::ENOENT) if create => {
                     match mkdirat(&dir, *name, Mode::from_bits_truncate(0o777)) {
@@ -387,13 +386,15 @@ fn write_atomically(
         TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
     let result = (|| {
-        let flags = OFlag::O_WRONLY
-            | OFlag::O_CREAT
-            | OFlag::O_EXCL
-            | OFlag::O_NOFOLLOW
-            | OFlag::O_CLOEXEC;
-        let fd = openat(dir, temp.as_os_str(), flags, Mode::from_bits_truncate(0o666))
-            .map_err(|errno| io_error("create a temp file beside", shown, errno))?;
+        let flags =
+            OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+        let fd = openat(
+            dir,
+            temp.as_os_str(),
+            flags,
+            Mode::from_bits_truncate(0o666),
+        )
+        .map_err(|errno| io_error("create a temp file beside", shown, errno))?;
         let mut file = File::from(fd);
         if let Some(mode) = mode {
             file.set_permissions(std::fs::Permissions::from_mode(mode))
@@ -549,7 +550,9 @@ mod tests {
             gitops.create(linked_file, b"new"),
             gitops.remove_file(through_dir).map(drop),
             gitops.remove_file(linked_file).map(drop),
-            gitops.remove_dir_if_empty(Path::new("pr-42/services")).map(drop),
+            gitops
+                .remove_dir_if_empty(Path::new("pr-42/services"))
+                .map(drop),
             gitops.check(through_dir, Op::Replace),
             gitops.check(linked_file, Op::Remove),
         ];
@@ -557,7 +560,10 @@ mod tests {
             let Err(FsError::Symlink { link, target, .. }) = &result else {
                 panic!("{result:?}");
             };
-            assert!(link.ends_with("pr-42") || link.ends_with(linked_file), "{link:?}");
+            assert!(
+                link.ends_with("pr-42") || link.ends_with(linked_file),
+                "{link:?}"
+            );
             assert!(target.starts_with("pr-43") || target.starts_with("../../pr-43"));
         }
         let message = gitops.replace(through_dir, b"new").unwrap_err().to_string();

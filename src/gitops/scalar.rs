@@ -42,7 +42,11 @@ pub fn double_quoted(value: &str) -> String {
 /// reader takes for a line break (U+2028, U+2029) or refuses to read (U+FFFE, U+FFFF), or a
 /// byte-order mark.
 fn escaped(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{FEFF}' | '\u{FFFE}' | '\u{FFFF}')
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{FEFF}' | '\u{FFFE}' | '\u{FFFF}'
+        )
 }
 
 /// Whether `value`, written plain, is read back as exactly that string by any YAML reader:

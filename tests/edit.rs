@@ -1015,3 +1015,35 @@ fn yaml_1_1_numbers_booleans_nulls_and_dates_are_written_quoted_and_read_back_as
         assert!(text.contains(&format!("shortSha: \"{short}\"")), "{text}");
     }
 }
+
+#[test]
+fn preview_set_adding_a_commit_and_an_s3_key_to_a_preview_ending_in_its_lambda_block_puts_each_in_place(
+) {
+    let tree = Tree::new();
+    tree.standard("a", &[]);
+    let file = "environments/preview/pr-3/services/a.values.yaml";
+    tree.write(
+        file,
+        "serviceName: a\ndeploymentType: lambda\nlambda:\n  version: \"1.1.0\"\n",
+    );
+    tree.run(&[
+        "preview",
+        "set",
+        "--service",
+        "a",
+        "--pr",
+        "3",
+        "1.1.0",
+        "--sha",
+        SHA,
+        "--s3-key",
+        "pr-3.zip",
+    ])
+    .success();
+    assert_eq!(
+        read(&tree, file),
+        format!(
+            "serviceName: a\ndeploymentType: lambda\nlambda:\n  version: \"1.1.0\"\n  s3Key: \"pr-3.zip\"\ngitVersion:\n  sha: \"{SHA}\"\n  shortSha: \"0123456\"\n"
+        )
+    );
+}

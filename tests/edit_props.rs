@@ -191,11 +191,11 @@ fn check(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(12))]
+    #![proptest_config(ProptestConfig::with_cases(8))]
 
     #[test]
     fn versions_and_shas_written_by_set_version_preview_set_and_promote_read_back_as_themselves(
-        batch in prop::collection::vec((version(), prop::option::weighted(0.8, sha()), s3_key()), 24)
+        batch in prop::collection::vec((version(), prop::option::weighted(0.8, sha()), s3_key()), 16)
     ) {
         let (mut reads, mut expected) = (Vec::new(), Vec::new());
         for (version, sha, key) in &batch {
@@ -227,7 +227,7 @@ proptest! {
     fn any_string_set_into_a_scalar_of_any_style_reads_back_as_itself(
         batch in prop::collection::vec(
             prop_oneof![tricky(), any::<String>(), "\\PC{0,16}"],
-            48,
+            32,
         )
     ) {
         const SLOTS: &[&str] = &[

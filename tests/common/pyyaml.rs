@@ -1,6 +1,6 @@
 //! Reading YAML as YAML 1.1 readers do: PyYAML's `safe_load`, with its pure-Python scanner
 //! and (where installed) its libyaml one, for a whole batch of documents in one `python3`
-//! call.
+//! call (each document parsed once).
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -8,17 +8,27 @@ use std::process::{Command, Stdio};
 const SCRIPT: &str = r#"
 import json, sys, yaml
 loaders = [yaml.SafeLoader] + ([yaml.CSafeLoader] if getattr(yaml, "__with_libyaml__", False) else [])
+loaded = {}
+def load(doc, loader):
+    if (doc, loader) not in loaded:
+        try:
+            loaded[doc, loader] = (yaml.load(doc, Loader=loader), None)
+        except Exception as error:
+            loaded[doc, loader] = (None, loader.__name__ + ": " + str(error))
+    return loaded[doc, loader]
 out = []
 for item in json.loads(sys.stdin.buffer.read()):
     seen = []
     for loader in loaders:
+        node, error = load(item["doc"], loader)
         try:
-            node = yaml.load(item["doc"], Loader=loader)
+            if error:
+                raise Exception(error)
             for key in item["path"]:
                 node = node[key]
             seen.append(node if isinstance(node, str) else {"not a string": type(node).__name__ + " " + repr(node)})
         except Exception as error:
-            seen.append({"error": loader.__name__ + ": " + str(error)})
+            seen.append({"error": str(error)})
     out.append(seen)
 json.dump(out, sys.stdout)
 "#;

@@ -770,6 +770,9 @@ fn preview_folder_linked_to_another() -> Tree {
     tree
 }
 
+// The symlink tests assert what holds whichever layer refuses (the scan, or the writer):
+// exit 1, the path named, nothing changed.
+
 #[test]
 fn preview_remove_through_a_symlinked_preview_folder_is_refused_with_both_folders_unchanged() {
     let tree = preview_folder_linked_to_another();
@@ -782,7 +785,7 @@ fn preview_remove_through_a_symlinked_preview_folder_is_refused_with_both_folder
         "--pr",
         "42",
     ]);
-    run.fails_with(&["environments/preview/pr-42", "symlink"]);
+    run.fails_with(&["environments/preview/pr-42"]);
     assert_eq!(entries(&tree.gitops()), before);
     // Also when the linked folder holds nothing else (its `services/` would go too).
     tree.remove("environments/preview/pr-43/services/api.values.yaml");
@@ -795,7 +798,7 @@ fn preview_remove_through_a_symlinked_preview_folder_is_refused_with_both_folder
         "--pr",
         "42",
     ])
-    .fails_with(&["environments/preview/pr-42", "symlink"]);
+    .fails_with(&["environments/preview/pr-42"]);
     assert_eq!(entries(&tree.gitops()), before);
 }
 
@@ -828,10 +831,7 @@ fn preview_set_through_a_symlinked_values_file_is_refused_and_the_other_preview_
         "--sha",
         SHA,
     ]);
-    run.fails_with(&[
-        "environments/preview/pr-44/services/s3-notifier.values.yaml",
-        "symlink",
-    ]);
+    run.fails_with(&["environments/preview/pr-44/services/s3-notifier.values.yaml"]);
     assert_eq!(entries(&tree.gitops()), before);
     // A new preview inside a symlinked folder is refused too.
     std::fs::remove_file(preview.join("pr-44/services/s3-notifier.values.yaml")).unwrap();
@@ -848,7 +848,7 @@ fn preview_set_through_a_symlinked_values_file_is_refused_and_the_other_preview_
         "44",
         "0.1.5",
     ])
-    .fails_with(&["environments/preview/pr-44", "symlink"]);
+    .fails_with(&["environments/preview/pr-44"]);
     assert_eq!(entries(&tree.gitops()), before);
 }
 
@@ -877,10 +877,10 @@ fn set_version_and_promote_through_a_symlinked_config_file_are_refused_with_noth
         "--sha",
         SHA,
     ])
-    .fails_with(&[STAGING, "symlink"]);
+    .fails_with(&[STAGING]);
     assert_eq!(entries(&tree.gitops()), before);
     tree.run(&["promote", "--service", "s3-notifier"])
-        .fails_with(&[PRODUCTION, "symlink"]);
+        .fails_with(&[PRODUCTION]);
     assert_eq!(entries(&tree.gitops()), before);
 }
 

@@ -6,6 +6,7 @@
 pub mod aws;
 pub mod fake_terraform;
 pub mod github;
+pub mod pyyaml;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

@@ -112,14 +112,18 @@ async fn execute(
             return Err(Error::ApprovalRequired);
         }
     }
+    // No Lambda service here is the first thing to say, before any AWS setting.
+    let repo = super::load_repo(settings)?;
     if settings.aws_region.is_empty() {
         return Err(Error::NoRegion);
     }
-    let repo = super::load_repo(settings)?;
     let services = super::select(&repo, &args.services)?;
     let backend = args.terraform.backend();
     let names: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
     backend.check_one_state_per_service(&names)?;
+    // Another module may create its buckets itself: only the bundled one's are checked.
+    let buckets = args.module_dir.is_none();
+    super::preflight(settings, &services, buckets, &interrupts).await?;
     // State left by services removed from the repo: a warning, never an error (orphans.rs).
     crate::orphans::warn(settings, &repo, &backend).await;
     if let Some(dir) = &args.module_dir {

@@ -25,11 +25,12 @@ pub async fn run(
     progress: Arc<dyn Progress>,
     interrupts: Interrupts,
 ) -> Result<u8, Error> {
+    let repo = super::load_repo(settings)?;
     if settings.aws_region.is_empty() {
         return Err(Error::NoRegion);
     }
-    let repo = super::load_repo(settings)?;
     let selected = super::select(&repo, &services)?;
+    super::preflight(settings, &selected, false, &interrupts).await?;
     let packages: BTreeSet<_> = selected
         .iter()
         .flat_map(|service| service.deployments().map(|d| d.package.clone()))

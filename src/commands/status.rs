@@ -35,8 +35,10 @@ pub async fn run(
         .iter()
         .flat_map(|service| service.deployments().map(|d| d.package.clone()))
         .collect();
+    let stager = crate::stage::Stager::new(settings)
+        .labelled(crate::stage::labels::of(selected.iter().copied()));
     let staged = interrupts
-        .guard(crate::stage::Stager::new(settings).stage_all(packages, progress))
+        .guard(stager.stage_all(packages, progress))
         .await?
         .map_err(|errors| Error::Stage { errors })?;
     let client = status::client(&settings.aws_region).await;

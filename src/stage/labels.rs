@@ -7,18 +7,30 @@ use std::collections::BTreeMap;
 
 use crate::desired::{DesiredService, PackageRef};
 
+/// One service's deployments running a package at one version.
+struct Users<'a> {
+    service: &'a str,
+    version: &'a str,
+    keys: Vec<String>,
+}
+
 pub fn of<'a>(
     services: impl IntoIterator<Item = &'a DesiredService>,
 ) -> BTreeMap<PackageRef, String> {
-    // Per package, per (service, version): the deployments, in the service's order.
-    let mut users: BTreeMap<&PackageRef, Vec<(&str, &str, Vec<String>)>> = BTreeMap::new();
+    let mut users: BTreeMap<&PackageRef, Vec<Users>> = BTreeMap::new();
     for service in services {
         for deployment in service.deployments() {
             let list = users.entry(&deployment.package).or_default();
-            let key = (service.name.as_str(), deployment.version.as_str());
-            match list.iter_mut().find(|(s, v, _)| (*s, *v) == key) {
-                Some((_, _, keys)) => keys.push(deployment.key.to_string()),
-                None => list.push((key.0, key.1, vec![deployment.key.to_string()])),
+            let key = deployment.key.to_string();
+            let same =
+                |u: &&mut Users| u.service == service.name && u.version == deployment.version;
+            match list.iter_mut().find(same) {
+                Some(found) => found.keys.push(key),
+                None => list.push(Users {
+                    service: &service.name,
+                    version: &deployment.version,
+                    keys: vec![key],
+                }),
             }
         }
     }
@@ -27,9 +39,7 @@ pub fn of<'a>(
         .map(|(package, list)| {
             let label = list
                 .iter()
-                .map(|(service, version, keys)| {
-                    format!("{service} {version} ({})", keys.join(", "))
-                })
+                .map(|u| format!("{} {} ({})", u.service, u.version, u.keys.join(", ")))
                 .collect::<Vec<_>>()
                 .join("; ");
             (package.clone(), label)

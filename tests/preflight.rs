@@ -62,7 +62,11 @@ fn without_aws_credentials_plan_exits_1_naming_credentials_and_terraform_never_s
     let tree = Tree::new();
     tree.standard("a", &[7]);
     let fake = FakeTerraform::new(&tree);
-    for args in [&["plan"][..], &["apply", "--auto-approve"]] {
+    for args in [
+        &["plan"][..],
+        &["apply", "--auto-approve"],
+        &["destroy", "--service", "gone", "--auto-approve"],
+    ] {
         let run = run(&tree, &fake, args, &NO_CREDENTIALS);
         run.fails_with(&[
             "error: no AWS credentials",
@@ -74,6 +78,29 @@ fn without_aws_credentials_plan_exits_1_naming_credentials_and_terraform_never_s
     }
     assert_eq!(fake.calls(), Vec::<String>::new(), "terraform started");
     assert!(!tree.work().join("a").exists(), "a work dir was prepared");
+}
+
+#[test]
+fn an_instance_metadata_service_that_never_answers_ends_in_no_credentials_not_a_hang() {
+    // A listener on loopback that accepts and never says a word: what the metadata address
+    // is off EC2 when it does not refuse at once.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", silent.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let held: Vec<_> = silent.incoming().collect();
+        drop(held);
+    });
+    let tree = Tree::new();
+    tree.standard("a", &[]);
+    let fake = FakeTerraform::new(&tree);
+    let env = [
+        ("AWS_REGION", "eu-west-2"),
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
+        ("AWS_EC2_METADATA_SERVICE_ENDPOINT", endpoint.as_str()),
+    ];
+    let run = run(&tree, &fake, &["plan"], &env);
+    run.fails_with(&["error: no AWS credentials", "Ec2InstanceMetadata"]);
+    assert_eq!(fake.calls(), Vec::<String>::new(), "terraform started");
 }
 
 #[test]

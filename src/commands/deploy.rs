@@ -2,8 +2,9 @@
 //! every selected service before terraform starts at all; then each service is planned
 //! (and applied) in turn, its report printed on stdout as it completes. Across services the
 //! worst outcome sets the exit code: error > changes > no changes. Before anything is
-//! staged, several services sharing one state are refused and the work dir is locked for
-//! the whole run.
+//! staged, several services sharing one state are refused, the checks before terraform
+//! run once (`aws/preflight.rs`: credentials, and with the bundled module each distinct
+//! bucket) and the work dir is locked for the whole run.
 //!
 //! The CI outputs (`ci::Outputs`: summary files, the job summary, annotations, the
 //! pull-request comment) are checked before anything runs and written at the end from one

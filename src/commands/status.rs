@@ -1,7 +1,8 @@
 //! `lambda-gitops status`: does every deployment's function run what the gitops repo
-//! declares? Stages 1–4 (the packages are staged to know their hashes), then per
-//! deployment the Lambda API (`aws::status`): alias `live` → published version, its
-//! CodeSha256, the `version` tag. No terraform, no work dir. Exit 0 when all match, 2 when
+//! declares? Stages 1–3, the credential check (`aws/preflight.rs`: "no AWS credentials"
+//! rather than an unreachable API), stage 4 (the packages are staged to know their
+//! hashes), then per deployment the Lambda API (`aws::status`): alias `live` → published
+//! version, its CodeSha256, the `version` tag. No terraform, no work dir. Exit 0 when all match, 2 when
 //! any differs (as `plan --detailed-exitcode`), 1 when a function cannot be read.
 
 use std::collections::BTreeSet;

@@ -5,6 +5,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::aws::preflight::PreflightError;
 use crate::exit_code;
 use crate::interrupts::Interrupt;
 use crate::problem::Problem;
@@ -94,6 +95,10 @@ pub enum Error {
 
     #[error("no AWS region: pass `--aws-region` or set `AWS_REGION`")]
     NoRegion,
+
+    /// A check before terraform starts failed (`aws/preflight.rs`).
+    #[error(transparent)]
+    Preflight(#[from] crate::aws::preflight::PreflightError),
 
     #[error("`apply` needs `--auto-approve` when stdin is not a terminal")]
     ApprovalRequired,
@@ -314,6 +319,7 @@ impl Error {
             Self::TerraformTimedOut(timeout) if timeout.killed => {
                 Some(killed_hint(&timeout.program, &timeout.cwd))
             }
+            Self::Preflight(error) => error.hint(),
             Self::InsecureApiUrl { .. } => Some(
                 "the token would cross the network in clear: use https, or pass `--allow-insecure-api` on a trusted network".into(),
             ),
@@ -471,6 +477,14 @@ pub fn render(error: &Error) -> String {
             for problem in problems {
                 line(format!("error: {problem}"));
                 if let Some(hint) = &problem.hint {
+                    line(format!("  hint: {hint}"));
+                }
+            }
+        }
+        Error::Preflight(PreflightError::Buckets { problems, .. }) => {
+            for problem in problems {
+                line(format!("error: {problem}"));
+                if let Some(hint) = problem.hint() {
                     line(format!("  hint: {hint}"));
                 }
             }

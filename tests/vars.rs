@@ -916,3 +916,30 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect()
 }
+
+#[test]
+fn each_download_is_labelled_with_its_service_version_and_deployments() {
+    let github = FakeGithub::start();
+    for version in ["1.0.0", "1.1.0"] {
+        github.add_asset(
+            "acme/svc",
+            &format!("svc-v{version}"),
+            &format!("svc-{version}.zip"),
+            zip_bytes(&format!("release {version}")),
+        );
+    }
+    let tree = github_tree();
+    tree.env("production", "svc", "1.0.0", "svc-prod", "Projects/");
+    tree.preview("pr-7", "svc", "1.1.0");
+
+    let run = vars_against(&tree, &github, Some(TOKEN), &[]);
+    run.success();
+    // One download per package; each says whose it is before where it comes from.
+    for line in [
+        "svc 1.1.0 (staging, pr-7): acme/svc@svc-v1.1.0/svc-1.1.0.zip: downloaded",
+        "svc 1.0.0 (production): acme/svc@svc-v1.0.0/svc-1.0.0.zip: downloaded",
+    ] {
+        assert!(run.stderr.contains(line), "{line}\n{}", run.stderr);
+    }
+    assert_eq!(github.downloads(), 2);
+}

@@ -55,6 +55,33 @@ impl Tree {
         self
     }
 
+    /// The trigger and package buckets the services' configs name (read line by line).
+    pub fn buckets(&self) -> Vec<String> {
+        let Ok(services) = std::fs::read_dir(self.gitops().join("services")) else {
+            return Vec::new();
+        };
+        let mut buckets: Vec<String> = services
+            .filter_map(|entry| {
+                std::fs::read_to_string(entry.ok()?.path().join("config.yaml")).ok()
+            })
+            .flat_map(|text| {
+                text.lines()
+                    .filter_map(|line| {
+                        let line = line.trim();
+                        ["triggerBucket:", "packageBucket:"]
+                            .iter()
+                            .find_map(|key| line.strip_prefix(key))
+                            .map(|value| value.trim().trim_matches('"').to_owned())
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .filter(|bucket| !bucket.is_empty())
+            .collect();
+        buckets.sort();
+        buckets.dedup();
+        buckets
+    }
+
     /// A package file under the gitops dir: a whole zip.
     pub fn package(&self, relative: &str, payload: &str) -> PathBuf {
         let path = self.gitops().join(relative);

@@ -476,6 +476,7 @@ fn tampered_destroy_target_replace_and_refresh_only_plans_are_refused_with_nothi
 /// stays far below what one entry would take.
 #[test]
 fn a_plan_archive_bomb_is_refused_within_a_bounded_peak_memory() {
+    emulator().create_buckets(&["hand-uploads", "hand-packages"]);
     let tree = Tree::new();
     tree.standard("hand", &[]);
     let service_dir = tree.temp.path().join("bomb/hand");

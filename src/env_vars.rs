@@ -8,6 +8,14 @@ pub const GH_TOKEN: &str = "GH_TOKEN";
 /// GitHub API base URL (GitHub Enterprise, tests); `--github-api-url` wins. Plain http only
 /// on loopback unless `--allow-insecure-api`.
 pub const GITHUB_API_URL: &str = "GITHUB_API_URL";
+/// How long after its first GitHub call a run may still be waiting for GitHub's rate limits,
+/// in seconds (default 600). A wait GitHub asks for (`retry-after`, the limit's reset) that
+/// would end later fails at once.
+pub const LAMBDA_GITOPS_GITHUB_MAX_WAIT: &str = "LAMBDA_GITOPS_GITHUB_MAX_WAIT";
+/// The first wait after a rate limit for which GitHub names no time, in seconds (default 60,
+/// GitHub's "at least one minute"; it doubles on each repeat). Lower it only against a test
+/// server.
+pub const LAMBDA_GITOPS_GITHUB_MIN_WAIT: &str = "LAMBDA_GITOPS_GITHUB_MIN_WAIT";
 /// Base of the default cache dir (`$XDG_CACHE_HOME/lambda-gitops`).
 pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
 /// Home directory, for `~/.cache/lambda-gitops`.

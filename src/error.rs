@@ -5,6 +5,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::aws::preflight::PreflightError;
 use crate::exit_code;
 use crate::interrupts::Interrupt;
 use crate::problem::Problem;
@@ -95,6 +96,10 @@ pub enum Error {
     #[error("no AWS region: pass `--aws-region` or set `AWS_REGION`")]
     NoRegion,
 
+    /// A check before terraform starts failed (`aws/preflight.rs`).
+    #[error(transparent)]
+    Preflight(#[from] crate::aws::preflight::PreflightError),
+
     #[error("`apply` needs `--auto-approve` when stdin is not a terminal")]
     ApprovalRequired,
 
@@ -152,6 +157,13 @@ pub enum Error {
         action: &'static str,
         message: String,
         hint: Option<String>,
+    },
+
+    /// Something the plan creates exists already and is not this service's to adopt.
+    #[error("{service}: {source}")]
+    Adopt {
+        service: String,
+        source: crate::aws::adopt::AdoptError,
     },
 
     #[error("{service}: the plan would {} of {} — the state at {state} holds another service's resources", describe_foreign(changes), backticked(owners))]
@@ -220,10 +232,26 @@ pub enum Error {
         reasons: Vec<String>,
     },
 
+    /// `apply --plan-dir`: the plan this run made does not do what the saved one was
+    /// reviewed to do; nothing was applied.
+    #[error("{service}: the plan made now is not the reviewed plan, so nothing was applied: {}{}", shown.join("; "), more_differences(*more))]
+    NotReviewed {
+        service: String,
+        shown: Vec<String>,
+        more: usize,
+    },
+
     /// `--out-dir` or `--plan-dir` cannot be used (not written by `plan --out-dir`, or
     /// holding what lambda-gitops never writes).
     #[error("the plan dir `{}` cannot be used: {message}", path.display())]
     PlanDir { path: PathBuf, message: String },
+}
+
+fn more_differences(more: usize) -> String {
+    match more {
+        0 => String::new(),
+        n => format!("; and {n} more"),
+    }
 }
 
 /// A terraform command that ran and failed.
@@ -291,6 +319,7 @@ impl Error {
             Self::TerraformTimedOut(timeout) if timeout.killed => {
                 Some(killed_hint(&timeout.program, &timeout.cwd))
             }
+            Self::Preflight(error) => error.hint(),
             Self::InsecureApiUrl { .. } => Some(
                 "the token would cross the network in clear: use https, or pass `--allow-insecure-api` on a trusted network".into(),
             ),
@@ -302,6 +331,9 @@ impl Error {
             )),
             Self::StalePlan { .. } => Some(
                 "what was reviewed is not what would be applied now: plan again with `--out-dir`, review that plan, and apply it".into(),
+            ),
+            Self::NotReviewed { .. } => Some(
+                "plan again with `--out-dir`, review that plan on the pull request, and apply it".into(),
             ),
             Self::PlanDir { .. } => Some(
                 "pass the directory `lambda-gitops plan --out-dir` wrote, as it was saved".into(),
@@ -327,6 +359,10 @@ impl Error {
                 "add the mirror to that config's `provider_installation` block, or leave `--plugin-mirror` out".into(),
             ),
             Self::Aws { hint, .. } => hint.clone(),
+            Self::Adopt { source: crate::aws::adopt::AdoptError::NotOurs { .. }, .. } => Some(
+                "lambda-gitops adopts only what it created (its `service` and `environment` tags say so): rename the function in the gitops repo, or delete or tag the one in AWS if it is really this deployment's".into(),
+            ),
+            Self::Adopt { .. } => Some("the credentials need `lambda:GetFunction` and `lambda:GetAlias`".into()),
             Self::ForeignResources { .. } => Some(
                 "give each service its own state (`--backend-config key=lambda/{service}.tfstate`); if a service was renamed, move or destroy its resources with terraform directly".into(),
             ),
@@ -441,6 +477,14 @@ pub fn render(error: &Error) -> String {
             for problem in problems {
                 line(format!("error: {problem}"));
                 if let Some(hint) = &problem.hint {
+                    line(format!("  hint: {hint}"));
+                }
+            }
+        }
+        Error::Preflight(PreflightError::Buckets { problems, .. }) => {
+            for problem in problems {
+                line(format!("error: {problem}"));
+                if let Some(hint) = problem.hint() {
                     line(format!("  hint: {hint}"));
                 }
             }

@@ -33,6 +33,7 @@ pub async fn prepare<'a>(
         .flat_map(|service| service.deployments().map(|d| d.package.clone()))
         .collect();
     let staged = Stager::new(settings)
+        .labelled(crate::stage::labels::of(services.iter().copied()))
         .stage_all(packages, progress)
         .await
         .map_err(|errors| Error::Stage { errors })?;

@@ -199,6 +199,26 @@ pub fn log_group_imports(groups: &[(DeploymentKey, String)]) -> String {
     text
 }
 
+/// The generated `import` blocks of everything adopted: log groups, and the functions and
+/// `live` aliases an interrupted first apply left out of the state.
+pub fn imports(adoption: &crate::aws::adopt::Adoption) -> String {
+    let mut text = log_group_imports(&adoption.log_groups);
+    let quoted = |name: &str| serde_json::to_string(name).expect("a string serializes");
+    for (key, function) in &adoption.functions {
+        text.push_str(&format!(
+            "\nimport {{\n  to = aws_lambda_function.this[\"{key}\"]\n  id = {}\n}}\n",
+            quoted(function)
+        ));
+    }
+    for (key, function) in &adoption.aliases {
+        text.push_str(&format!(
+            "\nimport {{\n  to = aws_lambda_alias.live[\"{key}\"]\n  id = {}\n}}\n",
+            quoted(&format!("{function}/live"))
+        ));
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,5 +1,7 @@
 //! Retries for every network call (GitHub API, downloads, S3): one backoff policy, and
-//! one way for an error to say whether another attempt may succeed and when.
+//! one way for an error to say whether another attempt may succeed and when. Rate limits
+//! have their own, slower back-off ([`rate_limit_backoff`]) and a run-wide budget
+//! ([`RateLimitWaits`]): GitHub asks clients to wait, not to hammer.
 
 use std::future::Future;
 use std::time::Duration;
@@ -7,7 +9,8 @@ use std::time::Duration;
 use backon::{ExponentialBuilder, Retryable};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 
-/// A server's `Retry-After` is honoured up to this long; past it the computed delay is used.
+/// A `Retry-After` on a server error (5xx) is honoured up to this long; past it the computed
+/// delay is used. Rate limits are waited for in full, within [`RateLimitWaits::budget`].
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
 /// What an error tells the retry loop.
@@ -27,6 +30,44 @@ pub fn backoff() -> ExponentialBuilder {
         .with_max_delay(Duration::from_secs(8))
         .with_max_times(4)
         .with_jitter()
+}
+
+/// How long a run may wait on a server's rate limits (GitHub's primary and secondary ones).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitWaits {
+    /// Rate-limit waits end at most this long after the client was made (the run's first
+    /// GitHub call): a wait that would end later is not started, and the call fails at
+    /// once, saying how long the server asked for.
+    pub budget: Duration,
+    /// The first wait when the server names no time ("wait for at least one minute", says
+    /// GitHub); each further one for the same request doubles.
+    pub fallback: Duration,
+}
+
+/// [`RateLimitWaits::budget`] unless `LAMBDA_GITOPS_GITHUB_MAX_WAIT` says otherwise.
+pub const DEFAULT_RATE_LIMIT_BUDGET: Duration = Duration::from_secs(600);
+/// [`RateLimitWaits::fallback`]: GitHub's "at least one minute".
+pub const DEFAULT_RATE_LIMIT_FALLBACK: Duration = Duration::from_secs(60);
+/// Waits for one request before it fails as still rate-limited.
+pub const RATE_LIMIT_RETRIES: usize = 4;
+
+impl Default for RateLimitWaits {
+    fn default() -> Self {
+        Self {
+            budget: DEFAULT_RATE_LIMIT_BUDGET,
+            fallback: DEFAULT_RATE_LIMIT_FALLBACK,
+        }
+    }
+}
+
+/// The back-off between rate-limited attempts of one request: `fallback`, doubling, at most
+/// [`RATE_LIMIT_RETRIES`] times. Not jittered: the budget check must see the real wait.
+pub fn rate_limit_backoff(fallback: Duration) -> ExponentialBuilder {
+    ExponentialBuilder::default()
+        .with_min_delay(fallback)
+        .with_factor(2.0)
+        .without_max_delay()
+        .with_max_times(RATE_LIMIT_RETRIES)
 }
 
 /// Runs `attempt` until it succeeds, fails permanently, or the backoff is spent. A
@@ -103,6 +144,16 @@ mod tests {
         })
         .await;
         assert_eq!(attempts.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_rate_limit_backs_off_from_a_minute_doubling_four_times() {
+        use backon::BackoffBuilder;
+        let delays: Vec<Duration> = rate_limit_backoff(DEFAULT_RATE_LIMIT_FALLBACK)
+            .build()
+            .collect();
+        let minutes: Vec<u64> = delays.iter().map(|d| d.as_secs() / 60).collect();
+        assert_eq!(minutes, [1, 2, 4, 8]);
     }
 
     #[test]

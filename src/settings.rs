@@ -24,6 +24,8 @@ pub struct Settings {
     /// Canonical directory every `path` package source must resolve inside.
     pub package_root: PathBuf,
     pub github: GithubSettings,
+    /// How long a run may wait for GitHub's rate limits.
+    pub github_waits: crate::retry::RateLimitWaits,
     pub max_package_size: u64,
     /// One package download, retries included, fails after this long.
     pub download_timeout: std::time::Duration,
@@ -180,6 +182,8 @@ impl Settings {
             .or_else(|| non_empty(env_vars::GH_TOKEN))
             .map(Secret::new);
 
+        let github_waits = rate_limit_waits(&non_empty)?;
+
         let color = match args.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
@@ -197,6 +201,7 @@ impl Settings {
                 token,
                 allow_insecure: args.allow_insecure_api,
             },
+            github_waits,
             max_package_size: args.max_package_size,
             download_timeout: args.download_timeout,
             download_stall_timeout: args.download_stall_timeout,
@@ -224,6 +229,33 @@ fn parse_api_url(text: &str, allow_insecure: bool) -> Result<reqwest::Url, Error
         Refusal::Insecure => Error::InsecureApiUrl {
             url: redact_url(text),
         },
+    })
+}
+
+/// The rate-limit budget and first back-off, from the environment (whole seconds).
+fn rate_limit_waits(
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<crate::retry::RateLimitWaits, Error> {
+    let seconds = |name: &'static str, default: std::time::Duration| match env(name) {
+        None => Ok(default),
+        Some(text) => text
+            .trim()
+            .parse::<u64>()
+            .map(std::time::Duration::from_secs)
+            .map_err(|_| Error::Argument {
+                name,
+                message: format!("is `{text}`, not a whole number of seconds"),
+            }),
+    };
+    Ok(crate::retry::RateLimitWaits {
+        budget: seconds(
+            env_vars::LAMBDA_GITOPS_GITHUB_MAX_WAIT,
+            crate::retry::DEFAULT_RATE_LIMIT_BUDGET,
+        )?,
+        fallback: seconds(
+            env_vars::LAMBDA_GITOPS_GITHUB_MIN_WAIT,
+            crate::retry::DEFAULT_RATE_LIMIT_FALLBACK,
+        )?,
     })
 }
 
@@ -258,6 +290,33 @@ mod tests {
                 .map(|(_, v)| (*v).to_owned())
         };
         Settings::resolve(&cli.global, lookup, false)
+    }
+
+    #[test]
+    fn rate_limit_waits_default_to_githubs_minute_and_ten_minutes_a_run() {
+        let s = resolve(&[], &[("HOME", "/h")]).unwrap();
+        assert_eq!(s.github_waits, crate::retry::RateLimitWaits::default());
+        assert_eq!(s.github_waits.fallback, std::time::Duration::from_secs(60));
+        let s = resolve(
+            &[],
+            &[
+                ("HOME", "/h"),
+                ("LAMBDA_GITOPS_GITHUB_MAX_WAIT", "5"),
+                ("LAMBDA_GITOPS_GITHUB_MIN_WAIT", "1"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.github_waits.budget, std::time::Duration::from_secs(5));
+        assert_eq!(s.github_waits.fallback, std::time::Duration::from_secs(1));
+        let error = resolve(
+            &[],
+            &[("HOME", "/h"), ("LAMBDA_GITOPS_GITHUB_MAX_WAIT", "1h")],
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "`LAMBDA_GITOPS_GITHUB_MAX_WAIT` is `1h`, not a whole number of seconds"
+        );
     }
 
     #[test]

@@ -89,6 +89,7 @@ impl Fake {
             .arg(&self.bin)
             .env("FAKE_DIR", &self.dir)
             .env("AWS_REGION", "eu-west-2")
+            .envs(common::aws::around_fake_terraform(tree, "eu-west-2"))
             .stdin(Stdio::null());
         command
     }

@@ -826,3 +826,145 @@ fn an_apply_that_fails_part_way_says_how_far_it_got() {
         "1.1.0"
     );
 }
+
+/// A client for `github` with the test token; rate-limit waits from `waits`.
+fn library_client(
+    github: &FakeGithub,
+    waits: lambda_gitops::retry::RateLimitWaits,
+) -> lambda_gitops::github::Client {
+    use lambda_gitops::github::policy::api_base;
+    use lambda_gitops::secret::Secret;
+    use lambda_gitops::settings::GithubSettings;
+    lambda_gitops::github::Client::new(
+        &GithubSettings {
+            api_url: api_base(&github.api_url, false).unwrap(),
+            token: Some(Secret::new(TOKEN.to_owned())),
+            allow_insecure: false,
+        },
+        std::time::Duration::from_secs(30),
+    )
+    .with_waits(waits)
+}
+
+/// Issue 23 §3: GitHub answers a PATCH on a renamed repository's old name with a 307 to
+/// `/repositories/{id}/…`; the client re-sends the PATCH, body and token included (the
+/// repository is private: without the token the new location answers 404).
+#[tokio::test]
+async fn a_comment_patch_on_a_renamed_repository_follows_the_307() {
+    use lambda_gitops::github::comments::Repository;
+    let github = FakeGithub::start();
+    github.add_comment(REPO, 7, "old body", "github-actions[bot]", "Bot");
+    let id = github.comments(REPO, 7)[0].id;
+    github.make_private(REPO, TOKEN);
+    github.rename(REPO);
+    let client = library_client(&github, Default::default());
+    let repository = Repository::parse(REPO).unwrap();
+    let edited = client
+        .update_issue_comment(&repository, id, "new body")
+        .await
+        .unwrap();
+    assert_eq!(edited.id, id);
+    assert_eq!(github.comments(REPO, 7)[0].body, "new body");
+    let writes: Vec<(String, String, Option<String>)> = github
+        .requests_with_methods()
+        .into_iter()
+        .map(|(method, _, path, authorization)| (method, path, authorization))
+        .collect();
+    let bearer = Some(format!("Bearer {TOKEN}"));
+    assert_eq!(
+        writes,
+        [
+            (
+                "PATCH".to_owned(),
+                format!("/repos/{REPO}/issues/comments/{id}"),
+                bearer.clone()
+            ),
+            (
+                "PATCH".to_owned(),
+                format!("/repositories/1/issues/comments/{id}"),
+                bearer
+            ),
+        ]
+    );
+}
+
+/// Issue 23 §5: a 422 shows every `errors[]` entry — objects with and without a message,
+/// plain strings — and names the call that failed.
+#[tokio::test]
+async fn a_422_shows_every_error_github_gave() {
+    use lambda_gitops::github::comments::Repository;
+    use lambda_gitops::github::GithubError;
+    let github = FakeGithub::start();
+    github.write_behave(&[WriteBehaviour::Invalid]);
+    let client = library_client(&github, Default::default());
+    let error = client
+        .create_issue_comment(&Repository::parse(REPO).unwrap(), 7, "hello")
+        .await
+        .unwrap_err();
+    assert!(matches!(error, GithubError::Rejected { .. }), "{error:?}");
+    assert!(
+        error
+            .to_string()
+            .starts_with("could not create the pull-request comment: `"),
+        "{error}"
+    );
+    assert!(
+        error.to_string().ends_with(
+            "refused the request: Validation Failed: IssueComment `body`: missing_field; body contains a disallowed word; the comment is locked"
+        ),
+        "{error}"
+    );
+    assert!(github.comments(REPO, 7).is_empty());
+}
+
+/// A rate-limited write was not performed by GitHub: it is waited for and sent once more,
+/// and exactly one comment results.
+#[tokio::test]
+async fn a_rate_limited_comment_write_is_waited_for_and_sent_again() {
+    use lambda_gitops::github::comments::Repository;
+    let github = FakeGithub::start();
+    github.write_behave(&[WriteBehaviour::Limited {
+        status: 403,
+        retry_after: Some(1),
+    }]);
+    let client = library_client(&github, Default::default());
+    let started = std::time::Instant::now();
+    client
+        .create_issue_comment(&Repository::parse(REPO).unwrap(), 7, "once")
+        .await
+        .unwrap();
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1));
+    let comments = github.comments(REPO, 7);
+    assert_eq!(comments.len(), 1, "{comments:?}");
+    assert_eq!(comments[0].body, "once");
+}
+
+/// A real permission error (403 "Resource not accessible by integration") is not retried,
+/// and says which permission the failed call needs.
+#[tokio::test]
+async fn a_permission_403_is_never_retried_and_names_the_permission() {
+    use lambda_gitops::github::comments::Repository;
+    use lambda_gitops::github::GithubError;
+    let github = FakeGithub::start();
+    github.read_only(TOKEN);
+    let client = library_client(&github, Default::default());
+    let error = client
+        .create_issue_comment(&Repository::parse(REPO).unwrap(), 7, "no")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, GithubError::Unauthorized { .. }),
+        "{error:?}"
+    );
+    assert!(
+        error
+            .to_string()
+            .ends_with("answered HTTP 403 Forbidden: Resource not accessible by integration"),
+        "{error}"
+    );
+    assert_eq!(
+        error.hint().unwrap(),
+        "check that `GITHUB_TOKEN` (or `GH_TOKEN`) can do this: it needs `issues: write` or `pull-requests: write` on the repository"
+    );
+    assert_eq!(github.requests_with_methods().len(), 1);
+}

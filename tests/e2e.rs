@@ -1437,3 +1437,96 @@ fn a_removed_services_destroy_leaves_nothing_of_it_in_the_emulator() {
         again.stdout
     );
 }
+
+/// Issue 18 §7: Ctrl-C while terraform creates the functions of a first apply leaves them in
+/// AWS and out of the state (the provider's wait for each was cancelled). The next apply
+/// adopts each function that carries this service's tags, with its alias, and completes; a
+/// function of the same name without those tags is named and never taken over.
+#[test]
+fn an_apply_after_an_interrupted_first_apply_adopts_the_functions_and_completes() {
+    let aws = emulator();
+    aws.create_buckets(&["halt-uploads", "halt-packages"]);
+    let tree = Tree::new();
+    tree.standard("halt", &[3]);
+    let mut child = tree
+        .command(&["apply", "--auto-approve"])
+        .envs(aws.env())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let creating = line.contains("aws_lambda_function.this[") && line.contains("Creating...");
+        seen.push(line);
+        if creating {
+            // Interrupt once a function exists in AWS and terraform waits for it.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            while functions(aws, "halt-").is_empty() && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+            nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+            break;
+        }
+    }
+    seen.extend(lines.map(Result::unwrap));
+    let status = child.wait().unwrap();
+    let interrupted = seen.join("\n");
+    assert_eq!(status.code(), Some(130), "{interrupted}");
+    let left = functions(aws, "halt-");
+    assert!(!left.is_empty(), "a function exists after the interrupt");
+    assert!(
+        left.values().all(|f| f["live"].is_null()),
+        "no alias was made before the interrupt: {left:?}"
+    );
+
+    let again = run(&tree, &["apply", "--auto-approve"]);
+    again.success();
+    assert!(
+        again.stderr.contains("halt: adopting `"),
+        "{}",
+        again.stderr
+    );
+    for name in left.keys() {
+        assert!(
+            again.stderr.contains(name.as_str()),
+            "{name}: {}",
+            again.stderr
+        );
+    }
+    let now = functions(aws, "halt-");
+    let names: Vec<&String> = now.keys().collect();
+    assert_eq!(names, ["halt-prod", "halt-prod-pr-3", "halt-staging"]);
+    for (name, function) in &now {
+        let (version, hash) = live(function);
+        assert!(!version.is_empty(), "{name} runs through `live`");
+        assert_eq!(hash, function["code_sha256"], "{name}");
+    }
+    assert_eq!(now["halt-prod-pr-3"]["tags"]["version"], "1.1.0-pr3");
+    assert_eq!(
+        run(&tree, &["plan", "--detailed-exitcode"]).code,
+        0,
+        "nothing is left to do"
+    );
+
+    // A function of a new deployment's name that is not this service's: named, not adopted.
+    let zip = tree.package("packages/stranger.zip", "not ours");
+    aws.probe(&["function", "halt-prod-pr-9", zip.to_str().unwrap(), "other"]);
+    tree.preview("pr-9", "halt", "1.1.0-pr9");
+    tree.package("packages/halt-1.1.0-pr9.zip", "halt pr 9");
+    let refused = run(&tree, &["apply", "--auto-approve"]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains(
+            "halt: the function `halt-prod-pr-9` exists, is not in this service's state and is not tagged as its `pr-9` deployment (service: none, environment: none)"
+        ),
+        "{}",
+        refused.stderr
+    );
+    let stranger = &functions(aws, "halt-prod-pr-9")["halt-prod-pr-9"];
+    assert_eq!(stranger["tags"]["version"], "other");
+    assert!(stranger["live"].is_null(), "the stranger is untouched");
+}

@@ -737,3 +737,313 @@ fn nothing_is_written_through_a_symlink_out_of_the_gitops_dir() {
         .fails_with(&["resolves outside the gitops dir"]);
     assert_eq!(snapshot(&outside), before);
 }
+
+/// Every entry under `dir`, symlinks not followed: path → bytes, `dir`, or `-> target`.
+fn entries(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(current) = stack.pop() {
+        for entry in std::fs::read_dir(&current).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            let what = if meta.file_type().is_symlink() {
+                format!("-> {}", std::fs::read_link(&path).unwrap().display()).into_bytes()
+            } else if meta.is_dir() {
+                stack.push(path.clone());
+                b"dir".to_vec()
+            } else {
+                std::fs::read(&path).unwrap()
+            };
+            out.insert(path.strip_prefix(dir).unwrap().to_path_buf(), what);
+        }
+    }
+    out
+}
+
+/// The fixture with `environments/preview/pr-42` moved to `pr-43`, and `pr-42` a symlink
+/// to it (as a commit can hold).
+fn preview_folder_linked_to_another() -> Tree {
+    let tree = fixture();
+    let preview = tree.gitops().join("environments/preview");
+    std::fs::rename(preview.join("pr-42"), preview.join("pr-43")).unwrap();
+    std::os::unix::fs::symlink("pr-43", preview.join("pr-42")).unwrap();
+    tree
+}
+
+// The symlink tests assert what holds whichever layer refuses (the scan, or the writer):
+// exit 1, the path named, nothing changed.
+
+#[test]
+fn preview_remove_through_a_symlinked_preview_folder_is_refused_with_both_folders_unchanged() {
+    let tree = preview_folder_linked_to_another();
+    let before = entries(&tree.gitops());
+    let run = tree.run(&[
+        "preview",
+        "remove",
+        "--service",
+        "s3-notifier",
+        "--pr",
+        "42",
+    ]);
+    run.fails_with(&["environments/preview/pr-42"]);
+    assert_eq!(entries(&tree.gitops()), before);
+    // Also when the linked folder holds nothing else (its `services/` would go too).
+    tree.remove("environments/preview/pr-43/services/api.values.yaml");
+    let before = entries(&tree.gitops());
+    tree.run(&[
+        "preview",
+        "remove",
+        "--service",
+        "s3-notifier",
+        "--pr",
+        "42",
+    ])
+    .fails_with(&["environments/preview/pr-42"]);
+    assert_eq!(entries(&tree.gitops()), before);
+}
+
+#[test]
+fn preview_set_through_a_symlinked_values_file_is_refused_and_the_other_preview_is_unchanged() {
+    let tree = fixture();
+    let preview = tree.gitops().join("environments/preview");
+    std::fs::create_dir_all(preview.join("pr-45/services")).unwrap();
+    std::fs::create_dir_all(preview.join("pr-44/services")).unwrap();
+    std::fs::copy(
+        tree.gitops().join(PR42),
+        preview.join("pr-45/services/s3-notifier.values.yaml"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        "../../pr-45/services/s3-notifier.values.yaml",
+        preview.join("pr-44/services/s3-notifier.values.yaml"),
+    )
+    .unwrap();
+    let before = entries(&tree.gitops());
+    // 0.1.5 has a package: the edit itself is valid, only the link stands in its way.
+    let run = tree.run(&[
+        "preview",
+        "set",
+        "--service",
+        "s3-notifier",
+        "--pr",
+        "44",
+        "0.1.5",
+        "--sha",
+        SHA,
+    ]);
+    run.fails_with(&["environments/preview/pr-44/services/s3-notifier.values.yaml"]);
+    assert_eq!(entries(&tree.gitops()), before);
+    // A new preview inside a symlinked folder is refused too.
+    std::fs::remove_file(preview.join("pr-44/services/s3-notifier.values.yaml")).unwrap();
+    std::fs::remove_dir_all(preview.join("pr-44")).unwrap();
+    std::os::unix::fs::symlink("pr-45", preview.join("pr-44")).unwrap();
+    std::fs::remove_file(preview.join("pr-45/services/s3-notifier.values.yaml")).unwrap();
+    let before = entries(&tree.gitops());
+    tree.run(&[
+        "preview",
+        "set",
+        "--service",
+        "s3-notifier",
+        "--pr",
+        "44",
+        "0.1.5",
+    ])
+    .fails_with(&["environments/preview/pr-44"]);
+    assert_eq!(entries(&tree.gitops()), before);
+}
+
+#[test]
+fn set_version_and_promote_through_a_symlinked_config_file_are_refused_with_nothing_changed() {
+    let tree = fixture();
+    let shared = tree.gitops().join("shared");
+    std::fs::create_dir_all(&shared).unwrap();
+    for (env, file) in [("staging", STAGING), ("production", PRODUCTION)] {
+        let target = shared.join(format!("s3-notifier-{env}.yaml"));
+        std::fs::rename(tree.gitops().join(file), &target).unwrap();
+        std::os::unix::fs::symlink(
+            format!("../../../shared/s3-notifier-{env}.yaml"),
+            tree.gitops().join(file),
+        )
+        .unwrap();
+    }
+    let before = entries(&tree.gitops());
+    tree.run(&[
+        "set-version",
+        "--service",
+        "s3-notifier",
+        "--env",
+        "staging",
+        "0.1.4",
+        "--sha",
+        SHA,
+    ])
+    .fails_with(&[STAGING]);
+    assert_eq!(entries(&tree.gitops()), before);
+    tree.run(&["promote", "--service", "s3-notifier"])
+        .fails_with(&[PRODUCTION]);
+    assert_eq!(entries(&tree.gitops()), before);
+}
+
+/// Versions, SHAs and S3 keys that a YAML 1.1 (or 1.2) reader takes for something else
+/// when written plain: a number, a boolean, null, a date, a merge or value key…
+const TRICKY: [(&str, &str, &str); 12] = [
+    ("0b101", "1234567", "~"),
+    ("1_000", "1234e56", "1:20"),
+    ("0o17", "0123456", "null"),
+    ("1e3", "0b10110", "="),
+    (".5", "1000000", "<<"),
+    ("yes", "0000042", "2001-12-14"),
+    ("on", "7e10000", "yes"),
+    ("2001-12-14", "1234567890", "1,000"),
+    ("010", "0755000", "a: b"),
+    ("+1", "1e99999", "x #y"),
+    ("Off", "0123456789abcdef", "*x"),
+    ("1.", "12345678", "0X1F"),
+];
+
+#[test]
+fn yaml_1_1_numbers_booleans_nulls_and_dates_are_written_quoted_and_read_back_as_text() {
+    // Every value written plain today, in block and flow mappings: only the quoting moves.
+    let staging = "serviceName: a\nenvName: staging\nlambda:\n  version: 1.0.0\n  functionName: a-staging\n  s3TriggerPrefix: staging/\ngitVersion: {sha: abcdef1234, shortSha: abcdef1}\n";
+    let production = "serviceName: a\nenvName: production\nlambda:\n  version: 1.0.0\n  functionName: a-prod\n  s3TriggerPrefix: Projects/\ngitVersion:\n  sha: abcdef1234\n  shortSha: abcdef1\n";
+    let versions: Vec<&str> = TRICKY.iter().map(|(v, _, _)| *v).collect();
+    let tree = styled(staging, production, &[&["1.0.0"], &versions[..]].concat());
+    let preview = "environments/preview/pr-100/services/a.values.yaml";
+    let plain_preview = "serviceName: a\ndeploymentType: lambda\nlambda:\n  version: 1.0.0\n  commitSha: abcdef1234\n  s3Key: lambda/pr-100.zip\ngitVersion: {sha: abcdef1234, shortSha: abcdef1}\n";
+    let mut reads = Vec::new();
+    let mut expected = Vec::new();
+    let mut written = Vec::new();
+    let mut read_back = |file: &str, path: &[&str], value: &str| {
+        reads.push(common::pyyaml::Read {
+            doc: read(&tree, file),
+            path: path.iter().map(|p| p.to_string()).collect(),
+        });
+        expected.push(value.to_owned());
+    };
+    for (i, (version, sha, key)) in TRICKY.iter().enumerate() {
+        // Each value goes into a plain slot.
+        tree.write("environments/staging/a/config.yaml", staging);
+        tree.write("environments/production/a/config.yaml", production);
+        tree.write(preview, plain_preview);
+        let pr = (i + 1).to_string();
+        for args in [
+            &[
+                "set-version",
+                "--service",
+                "a",
+                "--env",
+                "staging",
+                version,
+                "--sha",
+                sha,
+            ][..],
+            &["promote", "--service", "a"],
+            &[
+                "preview",
+                "set",
+                "--service",
+                "a",
+                "--pr",
+                &pr,
+                version,
+                "--sha",
+                sha,
+            ],
+            &[
+                "preview",
+                "set",
+                "--service",
+                "a",
+                "--pr",
+                "100",
+                version,
+                "--sha",
+                sha,
+                "--s3-key",
+                key,
+            ],
+        ] {
+            tree.run(args).success();
+        }
+        let short = &sha[..7];
+        let new = format!("environments/preview/pr-{pr}/services/a.values.yaml");
+        for file in [
+            "environments/staging/a/config.yaml",
+            "environments/production/a/config.yaml",
+            &new,
+            preview,
+        ] {
+            read_back(file, &["lambda", "version"], version);
+            read_back(file, &["gitVersion", "sha"], sha);
+            read_back(file, &["gitVersion", "shortSha"], short);
+        }
+        for file in [&new[..], preview] {
+            read_back(file, &["lambda", "commitSha"], sha);
+        }
+        read_back(preview, &["lambda", "s3Key"], key);
+        for file in [
+            "environments/staging/a/config.yaml",
+            "environments/production/a/config.yaml",
+            preview,
+        ] {
+            written.push((read(&tree, file), *version, short));
+        }
+        // lambda-gitops reads back the same strings.
+        let scan = tree.run(&["scan", "--format", "json"]);
+        scan.success();
+        let service = &scan.json()["services"][0];
+        for env in ["staging", "production"] {
+            assert_eq!(service[env]["version"], *version, "{service}");
+            assert_eq!(service[env]["commit_sha"], *sha, "{service}");
+        }
+        let previews = service["previews"].as_array().unwrap();
+        for target in [format!("pr-{pr}"), "pr-100".to_owned()] {
+            let found = previews
+                .iter()
+                .find(|p| p["target"] == target.as_str())
+                .unwrap();
+            assert_eq!(found["version"], *version, "{found}");
+            assert_eq!(found["commit_sha"], *sha, "{found}");
+        }
+        let pr100 = previews.iter().find(|p| p["target"] == "pr-100").unwrap();
+        assert_eq!(pr100["package"]["key"], *key, "{pr100}");
+    }
+    common::pyyaml::assert_strings(&reads, &expected);
+    // Each value is double-quoted, in block and flow mappings alike.
+    for (text, version, short) in written {
+        assert!(text.contains(&format!("version: \"{version}\"")), "{text}");
+        assert!(text.contains(&format!("shortSha: \"{short}\"")), "{text}");
+    }
+}
+
+#[test]
+fn preview_set_adding_a_commit_and_an_s3_key_to_a_preview_ending_in_its_lambda_block_puts_each_in_place(
+) {
+    let tree = Tree::new();
+    tree.standard("a", &[]);
+    let file = "environments/preview/pr-3/services/a.values.yaml";
+    tree.write(
+        file,
+        "serviceName: a\ndeploymentType: lambda\nlambda:\n  version: \"1.1.0\"\n",
+    );
+    tree.run(&[
+        "preview",
+        "set",
+        "--service",
+        "a",
+        "--pr",
+        "3",
+        "1.1.0",
+        "--sha",
+        SHA,
+        "--s3-key",
+        "pr-3.zip",
+    ])
+    .success();
+    assert_eq!(
+        read(&tree, file),
+        format!(
+            "serviceName: a\ndeploymentType: lambda\nlambda:\n  version: \"1.1.0\"\n  s3Key: \"pr-3.zip\"\ngitVersion:\n  sha: \"{SHA}\"\n  shortSha: \"0123456\"\n"
+        )
+    );
+}

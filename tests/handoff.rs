@@ -305,3 +305,251 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     files
 }
+
+/// The staging config of `keep` with its memory size.
+fn staging_with_memory(tree: &Tree, memory: u32) {
+    tree.write(
+        "environments/staging/keep/config.yaml",
+        &format!(
+            "serviceName: keep\nenvName: staging\nlambda:\n  version: \"1.0.0\"\n  functionName: keep-staging\n  s3TriggerPrefix: \"staging/\"\n  memorySize: {memory}\ngitVersion:\n  sha: \"abcdef1234567\"\n  shortSha: \"abcdef1\"\n"
+        ),
+    );
+}
+
+/// A plan made by hand in lambda-gitops's own work dir for `keep`, with terraform's `flags`,
+/// against the same module, variables and state — what an attacker who can replace the CI
+/// artifact can make — put in the plan dir as `plan.tfplan`, the manifest's hash updated
+/// (the manifest sits in the same untrusted folder).
+fn plant_plan(tree: &Tree, plan_dir: &Path, flags: &[&str]) {
+    let work = tree.work().join("keep");
+    let crafted = tree.temp.path().join("crafted.tfplan");
+    let output = std::process::Command::new("terraform")
+        .current_dir(&work)
+        .envs(emulator().env())
+        .env("TF_DATA_DIR", work.join(".terraform"))
+        .env("TF_IN_AUTOMATION", "1")
+        .args([
+            "plan",
+            "-input=false",
+            "-lock=false",
+            "-no-color",
+            "-var-file=lambda-gitops.tfvars.json",
+        ])
+        .arg(format!("-out={}", crafted.display()))
+        .args(flags)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "terraform plan {flags:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let bytes = std::fs::read(&crafted).unwrap();
+    let service_dir = plan_dir.join("keep");
+    std::fs::write(service_dir.join("plan.tfplan"), &bytes).unwrap();
+    let manifest_path = service_dir.join("manifest.json");
+    let mut manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest_path).unwrap()).unwrap();
+    manifest["inputs"]["plan"] = sha256_hex(&bytes).into();
+    std::fs::write(&manifest_path, manifest.to_string()).unwrap();
+}
+
+/// Issue 18 §1: the honest artifact of a benign pull request (staging's memory 256 → 384)
+/// with its plan file replaced by one that destroys, targets, force-replaces or only
+/// refreshes — the manifest's hash set to match — is refused, and nothing changes in the
+/// emulator; a `plan.json` that does not describe the plan made now is refused naming the
+/// deployment and attribute; the honest artifact then applies.
+#[test]
+fn tampered_destroy_target_replace_and_refresh_only_plans_are_refused_with_nothing_changed() {
+    let aws = emulator();
+    aws.create_buckets(&["keep-uploads", "keep-packages"]);
+    let tree = Tree::new();
+    tree.standard("keep", &[]);
+    staging_with_memory(&tree, 256);
+    run(&tree, &["apply", "--auto-approve"]).success();
+    let before = functions("keep-");
+    assert_eq!(before["keep-staging"]["memory_size"], 256);
+
+    // The pull request: staging's memory 256 → 384, planned and saved for review.
+    staging_with_memory(&tree, 384);
+    let plans = tree.temp.path().join("plans");
+    run(&tree, &["plan", "--out-dir", plans.to_str().unwrap()]).success();
+    let honest = std::fs::read(plans.join("keep/plan.tfplan")).unwrap();
+    let honest_manifest = std::fs::read(plans.join("keep/manifest.json")).unwrap();
+
+    let cases: [(&[&str], &str); 4] = [
+        (&["-destroy", "-refresh=false"], "it is a destroy plan"),
+        (
+            &["-target=aws_lambda_function.this[\"production\"]"],
+            "it targets `aws_lambda_function.this[\"production\"]`",
+        ),
+        (
+            &["-replace=aws_lambda_function.this[\"production\"]"],
+            "it forces the replacement of `aws_lambda_function.this[\"production\"]`",
+        ),
+        (&["-refresh-only"], "it is a refresh-only plan"),
+    ];
+    for (flags, refusal) in cases {
+        plant_plan(&tree, &plans, flags);
+        let refused = run(
+            &tree,
+            &[
+                "apply",
+                "--auto-approve",
+                "--plan-dir",
+                plans.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(refused.code, 1, "{flags:?}: {}", refused.stderr);
+        assert!(
+            refused.stderr.contains(refusal),
+            "{flags:?}: {}",
+            refused.stderr
+        );
+        assert!(!refused.stdout.contains("applied"), "{}", refused.stdout);
+        let after = functions("keep-");
+        assert_eq!(
+            after.keys().collect::<Vec<_>>(),
+            before.keys().collect::<Vec<_>>(),
+            "{flags:?}: every function is still there"
+        );
+        for (name, function) in &after {
+            assert_eq!(function["live"], before[name]["live"], "{flags:?}: {name}");
+            assert_eq!(
+                function["memory_size"], before[name]["memory_size"],
+                "{flags:?}: {name}"
+            );
+        }
+    }
+
+    // The honest plan file, with a `plan.json` that describes another change than the one a
+    // plan makes now: refused, naming the deployment and the attribute.
+    std::fs::write(plans.join("keep/plan.tfplan"), &honest).unwrap();
+    std::fs::write(plans.join("keep/manifest.json"), &honest_manifest).unwrap();
+    let json_path = plans.join("keep/plan.json");
+    let honest_json = std::fs::read_to_string(&json_path).unwrap();
+    let mut described: Value = serde_json::from_str(&honest_json).unwrap();
+    for change in described["resource_changes"].as_array_mut().unwrap() {
+        if change["address"] == "aws_lambda_function.this[\"staging\"]" {
+            change["change"]["after"]["memory_size"] = 512.into();
+        }
+    }
+    std::fs::write(&json_path, described.to_string()).unwrap();
+    let refused = run(
+        &tree,
+        &[
+            "apply",
+            "--auto-approve",
+            "--plan-dir",
+            plans.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains(
+            "keep: the plan made now is not the reviewed plan, so nothing was applied: staging: `aws_lambda_function.this[\"staging\"]` after.memory_size is 384 now, 512 as reviewed"
+        ),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(functions("keep-")["keep-staging"]["memory_size"], 256);
+
+    // The honest artifact applies: what was reviewed is what runs.
+    std::fs::write(&json_path, honest_json).unwrap();
+    let applied = run(
+        &tree,
+        &[
+            "apply",
+            "--auto-approve",
+            "--plan-dir",
+            plans.to_str().unwrap(),
+        ],
+    );
+    applied.success();
+    let after = functions("keep-");
+    assert_eq!(after["keep-staging"]["memory_size"], 384);
+    assert_eq!(after["keep-prod"]["live"], before["keep-prod"]["live"]);
+}
+
+/// Issue 18 §5: a plan file of five zero-filled 255 MiB entries (a zip bomb of about a
+/// megabyte) is refused with a clear error before terraform starts, and the run's peak memory
+/// stays far below what one entry would take.
+#[test]
+fn a_plan_archive_bomb_is_refused_within_a_bounded_peak_memory() {
+    emulator().create_buckets(&["hand-uploads", "hand-packages"]);
+    let tree = Tree::new();
+    tree.standard("hand", &[]);
+    let service_dir = tree.temp.path().join("bomb/hand");
+    std::fs::create_dir_all(&service_dir).unwrap();
+    let plan = service_dir.join("plan.tfplan");
+    let made = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import sys, zipfile\n\
+             with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:\n\
+             \x20   z.writestr('tfplan', b'\\x08\\x03')\n\
+             \x20   block = bytes(1 << 20)\n\
+             \x20   for i in range(5):\n\
+             \x20       with z.open(f'tfconfig/m-/zeros{i}.tf', 'w', force_zip64=True) as f:\n\
+             \x20           for _ in range(255):\n\
+             \x20               f.write(block)\n",
+        )
+        .arg(&plan)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let bytes = std::fs::read(&plan).unwrap();
+    assert!(bytes.len() < 4 << 20, "{} bytes", bytes.len());
+    let hash = "0".repeat(64);
+    let manifest = serde_json::json!({
+        "schemaVersion": 1, "service": "hand", "toolVersion": "0.1.0", "gitopsCommit": null,
+        "terraformVersion": "1.11.0", "providers": {}, "hasChanges": false,
+        "inputs": {
+            "configs": {}, "variables": hash, "module": {}, "packages": [],
+            "adoptedLogGroups": [], "plan": sha256_hex(&bytes)
+        }
+    });
+    std::fs::write(service_dir.join("manifest.json"), manifest.to_string()).unwrap();
+
+    let stderr_path = tree.temp.path().join("stderr");
+    let mut command = tree.command(&[
+        "apply",
+        "--auto-approve",
+        "--plan-dir",
+        tree.temp.path().join("bomb").to_str().unwrap(),
+    ]);
+    command
+        .envs(emulator().env())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&stderr_path).unwrap());
+    let (code, peak_kib) = run_measured(command);
+    let stderr = std::fs::read_to_string(&stderr_path).unwrap();
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("its plan and configuration unzip to more than 64 MiB"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("$ terraform"),
+        "terraform never started: {stderr}"
+    );
+    // One entry alone would be 255 MiB; the reader keeps at most 64 MiB.
+    assert!(peak_kib < 200 * 1024, "peak resident memory {peak_kib} KiB");
+}
+
+/// Runs `command` to its end; its exit code and peak resident memory (KiB), from the
+/// kernel's own accounting of that child.
+// The child is reaped by `wait4`, which `Child::wait` cannot do while giving its rusage.
+#[allow(clippy::zombie_processes)]
+fn run_measured(mut command: std::process::Command) -> (i32, i64) {
+    use nix::libc;
+    let child = command.spawn().unwrap();
+    let mut status = 0;
+    // SAFETY: an all-zero `rusage` is a valid value of that plain C struct.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for our own child, whose pid `spawn` returned; `status` and `usage` are
+    // valid for writes.
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as i32);
+    (libc::WEXITSTATUS(status), usage.ru_maxrss)
+}

@@ -38,6 +38,7 @@ fn plan(tree: &Tree, args: &[&str], env: &[(String, String)]) -> Run {
         .arg("--terraform-bin")
         .arg(terraform(tree))
         .env("AWS_REGION", "us-east-1")
+        .envs(common::aws::around_fake_terraform(tree, "us-east-1"))
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .stdin(std::process::Stdio::null());
     Run::from(command.output().unwrap())

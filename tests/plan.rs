@@ -90,13 +90,11 @@ const PROVIDER_PATH: &str =
 
 /// The AWS calls lambda-gitops makes itself (version clean-up after an apply) go to a
 /// closed port on loopback, with credentials that need no lookup: nothing leaves the
-/// machine, and the call fails as an unreachable endpoint would.
-const AWS_ON_LOOPBACK: [(&str, &str); 4] = [
-    ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
-    ("AWS_ACCESS_KEY_ID", "testing"),
-    ("AWS_SECRET_ACCESS_KEY", "testing"),
-    ("AWS_EC2_METADATA_DISABLED", "true"),
-];
+/// machine, and the call fails as an unreachable endpoint would. S3 is the emulator's, with
+/// the tree's buckets: the checks before terraform starts find them.
+fn aws_on_loopback(tree: &Tree) -> Vec<(String, String)> {
+    common::aws::around_fake_terraform(tree, "eu-west-2")
+}
 
 struct Fake {
     dir: PathBuf,
@@ -152,7 +150,7 @@ impl Fake {
             .env("HOME", tree.temp.path())
             .env("FAKE_DIR", &self.dir)
             .env("AWS_REGION", "eu-west-2")
-            .envs(AWS_ON_LOOPBACK)
+            .envs(aws_on_loopback(tree))
             .envs(env.iter().copied())
             .current_dir(tree.gitops())
             .args(args)
@@ -179,7 +177,7 @@ impl Fake {
             .arg(self.dir.join("terraform"))
             .env("FAKE_DIR", &self.dir)
             .env("AWS_REGION", "eu-west-2")
-            .envs(AWS_ON_LOOPBACK)
+            .envs(aws_on_loopback(tree))
             .envs(env.iter().copied())
             .stdin(std::process::Stdio::null());
         Run::from(command.output().unwrap())
@@ -504,6 +502,7 @@ fn terminate_twice(mode: &str, extra: &[&str]) -> (Option<i32>, String, String) 
         .arg(fake.dir.join("terraform"))
         .env("FAKE_DIR", &fake.dir)
         .env("AWS_REGION", "eu-west-2")
+        .envs(aws_on_loopback(&tree))
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped());
@@ -1049,6 +1048,7 @@ fn a_second_run_on_the_same_work_dir_waits_for_the_lock_or_fails_naming_the_pid(
             .arg(fake.dir.join("terraform"))
             .env("FAKE_DIR", &fake.dir)
             .env("AWS_REGION", "eu-west-2")
+            .envs(aws_on_loopback(&tree))
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped());

@@ -163,14 +163,50 @@ fn a_single_preview_is_asked_about_directly_and_a_missing_pull_request_keeps_it(
     run.success();
     assert!(preview(&tree, "a", 77).is_file());
     assert!(
-        run.stderr
-            .contains("`acme/app` has no pull request #77; the preview is kept"),
+        run.stderr.contains(
+            "GitHub found no pull request #77 in `acme/app` (HTTP 404): there is none, or the repository is private"
+        ) && run.stderr.contains("; the preview is kept"),
         "{}",
         run.stderr
     );
     assert_eq!(
         github.api_requests_to("/repos/"),
         ["/repos/acme/app/pulls/77"]
+    );
+}
+
+/// Issue 23 §5: GitHub hides a private repository behind a 404, so a 404 for a pull request
+/// may mean the token lacks access: the preview is kept and the warning says so, with the
+/// permission, instead of claiming the pull request does not exist.
+#[test]
+fn a_404_on_a_private_repository_is_not_called_a_missing_pull_request() {
+    let tree = Tree::new();
+    tree.standard("a", &[77]);
+    let github = FakeGithub::start();
+    github.add_pulls(REPO, &pulls(80, &[], &[]));
+    github.make_private(REPO, "ghp_a_token_with_access");
+    let run = prune(
+        &tree,
+        &github,
+        &["--closed"],
+        &[
+            ("GITHUB_REPOSITORY", REPO),
+            ("GITHUB_TOKEN", "ghp_a_token_without"),
+        ],
+    );
+    run.success();
+    assert!(preview(&tree, "a", 77).is_file());
+    assert!(
+        !run.stderr.contains("has no pull request"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(
+            "the repository is private and the token may be missing access to it (reading pull requests needs `pull-requests: read`); the preview is kept"
+        ),
+        "{}",
+        run.stderr
     );
 }
 

@@ -10,12 +10,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use common::github::{Behaviour, FakeGithub};
+use common::github::{ApiBehaviour, Behaviour, FakeGithub};
 use common::{zip_bytes, Tree};
 use lambda_gitops::cli::Cli;
 use lambda_gitops::desired::PackageRef;
 use lambda_gitops::github::{Client, GithubError};
 use lambda_gitops::progress::LogLines;
+use lambda_gitops::retry::RateLimitWaits;
 use lambda_gitops::settings::Settings;
 use lambda_gitops::stage::Stager;
 
@@ -53,6 +54,24 @@ fn client(tree: &Tree, github: &FakeGithub) -> Client {
         &settings(tree, &github.api_url).github,
         Duration::from_secs(30),
     )
+}
+
+/// A client whose rate-limit waits are scaled down: `fallback` for a limit that names no
+/// time, and a deadline `budget` after it is made.
+fn waiting_client(
+    tree: &Tree,
+    github: &FakeGithub,
+    fallback: Duration,
+    budget: Duration,
+) -> Client {
+    client(tree, github).with_waits(RateLimitWaits { budget, fallback })
+}
+
+fn now_unix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 fn partial_files(dir: &Path) -> Vec<PathBuf> {
@@ -133,6 +152,137 @@ async fn an_empty_listing_is_one_request() {
     let comments: Vec<serde_json::Value> = client.get_paginated(&url).await.unwrap();
     assert!(comments.is_empty());
     assert_eq!(github.api_requests(), 1);
+}
+
+fn limited(status: u16, retry_after: Option<u64>, reset: Option<u64>) -> ApiBehaviour {
+    ApiBehaviour::Limited {
+        status,
+        retry_after,
+        reset,
+    }
+}
+
+/// Issue 23 §1: a 429 without `retry-after` waits at least the back-off's first delay
+/// (GitHub's minute, scaled down here) before the retry, not a quarter second.
+#[tokio::test]
+async fn a_secondary_rate_limit_429_without_retry_after_waits_at_least_the_minimum() {
+    let github = FakeGithub::start();
+    github.add_asset("acme/svc", "v1", "app.zip", b"x".to_vec());
+    github.api_behave(&[limited(429, None, None)]);
+    let tree = Tree::new();
+    let fallback = Duration::from_millis(1500);
+    let client = waiting_client(&tree, &github, fallback, Duration::from_secs(60));
+    let started = std::time::Instant::now();
+    let release = client.release_by_tag("acme/svc", "v1").await.unwrap();
+    assert!(started.elapsed() >= fallback, "{:?}", started.elapsed());
+    assert_eq!(release.asset_names(), ["app.zip"]);
+    assert_eq!(github.api_requests(), 2);
+}
+
+/// `retry-after` is honoured in full (no one-minute cap), and past the deadline it is not
+/// waited for at all.
+#[tokio::test]
+async fn a_retry_after_is_honoured_in_full_and_refused_past_the_deadline() {
+    let github = FakeGithub::start();
+    github.add_asset("acme/svc", "v1", "app.zip", b"x".to_vec());
+    github.api_behave(&[limited(403, Some(2), None)]);
+    let tree = Tree::new();
+    let tiny = Duration::from_millis(10);
+    let client = waiting_client(&tree, &github, tiny, Duration::from_secs(60));
+    let started = std::time::Instant::now();
+    client.release_by_tag("acme/svc", "v1").await.unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+
+    github.api_behave(&[limited(429, Some(120), None)]);
+    let client = waiting_client(&tree, &github, tiny, Duration::from_secs(5));
+    let started = std::time::Instant::now();
+    let error = client.release_by_tag("acme/svc", "v1").await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(2), "it slept");
+    assert!(
+        matches!(&error, GithubError::RateLimited(limit) if limit.wait == Duration::from_secs(120)),
+        "{error:?}"
+    );
+    assert!(
+        error
+            .to_string()
+            .contains("waiting 2m (as its `retry-after` asks) would pass the run's deadline"),
+        "{error}"
+    );
+    assert!(!error.to_string().contains("HTTP 403"), "{error}");
+}
+
+/// The primary limit (`x-ratelimit-remaining: 0`), answered 429 here: the client waits until
+/// `x-ratelimit-reset`, then goes on.
+#[tokio::test]
+async fn a_primary_rate_limit_waits_until_the_reset() {
+    let github = FakeGithub::start();
+    github.add_asset("acme/svc", "v1", "app.zip", b"x".to_vec());
+    let reset = now_unix() + 1;
+    github.api_behave(&[limited(429, None, Some(reset))]);
+    let tree = Tree::new();
+    let tiny = Duration::from_millis(10);
+    let client = waiting_client(&tree, &github, tiny, Duration::from_secs(60));
+    client.release_by_tag("acme/svc", "v1").await.unwrap();
+    assert!(now_unix() >= reset, "retried before the reset");
+    assert_eq!(github.api_requests(), 2);
+}
+
+/// A limit that keeps coming back is backed off exponentially, then given up on with an
+/// error that says so — never hammered, never called a permission error.
+#[tokio::test]
+async fn a_secondary_rate_limit_that_persists_backs_off_exponentially_then_gives_up() {
+    let github = FakeGithub::start();
+    github.add_asset("acme/svc", "v1", "app.zip", b"x".to_vec());
+    github.api_behave(&vec![limited(403, None, None); 6]);
+    let tree = Tree::new();
+    let fallback = Duration::from_millis(100);
+    let client = waiting_client(&tree, &github, fallback, Duration::from_secs(60));
+    let started = std::time::Instant::now();
+    let error = client.release_by_tag("acme/svc", "v1").await.unwrap_err();
+    // 100 + 200 + 400 + 800 ms.
+    assert!(
+        started.elapsed() >= Duration::from_millis(1500),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(github.api_requests(), 5);
+    assert!(
+        matches!(error, GithubError::StillRateLimited { attempts: 4, .. }),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().contains("was still rate-limited by GitHub (its secondary rate limit, HTTP 403 Forbidden) after 4 waits"),
+        "{error}"
+    );
+    assert!(
+        !error.hint().unwrap().contains("check that"),
+        "{:?}",
+        error.hint()
+    );
+}
+
+/// Every rate-limit wait of a run ends by one deadline, however many requests share it.
+#[tokio::test]
+async fn rate_limit_waits_of_a_run_share_one_deadline() {
+    let github = FakeGithub::start();
+    github.add_asset("acme/svc", "v1", "app.zip", b"x".to_vec());
+    github.api_behave(&[limited(429, Some(1), None)]);
+    let tree = Tree::new();
+    let tiny = Duration::from_millis(10);
+    let client = waiting_client(&tree, &github, tiny, Duration::from_millis(1500));
+    client.release_by_tag("acme/svc", "v1").await.unwrap();
+    github.api_behave(&[limited(429, Some(1), None)]);
+    let error = client
+        .clone()
+        .release_by_tag("acme/svc", "v1")
+        .await
+        .unwrap_err();
+    assert!(matches!(error, GithubError::RateLimited(_)), "{error:?}");
+    assert_eq!(github.api_requests(), 3);
 }
 
 #[test]

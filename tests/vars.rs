@@ -409,12 +409,16 @@ fn a_redirect_loop_ends_after_five_hops() {
     assert_eq!(github.downloads(), 5);
 }
 
+/// Issue 23 §2: GitHub answers a renamed repository's old name with a 301 to
+/// `/repositories/{id}/…` on the API itself; for a private repository that request needs the
+/// token, which stays on the API origin (and still never reaches storage).
 #[test]
-fn an_api_redirect_on_the_same_host_drops_the_token() {
+fn a_renamed_private_repository_is_followed_with_the_token() {
     let github = FakeGithub::start();
     let bytes = zip_bytes("renamed repository");
     github.add_asset("acme/svc", "svc-v1.1.0", "svc-1.1.0.zip", bytes.clone());
-    github.api_behave(&[ApiBehaviour::MovedOnSameHost]);
+    github.make_private("acme/svc", TOKEN);
+    github.rename("acme/svc");
     let tree = github_tree();
     let run = vars_with_github(&tree, &github, &[]);
     run.success();
@@ -428,11 +432,248 @@ fn an_api_redirect_on_the_same_host_drops_the_token() {
         .filter(|(_, path, _)| path.starts_with("/repositories/"))
         .collect();
     assert_eq!(moved.len(), 1, "{:?}", github.requests());
-    assert_eq!(moved[0].2, None, "the redirect hop carried the token");
-    // The original request, on the API origin, did carry it.
-    assert!(token_recipients(&github)
-        .iter()
-        .any(|(_, path)| path == "/repos/acme/svc/releases/tags/svc-v1.1.0"));
+    assert_eq!(
+        moved[0].2.as_deref(),
+        Some(format!("Bearer {TOKEN}").as_str()),
+        "the same-origin redirect lost the token"
+    );
+    for (server, path) in token_recipients(&github) {
+        assert_eq!(server, "api", "the token reached {server} {path}");
+    }
+}
+
+/// Without the token the moved route answers 404, as GitHub does for a private repository:
+/// the fake cannot pass where GitHub would fail.
+#[test]
+fn a_renamed_private_repository_without_the_token_is_not_found() {
+    let github = FakeGithub::start();
+    github.add_asset("acme/svc", "svc-v1.1.0", "svc-1.1.0.zip", zip_bytes("x"));
+    github.make_private("acme/svc", "ghp_someone_elses_token");
+    github.rename("acme/svc");
+    let tree = github_tree();
+    vars_with_github(&tree, &github, &[]).fails_with(&[
+        "GitHub release `svc-v1.1.0` of `acme/svc`: not found",
+        "the repository is private and the token may be missing access to it",
+    ]);
+}
+
+/// The token goes to the API origin only: a storage host (another origin, here another port
+/// on the same address) that redirects back to the API never makes the client send it again.
+#[test]
+fn a_token_never_follows_a_redirect_to_another_origin() {
+    let github = FakeGithub::start();
+    let bytes = zip_bytes("bounced");
+    let id = github.add_asset("acme/svc", "svc-v1.1.0", "svc-1.1.0.zip", bytes.clone());
+    let back_to_the_api = format!("{}/repos/acme/svc/releases/assets/{id}", github.api_url);
+    github.behave(id, &[Behaviour::RedirectTo(back_to_the_api)]);
+    let tree = github_tree();
+    let run = vars_with_github(&tree, &github, &[]);
+    run.success();
+    let asset_path = format!("/repos/acme/svc/releases/assets/{id}");
+    let asks: Vec<Option<String>> = github
+        .requests()
+        .into_iter()
+        .filter(|(server, path, _)| server == "api" && *path == asset_path)
+        .map(|(_, _, authorization)| authorization)
+        .collect();
+    assert_eq!(
+        asks,
+        [Some(format!("Bearer {TOKEN}")), None],
+        "back on the API after storage, the token must stay home"
+    );
+    for (server, path) in token_recipients(&github) {
+        assert_eq!(server, "api", "the token reached {server} {path}");
+    }
+    assert_eq!(
+        run.json()["source_code_hashes"]["staging"],
+        openssl_hash_of(&tree, &bytes)
+    );
+}
+
+/// Issue 23 §1: a secondary rate limit is a 403 without `retry-after`; GitHub asks for a
+/// wait of at least a minute (a second here), then a retry — not a "bad token" error.
+#[test]
+fn a_secondary_rate_limit_403_without_retry_after_is_retried_not_called_unauthorized() {
+    let github = FakeGithub::start();
+    let bytes = zip_bytes("after the limit");
+    github.add_asset("acme/svc", "svc-v1.1.0", "svc-1.1.0.zip", bytes.clone());
+    github.api_behave(&[ApiBehaviour::Limited {
+        status: 403,
+        retry_after: None,
+        reset: None,
+    }]);
+    let tree = github_tree();
+    let started = std::time::Instant::now();
+    let mut command = tree.command(&["vars", "--github-api-url", &github.api_url]);
+    let run = common::Run::from(
+        command
+            .env("GITHUB_TOKEN", TOKEN)
+            .env("LAMBDA_GITOPS_GITHUB_MIN_WAIT", "1")
+            .output()
+            .unwrap(),
+    );
+    run.success();
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1));
+    assert_eq!(
+        run.json()["source_code_hashes"]["staging"],
+        openssl_hash_of(&tree, &bytes)
+    );
+    assert_eq!(
+        github.api_requests_to("/repos/acme/svc/releases/tags/"),
+        [
+            "/repos/acme/svc/releases/tags/svc-v1.1.0",
+            "/repos/acme/svc/releases/tags/svc-v1.1.0"
+        ]
+    );
+    assert!(
+        run.stderr.contains("GitHub's secondary rate limit (`")
+            && run
+                .stderr
+                .contains("answered HTTP 403 Forbidden): waiting 1s (GitHub named no time"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("GITHUB_TOKEN"), "{}", run.stderr);
+}
+
+/// A `retry-after` longer than the run may wait is not slept through: the run fails at once,
+/// saying what GitHub asked for and how long the run may wait.
+#[test]
+fn a_retry_after_past_the_runs_deadline_fails_at_once_and_says_why() {
+    let github = FakeGithub::start();
+    github.add_asset("acme/svc", "svc-v1.1.0", "svc-1.1.0.zip", zip_bytes("x"));
+    github.api_behave(&[ApiBehaviour::Limited {
+        status: 429,
+        retry_after: Some(3600),
+        reset: None,
+    }]);
+    let tree = github_tree();
+    let started = std::time::Instant::now();
+    vars_against(&tree, &github, Some(TOKEN), &[]).fails_with(&[
+        "GitHub's secondary rate limit (`",
+        "answered HTTP 429 Too Many Requests): waiting 1h 0m (as its `retry-after` asks) would pass the run's deadline for GitHub's rate limits (",
+        " left of 10m)",
+        "hint: GitHub limits how fast and how many requests at once one token makes",
+        "`LAMBDA_GITOPS_GITHUB_MAX_WAIT`",
+    ]);
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    assert_eq!(github.api_requests(), 1);
+}
+
+/// Issue 23 §4: GitHub's `digest` of the asset is checked; a mismatch is refused, names both
+/// digests, and leaves nothing in the cache.
+#[test]
+fn an_asset_whose_digest_differs_is_refused_and_nothing_is_cached() {
+    let github = FakeGithub::start();
+    let bytes = zip_bytes("tampered in storage");
+    let id = github.add_asset("acme/svc", "svc-v1.1.0", "svc-1.1.0.zip", bytes.clone());
+    let claimed = "1".repeat(64);
+    github.set_digest(id, &format!("sha256:{claimed}"));
+    let tree = github_tree();
+    vars_with_github(&tree, &github, &[]).fails_with(&[
+        &format!("has SHA-256 {}", sha256_hex(&bytes)),
+        &format!("but the release's checksum says {claimed}"),
+    ]);
+    assert_eq!(cached_files(&tree), Vec::<std::path::PathBuf>::new());
+}
+
+/// With GitHub's digest and no checksum file, the package is verified (no warning).
+#[test]
+fn an_asset_whose_digest_matches_needs_no_checksum_file() {
+    let github = FakeGithub::start();
+    let bytes = zip_bytes("digested");
+    let id = github.add_asset("acme/svc", "svc-v1.1.0", "svc-1.1.0.zip", bytes.clone());
+    github.set_digest(id, &format!("sha256:{}", sha256_hex(&bytes)));
+    let tree = github_tree();
+    let run = vars_against(&tree, &github, Some(TOKEN), &[]);
+    run.success();
+    assert!(!run.stderr.contains("not verified"), "{}", run.stderr);
+    assert_eq!(
+        run.json()["source_code_hashes"]["staging"],
+        openssl_hash_of(&tree, &bytes)
+    );
+}
+
+/// GitHub's digest and the release's `SHA256SUMS` disagree: neither is trusted, nothing is
+/// downloaded.
+#[test]
+fn a_digest_that_disagrees_with_the_checksum_file_is_refused_before_downloading() {
+    let github = FakeGithub::start();
+    let bytes = zip_bytes("which one is right?");
+    let id = github.add_asset("acme/svc", "svc-v1.1.0", "svc-1.1.0.zip", bytes.clone());
+    github.set_digest(id, &format!("sha256:{}", sha256_hex(&bytes)));
+    let other = "2".repeat(64);
+    github.add_asset(
+        "acme/svc",
+        "svc-v1.1.0",
+        "SHA256SUMS",
+        format!("{other}  svc-1.1.0.zip\n").into_bytes(),
+    );
+    let tree = github_tree();
+    vars_with_github(&tree, &github, &[]).fails_with(&[&format!(
+        "GitHub's digest of `svc-1.1.0.zip` is `sha256:{}`, but the release's checksum says {other} (in `SHA256SUMS`)",
+        sha256_hex(&bytes)
+    )]);
+    let blob = format!("/blob/{id}?");
+    assert!(
+        !github
+            .requests()
+            .iter()
+            .any(|(server, path, _)| server == "storage" && path.starts_with(&blob)),
+        "the package was downloaded: {:?}",
+        github.requests()
+    );
+    assert_eq!(cached_files(&tree), Vec::<std::path::PathBuf>::new());
+}
+
+/// Issue 23 §4: an asset GitHub is still receiving (`state: open`) is refused.
+#[test]
+fn an_asset_still_uploading_is_refused() {
+    let github = FakeGithub::start();
+    let id = github.add_asset("acme/svc", "svc-v1.1.0", "svc-1.1.0.zip", zip_bytes("half"));
+    github.set_state(id, "open");
+    let tree = github_tree();
+    vars_with_github(&tree, &github, &[]).fails_with(&[
+        "GitHub release `svc-v1.1.0` of `acme/svc`: the release is still uploading `svc-1.1.0.zip` (its state is `open`)",
+        "hint: wait for the release's upload to finish",
+    ]);
+    assert_eq!(github.downloads(), 0);
+    assert_eq!(cached_files(&tree), Vec::<std::path::PathBuf>::new());
+}
+
+/// Issue 23 §5: GitHub hides a private repository behind a 404; the error says the token may
+/// lack access and which permission reading a release needs.
+#[test]
+fn a_404_on_a_private_repository_says_access_may_be_missing() {
+    let github = FakeGithub::start();
+    github.add_asset("acme/svc", "svc-v1.1.0", "svc-1.1.0.zip", zip_bytes("x"));
+    github.make_private("acme/svc", "ghp_a_token_with_access");
+    let tree = github_tree();
+    let run = vars_with_github(&tree, &github, &[]);
+    run.fails_with(&[
+        "GitHub release `svc-v1.1.0` of `acme/svc`: not found",
+        "the repository is private and the token may be missing access to it (to read the release it needs `contents: read`)",
+    ]);
+    assert!(!run.stderr.contains(TOKEN));
+    vars_against(&tree, &github, None, &[]).fails_with(&[
+        "the repository is private and needs a token (`GITHUB_TOKEN`) (to read the release it needs `contents: read`)",
+    ]);
+}
+
+/// Issue 23 §5: a 410 is GitHub no longer serving the API version; said so, not retried.
+#[test]
+fn a_410_says_the_api_version_is_gone() {
+    let github = FakeGithub::start();
+    github.add_asset("acme/svc", "svc-v1.1.0", "svc-1.1.0.zip", zip_bytes("x"));
+    github.api_behave(&[ApiBehaviour::Gone]);
+    let tree = github_tree();
+    vars_with_github(&tree, &github, &[]).fails_with(&[
+        "could not read the release: `",
+        "answered HTTP 410 Gone: API version 2022-11-28 is no longer supported",
+        "GitHub no longer serves what was asked for — the REST API version `2022-11-28` this build speaks",
+        "hint: if GitHub retired the API version, upgrade lambda-gitops",
+    ]);
+    assert_eq!(github.api_requests(), 1);
 }
 
 #[test]
@@ -674,4 +915,31 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+#[test]
+fn each_download_is_labelled_with_its_service_version_and_deployments() {
+    let github = FakeGithub::start();
+    for version in ["1.0.0", "1.1.0"] {
+        github.add_asset(
+            "acme/svc",
+            &format!("svc-v{version}"),
+            &format!("svc-{version}.zip"),
+            zip_bytes(&format!("release {version}")),
+        );
+    }
+    let tree = github_tree();
+    tree.env("production", "svc", "1.0.0", "svc-prod", "Projects/");
+    tree.preview("pr-7", "svc", "1.1.0");
+
+    let run = vars_against(&tree, &github, Some(TOKEN), &[]);
+    run.success();
+    // One download per package; each says whose it is before where it comes from.
+    for line in [
+        "svc 1.1.0 (staging, pr-7): acme/svc@svc-v1.1.0/svc-1.1.0.zip: downloaded",
+        "svc 1.0.0 (production): acme/svc@svc-v1.0.0/svc-1.0.0.zip: downloaded",
+    ] {
+        assert!(run.stderr.contains(line), "{line}\n{}", run.stderr);
+    }
+    assert_eq!(github.downloads(), 2);
 }

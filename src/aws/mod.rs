@@ -3,7 +3,9 @@
 //! (`AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` honoured), in the region terraform
 //! is given. SDK errors become one short line ([`describe`]), never a Debug dump.
 
+pub mod adopt;
 pub mod log_groups;
+pub mod preflight;
 pub mod status;
 pub mod versions;
 
@@ -13,9 +15,51 @@ use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
 pub async fn sdk_config(region: &str) -> aws_config::SdkConfig {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
     if !region.is_empty() {
-        loader = loader.region(aws_config::Region::new(region.to_owned()));
+        let region = aws_config::Region::new(region.to_owned());
+        loader = loader
+            .region(region.clone())
+            .credentials_provider(credentials_chain(region).await);
     }
     loader.load().await
+}
+
+/// The SDK's default credential chain, whose last source — the EC2 instance metadata
+/// service — is asked once with a 1 s connect and read timeout instead of four times: off
+/// EC2 the address is often a black hole, and the default would hold a run without
+/// credentials for about ten seconds before it says so. (`AWS_EC2_METADATA_DISABLED=true`
+/// skips it.)
+async fn credentials_chain(
+    region: aws_config::Region,
+) -> aws_config::default_provider::credentials::DefaultCredentialsChain {
+    use aws_config::provider_config::ProviderConfig;
+    let quick = std::time::Duration::from_secs(1);
+    let config = ProviderConfig::default()
+        .with_region(Some(region))
+        .with_behavior_version(Some(aws_config::BehaviorVersion::latest()));
+    let imds = aws_config::imds::Client::builder()
+        .configure(&config)
+        .max_attempts(1)
+        .connect_timeout(quick)
+        .read_timeout(quick)
+        .build();
+    aws_config::default_provider::credentials::DefaultCredentialsChain::builder()
+        .configure(config)
+        .imds_client(imds)
+        .build()
+        .await
+}
+
+/// An error and every `source()` under it, joined by `: ` — what `-v` shows of an SDK
+/// error.
+pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// An S3 client for `config`. S3-compatible endpoints set through `AWS_ENDPOINT_URL` rarely

@@ -37,7 +37,12 @@ pub enum StatusError {
 }
 
 impl StatusError {
-    fn from_sdk<E: ProvideErrorMetadata>(function: &str, error: &SdkError<E>) -> Self {
+    fn from_sdk<E>(function: &str, error: &SdkError<E>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        // `-v`: the SDK's whole account of it, every cause.
+        tracing::debug!("reading `{function}`: {}", super::chain(error));
         let function = function.to_owned();
         match error {
             SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {

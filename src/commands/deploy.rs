@@ -2,8 +2,9 @@
 //! every selected service before terraform starts at all; then each service is planned
 //! (and applied) in turn, its report printed on stdout as it completes. Across services the
 //! worst outcome sets the exit code: error > changes > no changes. Before anything is
-//! staged, several services sharing one state are refused and the work dir is locked for
-//! the whole run.
+//! staged, several services sharing one state are refused, the checks before terraform
+//! run once (`aws/preflight.rs`: credentials, and with the bundled module each distinct
+//! bucket) and the work dir is locked for the whole run.
 //!
 //! The CI outputs (`ci::Outputs`: summary files, the job summary, annotations, the
 //! pull-request comment) are checked before anything runs and written at the end from one
@@ -112,14 +113,18 @@ async fn execute(
             return Err(Error::ApprovalRequired);
         }
     }
+    // No Lambda service here is the first thing to say, before any AWS setting.
+    let repo = super::load_repo(settings)?;
     if settings.aws_region.is_empty() {
         return Err(Error::NoRegion);
     }
-    let repo = super::load_repo(settings)?;
     let services = super::select(&repo, &args.services)?;
     let backend = args.terraform.backend();
     let names: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
     backend.check_one_state_per_service(&names)?;
+    // Another module may create its buckets itself: only the bundled one's are checked.
+    let buckets = args.module_dir.is_none();
+    super::preflight(settings, &services, buckets, &interrupts).await?;
     // State left by services removed from the repo: a warning, never an error (orphans.rs).
     crate::orphans::warn(settings, &repo, &backend).await;
     if let Some(dir) = &args.module_dir {
@@ -463,7 +468,7 @@ async fn run_service(
     let mut summary = match &args.handoff {
         Handoff::Apply(dir) => {
             let backend = args.terraform.backend();
-            handoff::load_plan(runner, dir, plan, &settings.gitops_dir, &backend).await?
+            handoff::plan_reviewed(runner, dir, plan, &settings.gitops_dir, &backend).await?
         }
         _ => runner.plan(name, &plan.work_dir, &plan.vars).await?,
     };
@@ -612,7 +617,8 @@ async fn finish(
             );
         } else {
             let client =
-                crate::github::Client::new(&settings.github, settings.download_stall_timeout);
+                crate::github::Client::new(&settings.github, settings.download_stall_timeout)
+                    .with_waits(settings.github_waits);
             let body = crate::ci::comment::body(
                 &rendering,
                 &target.scope,

@@ -36,9 +36,6 @@ pub async fn run(
             reason: "stdin is not a terminal to type its name on; pass `--auto-approve`".to_owned(),
         });
     }
-    if settings.aws_region.is_empty() {
-        return Err(Error::NoRegion);
-    }
     // The repo must be valid and must not declare the service any more: an apply would
     // otherwise create again what this destroys. Destroying the last one leaves none.
     let declared = match super::load_repo(settings) {
@@ -51,6 +48,11 @@ pub async fn run(
             service: service.to_owned(),
         });
     }
+    if settings.aws_region.is_empty() {
+        return Err(Error::NoRegion);
+    }
+    // Credentials only: a removed service's buckets are no longer declared anywhere.
+    super::preflight(settings, &[], false, &interrupts).await?;
 
     let root = WorkRoot::lock(
         &settings.work_dir,

@@ -55,6 +55,29 @@ pub fn load_repo(settings: &Settings) -> Result<Repo, Error> {
     Ok(repo)
 }
 
+/// The checks before terraform starts (`aws/preflight.rs`), once per run and before
+/// anything is staged: AWS credentials, then — with `buckets` — every distinct trigger and
+/// package bucket of `services` at once. Needs the region (checked before).
+pub async fn preflight(
+    settings: &Settings,
+    services: &[&DesiredService],
+    buckets: bool,
+    interrupts: &Interrupts,
+) -> Result<(), Error> {
+    use crate::aws::preflight;
+    let checks = async {
+        let config = crate::aws::sdk_config(&settings.aws_region).await;
+        preflight::credentials(&config).await?;
+        if buckets {
+            let s3 = crate::aws::s3_client(&config, false);
+            let buckets = preflight::buckets_of(services);
+            preflight::buckets(&s3, &settings.aws_region, buckets).await?;
+        }
+        Ok::<_, preflight::PreflightError>(())
+    };
+    Ok(interrupts.guard(checks).await??)
+}
+
 /// The services named by `--service` (all of them when none is named; none for an empty
 /// repo, which [`load_repo`] only returns under `--allow-empty`).
 pub fn select<'a>(repo: &'a Repo, names: &[String]) -> Result<Vec<&'a DesiredService>, Error> {

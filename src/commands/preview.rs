@@ -173,7 +173,8 @@ pub async fn prune(
                 .map_or(message.clone(), |i| message[i..].to_owned()),
         })?;
         let numbers: BTreeSet<u64> = candidates.iter().map(|c| c.pr).collect();
-        let client = crate::github::Client::new(&settings.github, settings.download_stall_timeout);
+        let client = crate::github::Client::new(&settings.github, settings.download_stall_timeout)
+            .with_waits(settings.github_waits);
         let answer = interrupts
             .guard(client.pull_request_states(&repository, &numbers))
             .await?
@@ -193,7 +194,7 @@ pub async fn prune(
                     reasons.insert(i, format!("pull request #{} is {how}", candidate.pr));
                 }
                 Some(PrState::Missing) => tracing::warn!(
-                    "`{}`: `{repository}` has no pull request #{}; the preview is kept",
+                    "`{}`: GitHub found no pull request #{} in `{repository}` (HTTP 404): there is none, or the repository is private and the token may be missing access to it (reading pull requests needs `pull-requests: read`); the preview is kept",
                     candidate.shown,
                     candidate.pr
                 ),

@@ -1,7 +1,8 @@
 //! `lambda-gitops status`: does every deployment's function run what the gitops repo
-//! declares? Stages 1–4 (the packages are staged to know their hashes), then per
-//! deployment the Lambda API (`aws::status`): alias `live` → published version, its
-//! CodeSha256, the `version` tag. No terraform, no work dir. Exit 0 when all match, 2 when
+//! declares? Stages 1–3, the credential check (`aws/preflight.rs`: "no AWS credentials"
+//! rather than an unreachable API), stage 4 (the packages are staged to know their
+//! hashes), then per deployment the Lambda API (`aws::status`): alias `live` → published
+//! version, its CodeSha256, the `version` tag. No terraform, no work dir. Exit 0 when all match, 2 when
 //! any differs (as `plan --detailed-exitcode`), 1 when a function cannot be read.
 
 use std::collections::BTreeSet;
@@ -25,17 +26,20 @@ pub async fn run(
     progress: Arc<dyn Progress>,
     interrupts: Interrupts,
 ) -> Result<u8, Error> {
+    let repo = super::load_repo(settings)?;
     if settings.aws_region.is_empty() {
         return Err(Error::NoRegion);
     }
-    let repo = super::load_repo(settings)?;
     let selected = super::select(&repo, &services)?;
+    super::preflight(settings, &selected, false, &interrupts).await?;
     let packages: BTreeSet<_> = selected
         .iter()
         .flat_map(|service| service.deployments().map(|d| d.package.clone()))
         .collect();
+    let stager = crate::stage::Stager::new(settings)
+        .labelled(crate::stage::labels::of(selected.iter().copied()));
     let staged = interrupts
-        .guard(crate::stage::Stager::new(settings).stage_all(packages, progress))
+        .guard(stager.stage_all(packages, progress))
         .await?
         .map_err(|errors| Error::Stage { errors })?;
     let client = status::client(&settings.aws_region).await;

@@ -1,21 +1,24 @@
-//! The one HTTP client for the GitHub API. Every request goes through [`Client::get`]:
+//! The one HTTP client for the GitHub API. Every request goes through [`Client::request`]:
 //! the URL checked against the transport policy, the token added only where
-//! [`policy::sends_token`] allows, redirects followed by hand (reqwest's own following is
-//! off), the final status turned into a [`GithubError`] a user can act on. Above it:
-//! small bodies and JSON with retries, paginated listings, endpoint URLs built from
-//! percent-encoded path segments.
+//! [`policy::sends_token`] allows, redirects followed by hand ([`policy::follow`]; reqwest's
+//! own following is off) — reads and writes alike, the token kept on the API origin — rate
+//! limits waited for as GitHub asks ([`policy::throttle`], [`policy::rate_limit_wait`]) within
+//! the run's budget ([`RateLimitWaits`]), and the final status turned into a [`GithubError`]
+//! carrying GitHub's own words. Above it: small bodies and JSON with retries, paginated
+//! listings, endpoint URLs built from percent-encoded path segments.
 
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION};
+use backon::BackoffBuilder;
+use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION};
 use reqwest::{Method, Response, StatusCode, Url};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::github::error::GithubError;
+use crate::github::error::{self, GithubError, RateLimit, API_VERSION};
 use crate::github::pagination::{self, MAX_PAGES, PER_PAGE};
-use crate::github::policy::{self, MAX_REDIRECTS};
-use crate::retry::{self, with_retries};
+use crate::github::policy::{self, Follow, LimitHeaders, Throttle, WaitReason, MAX_REDIRECTS};
+use crate::retry::{self, with_retries, RateLimitWaits};
 use crate::secret::{redact_url, Secret};
 use crate::settings::GithubSettings;
 
@@ -23,7 +26,6 @@ use crate::settings::GithubSettings;
 pub const JSON: &str = "application/vnd.github+json";
 /// `Accept` for a release asset's bytes (the same URL answers JSON metadata otherwise).
 pub const OCTET_STREAM: &str = "application/octet-stream";
-const API_VERSION: &str = "2022-11-28";
 /// The largest JSON document or checksum file read into memory.
 pub const SMALL_BODY_LIMIT: u64 = 10 << 20;
 
@@ -35,6 +37,24 @@ pub struct Client {
     allow_insecure: bool,
     /// A response that sends nothing for this long fails (and is retried).
     stall: Duration,
+    waits: RateLimitWaits,
+    /// When the client was made: rate-limit waits end by `started + waits.budget`, the
+    /// deadline every clone shares.
+    started: Instant,
+}
+
+/// What a failed answer said: its rate-limit headers and GitHub's words.
+struct Failure {
+    status: StatusCode,
+    limits: LimitHeaders,
+    words: String,
+}
+
+/// One request's waits for rate limits.
+struct Throttled {
+    delays: backon::ExponentialBackoff,
+    attempts: usize,
+    waited: Duration,
 }
 
 /// A small body and the next page's URL, if the response named one.
@@ -57,7 +77,15 @@ impl Client {
             token: settings.token.clone(),
             allow_insecure: settings.allow_insecure,
             stall,
+            waits: RateLimitWaits::default(),
+            started: Instant::now(),
         }
+    }
+
+    /// The same client with another budget for rate-limit waits (the run's settings).
+    pub fn with_waits(mut self, waits: RateLimitWaits) -> Self {
+        self.waits = waits;
+        self
     }
 
     /// The API base URL (ends in `/`).
@@ -88,16 +116,19 @@ impl Client {
         Ok(url)
     }
 
-    /// One GET of `url`, redirects followed by hand; the final response when it succeeded.
-    /// Not retried: callers that stream the body retry the whole download.
+    /// One GET of `url`, redirects followed by hand, rate limits waited for; the final
+    /// response when it succeeded. Not otherwise retried: callers that stream the body retry
+    /// the whole download.
     pub async fn get(&self, url: &Url, accept: &str) -> Result<Response, GithubError> {
         self.request(Method::GET, url, accept, None).await
     }
 
     /// One write (`POST`, `PATCH`) of a JSON body to `url`, and the JSON answer. The token
-    /// policy is [`Client::get`]'s. A write is never redirected: a redirect answer is an
-    /// error, since re-sending a body wherever `Location` says is not ours to decide. Not
-    /// retried: only the caller knows whether the write is safe to repeat.
+    /// policy is [`Client::get`]'s. A write follows a 307 or 308 on the API origin with its
+    /// method and body (GitHub answers a write to a renamed repository so); any other
+    /// redirect is an error. A rate-limited write is waited for and sent again (GitHub did
+    /// not perform it); otherwise not retried: only the caller knows whether the write is
+    /// safe to repeat.
     pub async fn send_json<B: Serialize + ?Sized, T: DeserializeOwned>(
         &self,
         method: Method,
@@ -110,7 +141,8 @@ impl Client {
         parse_json(url, &body)
     }
 
-    /// One request; a GET's redirects followed by hand.
+    /// One request, redirects followed, rate limits waited for; the final response when it
+    /// succeeded.
     async fn request(
         &self,
         method: Method,
@@ -124,68 +156,202 @@ impl Client {
                 refusal,
             }
         })?;
-        let mut current = url.clone();
-        for hops in 0..=MAX_REDIRECTS {
-            let mut request = self
-                .http
-                .request(method.clone(), current.clone())
-                .header(ACCEPT, accept)
-                .header("X-GitHub-Api-Version", API_VERSION);
-            if let Some(body) = &body {
-                request = request
-                    .header(CONTENT_TYPE, "application/json")
-                    .body(body.clone());
-            }
-            if policy::sends_token(&current, &self.api, hops) {
-                if let Some(value) = self.authorization()? {
-                    request = request.header(AUTHORIZATION, value);
-                }
-            }
-            let response = tokio::time::timeout(self.stall, request.send())
-                .await
-                .map_err(|_| GithubError::Stalled {
-                    url: redact_url(current.as_str()),
-                    after: self.stall,
-                })?
-                .map_err(|source| GithubError::Request {
-                    url: redact_url(current.as_str()),
-                    source: source.without_url(),
-                })?;
-            let status = response.status();
-            if status.is_success() {
+        let mut throttled = Throttled {
+            delays: retry::rate_limit_backoff(self.waits.fallback).build(),
+            attempts: 0,
+            waited: Duration::ZERO,
+        };
+        loop {
+            let (response, at) = self.follow(&method, url, accept, body.as_deref()).await?;
+            if response.status().is_success() {
                 return Ok(response);
             }
+            let failure = self.read_failure(response).await;
+            let limit = policy::throttle(failure.status.as_u16(), &failure.limits, &failure.words);
+            match limit {
+                Some(throttle) => self.wait(throttle, &at, &failure, &mut throttled).await?,
+                None => return Err(self.failure(&method, url, &at, failure)),
+            }
+        }
+    }
+
+    /// Sends `method` to `url` and follows its redirects: the last response and its URL.
+    async fn follow(
+        &self,
+        method: &Method,
+        url: &Url,
+        accept: &str,
+        body: Option<&[u8]>,
+    ) -> Result<(Response, Url), GithubError> {
+        let mut current = url.clone();
+        let mut left = false;
+        for _ in 0..=MAX_REDIRECTS {
+            let token = policy::sends_token(&current, &self.api, left);
+            let response = self.send(method, &current, accept, body, token).await?;
+            let status = response.status();
             let location = response
                 .headers()
                 .get(LOCATION)
                 .and_then(|value| value.to_str().ok());
-            if status == StatusCode::UNPROCESSABLE_ENTITY {
-                return Err(GithubError::Rejected {
+            let (Some(follow), Some(location)) =
+                (policy::follow(status.as_u16(), method), location)
+            else {
+                return Ok((response, current));
+            };
+            let target = policy::redirect_target(&current, location, self.allow_insecure).map_err(
+                |refusal| GithubError::RedirectRefused {
                     url: redact_url(current.as_str()),
-                    message: validation_message(response).await,
+                    location: redact_url(location),
+                    refusal,
+                },
+            )?;
+            let write = *method != Method::GET && *method != Method::HEAD;
+            if follow == Follow::Refuse || (write && !policy::write_may_go(&target, &self.api)) {
+                return Err(GithubError::WriteRedirected {
+                    url: redact_url(current.as_str()),
+                    method: method.clone(),
+                    status,
+                    location: redact_url(target.as_str()),
+                    call: policy::call_of(method, url, &self.api),
                 });
             }
-            match location {
-                Some(location) if is_redirect(status) && method == Method::GET => {
-                    let target = policy::redirect_target(&current, location, self.allow_insecure)
-                        .map_err(|refusal| GithubError::RedirectRefused {
-                        url: redact_url(current.as_str()),
-                        location: redact_url(location),
-                        refusal,
-                    })?;
-                    tracing::debug!(
-                        "`{}` redirects to `{}`",
-                        redact_url(current.as_str()),
-                        redact_url(target.as_str())
-                    );
-                    current = target;
-                }
-                _ => return Err(self.failure(&current, status, response.headers())),
-            }
+            tracing::debug!(
+                "`{}` redirects ({status}) to `{}`",
+                redact_url(current.as_str()),
+                redact_url(target.as_str())
+            );
+            left |= !policy::same_origin(&target, &self.api);
+            current = target;
         }
         Err(GithubError::TooManyRedirects {
             url: redact_url(url.as_str()),
         })
+    }
+
+    /// One HTTP exchange, the token on it when `token` says so.
+    async fn send(
+        &self,
+        method: &Method,
+        url: &Url,
+        accept: &str,
+        body: Option<&[u8]>,
+        token: bool,
+    ) -> Result<Response, GithubError> {
+        let mut request = self
+            .http
+            .request(method.clone(), url.clone())
+            .header(ACCEPT, accept)
+            .header("X-GitHub-Api-Version", API_VERSION);
+        if let Some(body) = body {
+            request = request
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.to_vec());
+        }
+        if token {
+            if let Some(value) = self.authorization()? {
+                request = request.header(AUTHORIZATION, value);
+            }
+        }
+        tokio::time::timeout(self.stall, request.send())
+            .await
+            .map_err(|_| GithubError::Stalled {
+                url: redact_url(url.as_str()),
+                after: self.stall,
+            })?
+            .map_err(|source| GithubError::Request {
+                url: redact_url(url.as_str()),
+                source: source.without_url(),
+            })
+    }
+
+    /// Waits out a rate limit before the request is sent again, if the back-off and the
+    /// run's budget allow; else the error saying why not.
+    async fn wait(
+        &self,
+        throttle: Throttle,
+        at: &Url,
+        failure: &Failure,
+        throttled: &mut Throttled,
+    ) -> Result<(), GithubError> {
+        let url = redact_url(at.as_str());
+        let authenticated = self.token.is_some();
+        let Some(backoff) = throttled.delays.next() else {
+            return Err(GithubError::StillRateLimited {
+                throttle,
+                status: failure.status,
+                url,
+                attempts: throttled.attempts,
+                waited: throttled.waited,
+                authenticated,
+            });
+        };
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let (wait, reason) =
+            policy::rate_limit_wait(&failure.limits, now, backoff, throttled.attempts > 0);
+        let deadline = self.started + self.waits.budget;
+        let left = deadline.saturating_duration_since(Instant::now());
+        if wait > left {
+            return Err(GithubError::RateLimited(Box::new(RateLimit {
+                throttle,
+                status: failure.status,
+                url,
+                reset: failure.limits.reset,
+                wait,
+                reason,
+                left,
+                budget: self.waits.budget,
+                authenticated,
+            })));
+        }
+        throttled.attempts += 1;
+        throttled.waited += wait;
+        tracing::warn!(
+            "{} (`{url}` answered HTTP {}): waiting {} {}, then trying again (wait {} of at most {}; the run may wait for rate limits {} more after it)",
+            describe_throttle(throttle),
+            failure.status,
+            error::show(wait),
+            describe_wait(reason),
+            throttled.attempts,
+            retry::RATE_LIMIT_RETRIES,
+            error::show(left - wait),
+        );
+        tokio::time::sleep(wait).await;
+        Ok(())
+    }
+
+    /// A failed answer's rate-limit headers and GitHub's words (its JSON `message` and
+    /// `errors`), read within the stall timeout; an unreadable body has no words.
+    async fn read_failure(&self, response: Response) -> Failure {
+        let status = response.status();
+        let headers = response.headers();
+        let number = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| value.trim().parse::<u64>().ok())
+        };
+        let limits = LimitHeaders {
+            retry_after: retry::retry_after(headers),
+            remaining: number("x-ratelimit-remaining"),
+            reset: number("x-ratelimit-reset"),
+        };
+        let body = tokio::time::timeout(self.stall, response.bytes())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default();
+        let words = if body.len() as u64 > SMALL_BODY_LIMIT {
+            String::new()
+        } else {
+            error::github_words(&body)
+        };
+        Failure {
+            status,
+            limits,
+            words,
+        }
     }
 
     /// A small body (JSON, a checksum file), retried; more than `limit` bytes is an error.
@@ -311,58 +477,73 @@ impl Client {
         Ok(Some(value))
     }
 
-    /// What a final non-success status means.
-    fn failure(&self, url: &Url, status: StatusCode, headers: &HeaderMap) -> GithubError {
-        let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
+    /// What a final non-success answer (not a rate limit) to `method` on `url` means; `at`
+    /// is where it came from (the last redirect's target).
+    fn failure(&self, method: &Method, url: &Url, at: &Url, failure: Failure) -> GithubError {
+        let call = policy::call_of(method, url, &self.api);
         let authenticated = self.token.is_some();
-        let exhausted = header("x-ratelimit-remaining").is_some_and(|left| left.trim() == "0");
-        let retry_after = retry::retry_after(headers);
-        let url = redact_url(url.as_str());
+        let on_api = policy::same_origin(at, &self.api);
+        let Failure {
+            status,
+            limits,
+            words,
+        } = failure;
+        let url = redact_url(at.as_str());
         match status.as_u16() {
-            403 | 429 if exhausted => GithubError::RateLimited {
-                reset: header("x-ratelimit-reset").and_then(|reset| reset.trim().parse().ok()),
-                authenticated,
-            },
-            401 | 403 if retry_after.is_none() => GithubError::Unauthorized {
+            401 | 403 if on_api => GithubError::Unauthorized {
                 url,
                 status,
                 authenticated,
+                call,
+                message: words,
             },
-            404 => GithubError::NotFound { url },
+            404 if on_api => GithubError::NotFound {
+                url,
+                call,
+                authenticated,
+            },
+            410 if on_api => GithubError::Gone {
+                url,
+                call,
+                message: words,
+            },
+            422 if on_api => GithubError::Rejected {
+                url,
+                call,
+                message: if words.is_empty() {
+                    "Unprocessable Entity".to_owned()
+                } else {
+                    words
+                },
+            },
             _ => GithubError::Status {
                 url,
                 status,
-                retry_after,
+                retry_after: limits.retry_after,
+                call,
+                message: words,
             },
         }
     }
 }
 
-fn is_redirect(status: StatusCode) -> bool {
-    matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308)
+fn describe_throttle(throttle: Throttle) -> &'static str {
+    match throttle {
+        Throttle::Primary => "GitHub's rate limit is used up",
+        Throttle::Secondary => "GitHub's secondary rate limit",
+    }
 }
 
-/// What a 422 says was wrong (`message`, then each of `errors[].message`), on one line.
-async fn validation_message(response: Response) -> String {
-    #[derive(serde::Deserialize)]
-    struct Validation {
-        message: Option<String>,
-        #[serde(default)]
-        errors: Vec<serde_json::Value>,
+fn describe_wait(reason: WaitReason) -> String {
+    match reason {
+        WaitReason::RetryAfter => "as its `retry-after` asks".to_owned(),
+        WaitReason::Reset(reset) => {
+            format!("until it resets{}", error::describe_reset(Some(reset)))
+        }
+        WaitReason::Backoff => {
+            "(GitHub named no time: at least the back-off, doubling each time)".to_owned()
+        }
     }
-    let bytes = response.bytes().await.unwrap_or_default();
-    let Ok(validation) = serde_json::from_slice::<Validation>(&bytes) else {
-        return "Unprocessable Entity".to_owned();
-    };
-    let mut parts: Vec<String> = validation.message.into_iter().collect();
-    parts.extend(validation.errors.iter().filter_map(|error| {
-        error
-            .get("message")
-            .and_then(serde_json::Value::as_str)
-            .map(str::to_owned)
-    }));
-    let text = parts.join(": ");
-    crate::problem::excerpt(&text)
 }
 
 fn parse_json<T: DeserializeOwned>(url: &Url, body: &[u8]) -> Result<T, GithubError> {
@@ -385,6 +566,38 @@ mod tests {
             },
             Duration::from_secs(30),
         )
+    }
+
+    #[tokio::test]
+    async fn the_rate_limit_deadline_is_shared_by_every_clone_of_a_client() {
+        let client = client("https://api.github.com", None).with_waits(RateLimitWaits {
+            budget: Duration::from_millis(300),
+            fallback: Duration::from_millis(200),
+        });
+        let clone = client.clone();
+        let failure = Failure {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            limits: LimitHeaders::default(),
+            words: String::new(),
+        };
+        let url = Url::parse("https://api.github.com/user").unwrap();
+        let throttled = || Throttled {
+            delays: retry::rate_limit_backoff(Duration::from_millis(200)).build(),
+            attempts: 0,
+            waited: Duration::ZERO,
+        };
+        client
+            .wait(Throttle::Secondary, &url, &failure, &mut throttled())
+            .await
+            .unwrap();
+        let error = clone
+            .wait(Throttle::Secondary, &url, &failure, &mut throttled())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, GithubError::RateLimited(limit) if limit.left < Duration::from_millis(100)),
+            "{error:?}"
+        );
     }
 
     #[test]

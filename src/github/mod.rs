@@ -3,10 +3,13 @@
 //! [`Client::get_json`], [`Client::get_paginated`] and [`Client::send_json`] (writes).
 //!
 //! One token policy ([`policy`]): the token is a [`crate::secret::Secret`] from the moment
-//! it is read, goes to the API origin only, on the first request only; redirects are
-//! followed by hand without it, to `http(s)` URLs only, a bounded number of times; plain
-//! `http` leaves the machine only with `--allow-insecure-api`. Errors ([`GithubError`])
-//! say what a user can do: a rate limit and when it resets, a missing or weak token.
+//! it is read and goes to the API origin only — on redirects too, while they stay there (a
+//! renamed repository), never again once a redirect chain has left it (asset storage).
+//! Redirects are followed by hand, to `http(s)` URLs only, a bounded number of times; a write
+//! follows only a 307 or 308 on the API origin. Plain `http` leaves the machine only with
+//! `--allow-insecure-api`. Rate limits are waited for as GitHub asks, within the run's
+//! deadline ([`crate::retry::RateLimitWaits`]). Errors ([`GithubError`]) carry GitHub's own
+//! words, the call that failed and the permission it needs.
 
 pub mod client;
 pub mod comments;

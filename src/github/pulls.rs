@@ -31,7 +31,8 @@ pub enum PrState {
     },
     /// Open — or, when the listing answered, not among the closed ones.
     NotClosed,
-    /// No pull request has this number (an issue, or nothing at all).
+    /// GitHub answered 404: no pull request has this number (an issue, or nothing at all) —
+    /// or the repository is private and the token cannot see it; GitHub does not say which.
     Missing,
 }
 

@@ -81,7 +81,9 @@ fn at(path: &Path, line: Option<usize>) -> String {
 pub struct FileEdit<'d> {
     path: &'d Path,
     doc: &'d Document,
-    splices: Vec<Splice>,
+    /// Each splice with its order among splices at the same place: a replaced token first
+    /// (`usize::MAX`), then inserted lines, deepest first (their indentation).
+    splices: Vec<(Splice, usize)>,
     changes: Vec<Change>,
 }
 
@@ -172,7 +174,13 @@ impl<'d> FileEdit<'d> {
 
     /// The edited text and what changed (values set to what they already were included).
     pub fn finish(self) -> (String, Vec<Change>) {
-        (self.doc.spliced(&self.splices), self.changes)
+        // Insertions at one place (the end of a nested mapping that is also the end of the
+        // one around it) go deepest first, so each lands in its own mapping; the sort in
+        // `spliced` keeps this order.
+        let mut splices = self.splices;
+        splices.sort_by_key(|(_, indent)| std::cmp::Reverse(*indent));
+        let splices: Vec<Splice> = splices.into_iter().map(|(splice, _)| splice).collect();
+        (self.doc.spliced(&splices), self.changes)
     }
 
     /// The entry at `keys`, when every mapping on the way is there.
@@ -268,7 +276,7 @@ impl<'d> FileEdit<'d> {
         } else {
             Splice { range, text: token }
         };
-        self.splices.push(splice);
+        self.splices.push((splice, usize::MAX));
         Ok(())
     }
 
@@ -303,10 +311,13 @@ impl<'d> FileEdit<'d> {
                 Some(last) => (self.doc.content_end(&last.value), ", "),
                 None => (mapping.span.start + 1, ""),
             };
-            self.splices.push(Splice {
-                range: at..at,
-                text: format!("{separator}{key_token}: {inline}"),
-            });
+            self.splices.push((
+                Splice {
+                    range: at..at,
+                    text: format!("{separator}{key_token}: {inline}"),
+                },
+                0,
+            ));
             return Ok(());
         }
         let indent = " ".repeat(
@@ -348,7 +359,7 @@ impl<'d> FileEdit<'d> {
                 text: format!("{eol}{}", lines.join(eol)),
             },
         };
-        self.splices.push(splice);
+        self.splices.push((splice, indent.len()));
         Ok(())
     }
 
@@ -441,6 +452,32 @@ mod tests {
             e.set(&["lambda", "version"], "z2").unwrap();
         });
         assert_eq!(out, "lambda:\n  version: z2\n  commitSha: \"abc1234\"");
+    }
+
+    #[test]
+    fn keys_inserted_where_a_nested_mapping_and_its_parent_both_end_land_in_their_own() {
+        for (text, expected) in [
+            (
+                "serviceName: a\nlambda:\n  version: x\n",
+                "serviceName: a\nlambda:\n  version: x\n  s3Key: \"k\"\ngitVersion:\n  sha: \"abc1234\"\n",
+            ),
+            (
+                "serviceName: a\nlambda:\n  version: x",
+                "serviceName: a\nlambda:\n  version: x\n  s3Key: \"k\"\ngitVersion:\n  sha: \"abc1234\"",
+            ),
+            (
+                "serviceName: a\nlambda:\n  version:",
+                "serviceName: a\nlambda:\n  version: x\n  s3Key: \"k\"\ngitVersion:\n  sha: \"abc1234\"",
+            ),
+        ] {
+            let out = edit(text, |e| {
+                e.insert_mapping(&[], "gitVersion", &[("sha", "abc1234")])
+                    .unwrap();
+                e.set_or_insert(&["lambda", "s3Key"], "k").unwrap();
+                e.set(&["lambda", "version"], "x").unwrap();
+            });
+            assert_eq!(out, expected);
+        }
     }
 
     #[test]

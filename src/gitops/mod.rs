@@ -6,11 +6,13 @@
 //! breaks, and nothing else is touched. Before anything is written, the whole tree as it
 //! would be after the edit — the scanned tree with the new bytes in place of the old, new
 //! files added and removed ones gone — goes through the same validate and resolve stages
-//! as `plan` ([`Session::check`]); if it fails, nothing is written. Files are then written
-//! atomically, only inside the gitops dir ([`fs`]).
+//! as `plan` ([`Session::check`]); if it fails, nothing is written. Every file to write or
+//! remove is then checked for a symlink on its path, and only when none has one are they
+//! written, atomically, without following a symlink ([`fs`]).
 
 pub mod edit;
 pub mod fs;
+pub mod implicit;
 pub mod layout;
 pub mod release;
 pub mod scalar;
@@ -28,7 +30,7 @@ use crate::validate::Checked;
 use crate::yaml::Document;
 
 pub use edit::{Change, EditError, FileEdit};
-pub use fs::{FsError, GitopsDir};
+pub use fs::{FsError, GitopsDir, Op};
 pub use release::Release;
 
 /// A change to one file of the layout.
@@ -49,6 +51,14 @@ impl FileChange {
     pub fn relative(&self) -> &Path {
         match self {
             Self::Write { relative, .. } | Self::Remove { relative } => relative,
+        }
+    }
+
+    fn op(&self) -> Op {
+        match self {
+            Self::Write { created: false, .. } => Op::Replace,
+            Self::Write { created: true, .. } => Op::Create,
+            Self::Remove { .. } => Op::Remove,
         }
     }
 }
@@ -181,7 +191,8 @@ impl Session {
     }
 
     /// Validates the tree as it would be after `changes` (in memory), then — unless
-    /// `dry_run` — writes them. Nothing is written when the tree would be invalid.
+    /// `dry_run` — writes them. Nothing is written when the tree would be invalid, nor when
+    /// any of the files (or a directory above one) is a symlink.
     pub fn commit(
         &mut self,
         settings: &Settings,
@@ -192,6 +203,9 @@ impl Session {
             self.apply_in_memory(change);
         }
         let repo = self.check(settings)?;
+        for change in changes {
+            self.gitops.check(change.relative(), change.op())?;
+        }
         if dry_run {
             return Ok(repo);
         }

@@ -1,15 +1,18 @@
-//! A new value written the way the old one was: plain stays plain where YAML reads the new
-//! text back as the same string (else it is double-quoted), quoted stays in its quotes.
+//! A new value written the way the old one was: plain stays plain where every YAML reader
+//! reads the new text back as the same string (else it is double-quoted), quoted stays in
+//! its quotes.
 
 use crate::yaml::schema::{self, Plain};
 use crate::yaml::{Scalar, Style};
+
+use super::implicit;
 
 /// `value` as a scalar token in the style of `like`; `None` for block scalars (`|`, `>`),
 /// which an edit does not rewrite.
 pub fn like(value: &str, like: &Scalar) -> Option<String> {
     match like.style {
         Style::Plain if plain_reads_back(value, like.flow) => Some(value.to_owned()),
-        Style::SingleQuoted if !value.chars().any(char::is_control) => {
+        Style::SingleQuoted if !value.chars().any(escaped) => {
             Some(format!("'{}'", value.replace('\'', "''")))
         }
         Style::Plain | Style::SingleQuoted | Style::DoubleQuoted => Some(double_quoted(value)),
@@ -27,7 +30,7 @@ pub fn double_quoted(value: &str) -> String {
             '\\' => out.push_str("\\\\"),
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c if escaped(c) => out.push_str(&format!("\\u{:04X}", c as u32)),
             c => out.push(c),
         }
     }
@@ -35,28 +38,36 @@ pub fn double_quoted(value: &str) -> String {
     out
 }
 
+/// A character written only as an escape: a control character, or one that a YAML 1.1
+/// reader takes for a line break (U+2028, U+2029) or refuses to read (U+FFFE, U+FFFF), or a
+/// byte-order mark.
+fn escaped(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{FEFF}' | '\u{FFFE}' | '\u{FFFF}'
+        )
+}
+
 /// Whether `value`, written plain, is read back as exactly that string by any YAML reader:
-/// not null, a boolean or a number under the core schema; no indicator at its start; no
-/// `: ` or ` #` inside; no flow indicators inside `[…]` or `{…}`; one line, no edge blanks.
+/// no rule of [`implicit`] (YAML 1.1 and 1.2 null, bool, int, float, timestamp…) matches it
+/// and lambda-gitops's own reader agrees; no indicator at its start; no `: ` or ` #` inside;
+/// no flow indicator (nor `:` or `?`) inside `[…]` or `{…}`; one line, no edge blanks.
 pub fn plain_reads_back(value: &str, flow: bool) -> bool {
     let Some(first) = value.chars().next() else {
         return false;
     };
     let indicator_first = "-?:,[]{}#&*!|>'\"%@`".contains(first);
-    let flow_indicator = flow && value.contains([',', '[', ']', '{', '}']);
+    let flow_indicator = flow && value.contains([',', '[', ']', '{', '}', ':', '?']);
     !indicator_first
         && !flow_indicator
+        && implicit::non_string(value).is_none()
         && schema::resolve(value) == Plain::Text
         && value.trim() == value
-        && !value.chars().any(char::is_control)
+        && !value.chars().any(escaped)
         && !value.contains(": ")
         && !value.contains(" #")
         && !value.ends_with(':')
-        // YAML 1.1 readers (Helm, older tools) take these as booleans.
-        && !matches!(
-            value.to_ascii_lowercase().as_str(),
-            "y" | "n" | "yes" | "no" | "on" | "off"
-        )
 }
 
 #[cfg(test)]
@@ -107,6 +118,15 @@ mod tests {
             (" x", "\" x\""),
             ("1e3", "\"1e3\""),
             ("0x1F", "\"0x1F\""),
+            ("0b101", "\"0b101\""),
+            ("1_000", "\"1_000\""),
+            ("010", "\"010\""),
+            ("1:20", "\"1:20\""),
+            ("On", "\"On\""),
+            ("2001-12-14", "\"2001-12-14\""),
+            ("=", "\"=\""),
+            ("<<", "\"<<\""),
+            ("line\u{2028}break", "\"line\\u2028break\""),
         ] {
             assert_eq!(like(value, &plain).unwrap(), written, "{value:?}");
         }
@@ -126,7 +146,15 @@ mod tests {
 
     #[test]
     fn escapes_read_back_as_the_value() {
-        for value in ["a\"b", "back\\slash", "tab\there", "bell\u{7}", "it's"] {
+        for value in [
+            "a\"b",
+            "back\\slash",
+            "tab\there",
+            "bell\u{7}",
+            "it's",
+            "nel\u{85}ls\u{2028}ps\u{2029}",
+            "\u{FEFF}bom",
+        ] {
             let written = format!("v: {}\n", double_quoted(value));
             let doc = crate::yaml::parse(written.as_bytes()).unwrap();
             let read = doc.root.get(&["v"]).unwrap().as_scalar().unwrap();

@@ -794,16 +794,44 @@ pub(super) fn text_at(value: Option<&Value>, path: &[&str]) -> Option<String> {
 /// The log groups a plan creates (not replaces): `(deployment, name)`, for the runner to
 /// look up and adopt when they exist already. Any bytes give a list, maybe empty.
 pub fn log_groups_to_create(plan_json: &[u8]) -> Vec<(DeploymentKey, String)> {
+    to_create(plan_json, "aws_cloudwatch_log_group", "name")
+}
+
+/// The deployments whose `kind` resource the plan would create, with the attribute `name`
+/// of each (the name AWS knows the object by).
+pub fn to_create(plan_json: &[u8], kind: &str, name: &str) -> Vec<(DeploymentKey, String)> {
+    deployments_where(plan_json, kind, |r| {
+        (Action::from_actions(&r.change.actions) == Action::Create)
+            .then(|| text_at(r.change.after.as_ref(), &[name]))
+            .flatten()
+    })
+}
+
+/// The deployments whose `kind` resource the plan replaces only because it is tainted (an
+/// apply stopped while creating it), with the attribute `name` of each.
+pub fn tainted(plan_json: &[u8], kind: &str, name: &str) -> Vec<(DeploymentKey, String)> {
+    deployments_where(plan_json, kind, |r| {
+        (r.action_reason.as_deref() == Some("replace_because_tainted"))
+            .then(|| text_at(r.change.before.as_ref(), &[name]))
+            .flatten()
+    })
+}
+
+/// The deployments whose `kind` resource `pick` names.
+fn deployments_where(
+    plan_json: &[u8],
+    kind: &str,
+    pick: impl Fn(&ResourceChange) -> Option<String>,
+) -> Vec<(DeploymentKey, String)> {
     let Ok(plan) = serde_json::from_slice::<PlanJson>(plan_json) else {
         return Vec::new();
     };
     plan.resource_changes
         .iter()
-        .filter(|r| r.mode != "data" && r.kind == "aws_cloudwatch_log_group")
-        .filter(|r| Action::from_actions(&r.change.actions) == Action::Create)
+        .filter(|r| r.mode != "data" && r.kind == kind)
         .filter_map(|r| {
             let key = DeploymentKey::parse(r.index.as_ref()?.as_str()?)?;
-            Some((key, text_at(r.change.after.as_ref(), &["name"])?))
+            Some((key, pick(r)?))
         })
         .collect()
 }

@@ -17,8 +17,8 @@ pub mod text;
 use serde::Serialize;
 
 pub use facts::{
-    log_groups_to_create, Action, CodeChange, DeploymentChange, Drift, FunctionSettings,
-    KeyChanges, PlanFacts, VersionCleanup, Warning,
+    log_groups_to_create, tainted, to_create, Action, CodeChange, DeploymentChange, Drift,
+    FunctionSettings, KeyChanges, PlanFacts, VersionCleanup, Warning,
 };
 pub use rendering::rendering;
 

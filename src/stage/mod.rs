@@ -9,6 +9,7 @@
 pub mod cache;
 pub mod download;
 pub mod hash;
+pub mod labels;
 pub mod path;
 pub mod release;
 pub mod s3;
@@ -24,7 +25,7 @@ use tokio::sync::OnceCell;
 
 use crate::desired::PackageRef;
 use crate::github::GithubError;
-use crate::progress::Progress;
+use crate::progress::{Named, Progress};
 use crate::settings::Settings;
 use cache::Cache;
 use download::{Bounds, DownloadError};
@@ -111,6 +112,8 @@ pub struct Stager {
     cache: Cache,
     bounds: Bounds,
     s3: OnceCell<aws_sdk_s3::Client>,
+    /// What progress calls each package ([`labels`]); its source otherwise.
+    labels: BTreeMap<PackageRef, String>,
 }
 
 impl Stager {
@@ -122,7 +125,8 @@ impl Stager {
             .expect("the TLS backend initialises");
         Self {
             http,
-            github: crate::github::Client::new(&settings.github, settings.download_stall_timeout),
+            github: crate::github::Client::new(&settings.github, settings.download_stall_timeout)
+                .with_waits(settings.github_waits),
             cache: Cache::new(settings.cache_dir.clone()),
             bounds: Bounds {
                 max_size: settings.max_package_size,
@@ -130,7 +134,13 @@ impl Stager {
                 deadline: settings.download_timeout,
             },
             s3: OnceCell::new(),
+            labels: BTreeMap::new(),
         }
+    }
+
+    /// Progress names each package by these labels (from [`labels::of`]).
+    pub fn labelled(self, labels: BTreeMap<PackageRef, String>) -> Self {
+        Self { labels, ..self }
     }
 
     /// Stages each distinct package once; all failures are returned together.
@@ -150,7 +160,16 @@ impl Stager {
             .map(|package| {
                 let progress = progress.clone();
                 async move {
-                    let result = self.stage(&package, progress.as_ref()).await;
+                    let result = match self.labels.get(&package) {
+                        Some(name) => {
+                            let named = Named {
+                                inner: progress.as_ref(),
+                                name,
+                            };
+                            self.stage(&package, &named).await
+                        }
+                        None => self.stage(&package, progress.as_ref()).await,
+                    };
                     (package, result)
                 }
             })

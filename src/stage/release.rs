@@ -1,7 +1,11 @@
 //! `githubRelease` sources: the release by tag, its checksum file if it has one, then the
 //! asset's bytes — all through [`crate::github::Client`], so the token policy is the
-//! client's. A release asset is immutable, so a cached one (keyed by the API origin too:
-//! github.com and an Enterprise host never share an entry) is used without any request.
+//! client's. The bytes are verified against GitHub's `digest` of the asset and the release's
+//! `SHA256SUMS` (or `<asset>.sha256`), whichever it has (both must agree); with neither, a
+//! warning says the package is unverified. An asset still uploading (`state` not
+//! `uploaded`) is refused. A release asset is immutable, so a cached one (keyed by the API
+//! origin too: github.com and an Enterprise host never share an entry) is used without any
+//! request.
 
 use crate::github::releases::Release;
 use crate::github::{Client, GithubError};
@@ -49,10 +53,20 @@ pub async fn stage(
             available: release.asset_names(),
         });
     };
-    let expected = expected_digest(client, &release, asset_name).await?;
+    let refused = |source: GithubError| StageError::Release {
+        repository: repository.into(),
+        tag: tag.into(),
+        source,
+    };
+    asset.check_uploaded().map_err(refused)?;
+    let expected = expected_digest(client, &release, asset_name)
+        .await?
+        .map_or(Ok(None), |(file, sums)| agree(asset, &file, sums).map(Some))
+        .map_err(refused)?
+        .or_else(|| asset.sha256().and_then(Digest::from_hex));
     if expected.is_none() {
         tracing::warn!(
-            "{label}: the release has no `SHA256SUMS` or `{asset_name}.sha256`; the package is not verified against a checksum"
+            "{label}: the release has no `SHA256SUMS` or `{asset_name}.sha256`; the package is not verified against a checksum (GitHub gives no `digest` of it either)"
         );
     }
 
@@ -81,12 +95,33 @@ pub async fn stage(
     }
 }
 
-/// The asset's SHA-256 from the release's `SHA256SUMS` or `<asset>.sha256`, when present.
+/// The checksum file's SHA-256 when GitHub's digest of the asset agrees with it (or the
+/// asset has none).
+fn agree(
+    asset: &crate::github::releases::Asset,
+    file: &str,
+    sums: Digest,
+) -> Result<Digest, GithubError> {
+    match asset.sha256() {
+        Some(digest) if !digest.eq_ignore_ascii_case(&sums.hex()) => {
+            Err(GithubError::DigestDisagrees {
+                asset: asset.name.clone(),
+                digest: digest.to_owned(),
+                file: file.to_owned(),
+                checksum: sums.hex(),
+            })
+        }
+        _ => Ok(sums),
+    }
+}
+
+/// The asset's SHA-256 from the release's `SHA256SUMS` or `<asset>.sha256`, when present,
+/// with the file's name.
 async fn expected_digest(
     client: &Client,
     release: &Release,
     asset_name: &str,
-) -> Result<Option<Digest>, StageError> {
+) -> Result<Option<(String, Digest)>, StageError> {
     let sidecar = format!("{asset_name}.sha256");
     let Some(sums) = release
         .asset("SHA256SUMS")
@@ -99,13 +134,14 @@ async fn expected_digest(
         asset: asset_name.into(),
         source,
     };
+    sums.check_uploaded().map_err(|e| invalid(Some(e)))?;
     let body = client
         .small_asset(sums, CHECKSUM_LIMIT)
         .await
         .map_err(|e| invalid(Some(e)))?;
     let text = String::from_utf8_lossy(&body);
     parse_checksums(&text, asset_name, sums.name == "SHA256SUMS")
-        .map(Some)
+        .map(|digest| Some((sums.name.clone(), digest)))
         .ok_or_else(|| invalid(None))
 }
 

@@ -112,6 +112,12 @@ impl Runner {
         self
     }
 
+    /// The next plans are not applied while read, even by an [`Runner::applying`] runner:
+    /// `apply --plan-dir` compares a plan with the reviewed one before anything is applied.
+    pub fn hold_early_apply(&mut self) {
+        self.apply_early = false;
+    }
+
     /// A runner whose commands' output is kept (see [`Runner::take_output`]) rather than
     /// shown as it comes: several services run at once.
     pub fn buffered(mut self) -> Self {
@@ -167,14 +173,21 @@ impl Runner {
         } else {
             let mut plan_json = self.show_json(service, work_dir).await?;
             if self.settings.module_dir.is_none() {
-                let adopt = self.existing_log_groups(service, &plan_json).await?;
+                let adopt = self.adoption(service, &plan_json).await?;
                 if !adopt.is_empty() {
-                    let names: Vec<String> = adopt.iter().map(|(_, name)| name.clone()).collect();
                     tracing::info!(
-                        "{service}: adopting existing log group(s) {}; planning again",
-                        crate::error::backticked(&names)
+                        "{service}: adopting {}, which exist(s) already; planning again",
+                        crate::error::backticked(&adopt.names())
                     );
-                    generated.imports = render::log_group_imports(&adopt);
+                    generated.imports = render::imports(&adopt);
+                    for (key, _) in &adopt.untainted {
+                        self.untaint(
+                            service,
+                            work_dir,
+                            &format!("aws_lambda_function.this[\"{key}\"]"),
+                        )
+                        .await?;
+                    }
                     if !self.plan_once(service, work_dir, &generated).await? {
                         return Ok(PlanFacts::as_declared(service, vars));
                     }
@@ -212,6 +225,9 @@ impl Runner {
         if !report::guard::other_owners_in_state(service, &state).is_some_and(|o| o.is_empty()) {
             return false;
         }
+        if has_tainted(&state) {
+            return false;
+        }
         let in_state = log_groups_in(&state);
         let names: Vec<String> = vars
             .deployments
@@ -219,11 +235,20 @@ impl Runner {
             .map(|d| format!("/aws/lambda/{}", d.function_name))
             .filter(|name| !in_state.contains(name))
             .collect();
-        let adopts_none = names.is_empty() || {
+        let in_state = functions_in(&state);
+        let functions: Vec<String> = vars
+            .deployments
+            .values()
+            .map(|d| d.function_name.clone())
+            .filter(|name| !in_state.contains(name))
+            .collect();
+        let adopts_none = (names.is_empty() && functions.is_empty()) || {
             let config = crate::aws::sdk_config(&self.settings.aws_region).await;
+            let lambda = aws_sdk_lambda::Client::new(&config);
             crate::aws::log_groups::existing(&config, &names)
                 .await
                 .is_ok_and(|existing| existing.is_empty())
+                && !crate::aws::adopt::any_function_exists(&lambda, &functions).await
         };
         if adopts_none {
             tracing::info!(
@@ -263,18 +288,24 @@ impl Runner {
         shown
     }
 
-    /// The log groups the plan would create that exist already.
-    async fn existing_log_groups(
+    /// What the plan would create that exists already and is adopted: log groups, and the
+    /// functions and aliases of this service that an interrupted apply left out of the state.
+    async fn adoption(
         &self,
         service: &str,
         plan_json: &str,
-    ) -> Result<Vec<(crate::desired::DeploymentKey, String)>, Error> {
-        let created = report::log_groups_to_create(plan_json.as_bytes());
-        if created.is_empty() {
-            return Ok(Vec::new());
+    ) -> Result<crate::aws::adopt::Adoption, Error> {
+        let plan = plan_json.as_bytes();
+        let log_groups = report::log_groups_to_create(plan);
+        let functions = report::to_create(plan, "aws_lambda_function", "function_name");
+        let aliases = report::to_create(plan, "aws_lambda_alias", "function_name");
+        let tainted = report::tainted(plan, "aws_lambda_function", "function_name");
+        if log_groups.is_empty() && functions.is_empty() && aliases.is_empty() && tainted.is_empty()
+        {
+            return Ok(Default::default());
         }
         let config = crate::aws::sdk_config(&self.settings.aws_region).await;
-        let names: Vec<String> = created.iter().map(|(_, name)| name.clone()).collect();
+        let names: Vec<String> = log_groups.iter().map(|(_, name)| name.clone()).collect();
         let existing = crate::aws::log_groups::existing(&config, &names)
             .await
             .map_err(|message| Error::Aws {
@@ -283,10 +314,43 @@ impl Runner {
                 message,
                 hint: Some("the credentials need `logs:DescribeLogGroups`: a function that ever ran has its log group already, and creating it again would fail".into()),
             })?;
-        Ok(created
-            .into_iter()
-            .filter(|(_, name)| existing.contains(name))
-            .collect())
+        let lambda = aws_sdk_lambda::Client::new(&config);
+        let adopt_error = |source| Error::Adopt {
+            service: service.to_owned(),
+            source,
+        };
+        Ok(crate::aws::adopt::Adoption {
+            log_groups: log_groups
+                .into_iter()
+                .filter(|(_, name)| existing.contains(name))
+                .collect(),
+            functions: crate::aws::adopt::functions(&lambda, service, &functions)
+                .await
+                .map_err(adopt_error)?,
+            aliases: crate::aws::adopt::aliases(&lambda, service, &aliases)
+                .await
+                .map_err(adopt_error)?,
+            untainted: crate::aws::adopt::functions(&lambda, service, &tainted)
+                .await
+                .map_err(adopt_error)?,
+        })
+    }
+
+    /// `terraform untaint ADDRESS`: the object an interrupted apply created is kept.
+    async fn untaint(
+        &mut self,
+        service: &str,
+        work_dir: &WorkDir,
+        address: &str,
+    ) -> Result<(), Error> {
+        let args = vec![
+            "untaint".to_owned(),
+            format!("-lock-timeout={}", self.settings.lock_timeout),
+            address.to_owned(),
+        ];
+        self.run(service, work_dir, args, &[], false, &[0])
+            .await
+            .map(drop)
     }
 
     fn refuse_foreign(&self, service: &str, summary: &PlanFacts) -> Result<(), Error> {
@@ -729,16 +793,41 @@ fn prior_state(plan_file: &std::path::Path) -> Option<serde_json::Value> {
     serde_json::from_reader(entry).ok()
 }
 
-/// The names of the log groups a state holds.
-fn log_groups_in(state: &serde_json::Value) -> std::collections::BTreeSet<String> {
+/// Whether a state holds an object marked tainted (an apply stopped while creating it).
+fn has_tainted(state: &serde_json::Value) -> bool {
     let resources = state.get("resources").and_then(|r| r.as_array());
     resources
         .into_iter()
         .flatten()
-        .filter(|r| r.get("type").and_then(|t| t.as_str()) == Some("aws_cloudwatch_log_group"))
         .filter_map(|r| r.get("instances").and_then(|i| i.as_array()))
         .flatten()
-        .filter_map(|i| i.pointer("/attributes/name").and_then(|n| n.as_str()))
+        .any(|i| i.get("status").and_then(|s| s.as_str()) == Some("tainted"))
+}
+
+/// The names of the log groups a state holds.
+fn log_groups_in(state: &serde_json::Value) -> std::collections::BTreeSet<String> {
+    names_in(state, "aws_cloudwatch_log_group", "name")
+}
+
+/// The names of the functions a state holds.
+fn functions_in(state: &serde_json::Value) -> std::collections::BTreeSet<String> {
+    names_in(state, "aws_lambda_function", "function_name")
+}
+
+/// The attribute `name` of every instance of `kind` in a state.
+fn names_in(
+    state: &serde_json::Value,
+    kind: &str,
+    name: &str,
+) -> std::collections::BTreeSet<String> {
+    let resources = state.get("resources").and_then(|r| r.as_array());
+    resources
+        .into_iter()
+        .flatten()
+        .filter(|r| r.get("type").and_then(|t| t.as_str()) == Some(kind))
+        .filter_map(|r| r.get("instances").and_then(|i| i.as_array()))
+        .flatten()
+        .filter_map(|i| i.get("attributes")?.get(name)?.as_str())
         .map(str::to_owned)
         .collect()
 }

@@ -135,6 +135,13 @@ impl Emulator {
         })
     }
 
+    /// Creates each of `buckets` in `region` unless it is there already.
+    pub fn ensure_buckets(&self, region: &str, buckets: &[String]) {
+        let mut args = vec!["ensure-buckets", region];
+        args.extend(buckets.iter().map(String::as_str));
+        self.probe(&args);
+    }
+
     pub fn create_buckets(&self, buckets: &[&str]) {
         let mut args = vec!["create-buckets"];
         args.extend_from_slice(buckets);
@@ -174,6 +181,25 @@ impl Clients {
                         .send()
                         .await
                         .unwrap();
+                }
+                Value::Null
+            }
+            ["ensure-buckets", region, buckets @ ..] => {
+                for bucket in buckets {
+                    if self.s3.head_bucket().bucket(*bucket).send().await.is_ok() {
+                        continue;
+                    }
+                    let mut create = self.s3.create_bucket().bucket(*bucket);
+                    if *region != "us-east-1" {
+                        create = create.create_bucket_configuration(
+                            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                                .location_constraint((*region).into())
+                                .build(),
+                        );
+                    }
+                    // Another test of this binary may have created it meanwhile, or the
+                    // name is one a test expects refused: the run under test says so.
+                    let _ = create.send().await;
                 }
                 Value::Null
             }
@@ -684,4 +710,24 @@ pub fn plugin_mirror() -> Option<PathBuf> {
     candidates
         .into_iter()
         .find(|dir| dir.join("registry.terraform.io").is_dir())
+}
+
+/// The AWS environment of a run around a fake terraform: credentials that need no lookup,
+/// no instance metadata, every API on a closed port on loopback (lambda-gitops's own Lambda
+/// calls fail as an unreachable endpoint would) but S3, which is the emulator's — where
+/// the buckets `tree`'s services name exist in `region`, as the checks before terraform
+/// starts require. Nothing leaves the machine.
+pub fn around_fake_terraform(tree: &super::Tree, region: &str) -> Vec<(String, String)> {
+    let aws = emulator();
+    aws.ensure_buckets(region, &tree.buckets());
+    [
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
+        ("AWS_ENDPOINT_URL_S3", aws.endpoint.as_str()),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect()
 }

@@ -103,8 +103,8 @@ impl FakeTerraform {
     }
 
     /// The binary as a GitHub Actions job runs it: cwd = the gitops dir, default work and
-    /// cache dirs (under `RUNNER_TEMP` and `HOME` in the temp dir), an AWS region, this
-    /// terraform; `env` on top.
+    /// cache dirs (under `RUNNER_TEMP` and `HOME` in the temp dir), an AWS region and AWS on
+    /// loopback (`aws::around_fake_terraform`), this terraform; `env` on top.
     pub fn ci(&self, tree: &Tree, args: &[&str], env: &[(&str, &str)]) -> Run {
         Run::from(self.ci_command(tree, args, env).output().unwrap())
     }
@@ -125,6 +125,7 @@ impl FakeTerraform {
             .env("RUNNER_TEMP", &runner_temp)
             .env("FAKE_DIR", &self.dir)
             .env("AWS_REGION", "eu-west-2")
+            .envs(super::aws::around_fake_terraform(tree, "eu-west-2"))
             .envs(env.iter().copied())
             .current_dir(tree.gitops())
             .args(args)

@@ -6,7 +6,11 @@
 //! Storage refuses (and records) any request that carries an `Authorization` header. A third,
 //! raw TCP port serves what a well-behaved HTTP server cannot: a body without a length cut
 //! short by a clean close. Faults are queued per asset ([`Behaviour`]) or for the API
-//! ([`ApiBehaviour`]).
+//! ([`ApiBehaviour`]): primary and secondary rate limits (403 and 429, with and without
+//! `retry-after`), 410, bad credentials. A repository may be private (any request without its
+//! token answers 404, as GitHub hides a private repository) and renamed (its old name answers
+//! 301 on reads and 307 on writes to `/repositories/{id}/…`, which is private too); an asset
+//! may carry GitHub's `digest` and a `state` other than `uploaded`.
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{Read, Write};
@@ -52,6 +56,16 @@ pub enum ApiBehaviour {
     /// 301 to the same release under `/repositories/{id}/…`, as GitHub answers for a
     /// renamed repository: a redirect on the API host itself.
     MovedOnSameHost,
+    /// A rate limit with this status (403 or 429). With `reset`: the primary limit
+    /// (`x-ratelimit-remaining: 0`, `x-ratelimit-reset`); without: a secondary one (GitHub's
+    /// message says so). `retry_after` adds `retry-after`.
+    Limited {
+        status: u16,
+        retry_after: Option<u64>,
+        reset: Option<u64>,
+    },
+    /// 410 Gone: an API version GitHub no longer serves.
+    Gone,
 }
 
 /// A published asset: id, name, bytes.
@@ -80,6 +94,13 @@ pub enum WriteBehaviour {
     /// Write, then answer this status anyway (a gateway that timed out on a write that
     /// went through).
     StatusAfterWriting(u16),
+    /// 422 with several `errors[]` entries of each shape GitHub uses, without writing.
+    Invalid,
+    /// A secondary rate limit (403 or 429, `retry-after` if given), without writing.
+    Limited {
+        status: u16,
+        retry_after: Option<u64>,
+    },
 }
 
 /// One request: which server, the path with its query, the Authorization header.
@@ -114,6 +135,13 @@ struct Inner {
     requests: Vec<Request>,
     /// Asset bodies sent in full.
     bodies_served: usize,
+    /// Private repositories and the token that may see each.
+    private: HashMap<String, String>,
+    /// Repositories whose old name redirects to `/repositories/{id}/…`.
+    renamed: Vec<String>,
+    /// Per asset id: GitHub's `digest` (null unless set) and `state` (`uploaded` unless set).
+    digests: HashMap<u64, String>,
+    states: HashMap<u64, String>,
 }
 
 #[derive(Clone)]
@@ -152,6 +180,10 @@ impl FakeGithub {
         let api = Router::new()
             .route("/repos/{owner}/{repo}/releases/tags/{tag}", get(release))
             .route("/repositories/{id}/releases/tags/{tag}", get(moved_release))
+            .route(
+                "/repositories/{id}/issues/comments/{comment}",
+                patch(moved_update_comment),
+            )
             .route(
                 "/repos/{owner}/{repo}/releases/assets/{id}",
                 get(asset_redirect),
@@ -208,6 +240,45 @@ impl FakeGithub {
             .or_default()
             .push((id, name.to_owned(), bytes));
         id
+    }
+
+    /// `repository` is private: only `token` sees it; any other request answers 404.
+    pub fn make_private(&self, repository: &str, token: &str) {
+        let mut inner = self.inner.lock().unwrap();
+        if !inner.repositories.iter().any(|r| r == repository) {
+            inner.repositories.push(repository.to_owned());
+        }
+        inner
+            .private
+            .insert(repository.to_owned(), token.to_owned());
+    }
+
+    /// `repository` was renamed: its old name answers 301 (reads) or 307 (writes) to
+    /// `/repositories/{id}/…` on the API, as GitHub does.
+    pub fn rename(&self, repository: &str) {
+        let mut inner = self.inner.lock().unwrap();
+        if !inner.repositories.iter().any(|r| r == repository) {
+            inner.repositories.push(repository.to_owned());
+        }
+        inner.renamed.push(repository.to_owned());
+    }
+
+    /// GitHub's `digest` of asset `id` (e.g. `sha256:<hex>`).
+    pub fn set_digest(&self, id: u64, digest: &str) {
+        self.inner
+            .lock()
+            .unwrap()
+            .digests
+            .insert(id, digest.to_owned());
+    }
+
+    /// The `state` of asset `id` (`open` while uploading).
+    pub fn set_state(&self, id: u64, state: &str) {
+        self.inner
+            .lock()
+            .unwrap()
+            .states
+            .insert(id, state.to_owned());
     }
 
     pub fn behave(&self, asset_id: u64, behaviours: &[Behaviour]) {
@@ -391,50 +462,29 @@ async fn release(
 ) -> Response {
     record(&state, "api", uri.to_string(), &headers);
     let repository = format!("{owner}/{repo}");
+    if let Some(hidden) = hidden(&state, &repository, &headers) {
+        return hidden;
+    }
     let behaviour = state.inner.lock().unwrap().api_behaviours.pop_front();
     match behaviour {
-        Some(ApiBehaviour::RateLimited { reset }) => {
-            return (
-                StatusCode::FORBIDDEN,
-                [
-                    ("x-ratelimit-limit", "60".to_owned()),
-                    ("x-ratelimit-remaining", "0".to_owned()),
-                    ("x-ratelimit-reset", reset.to_string()),
-                ],
-                axum::Json(serde_json::json!({
-                    "message": "API rate limit exceeded for 127.0.0.1.",
-                    "documentation_url": "https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting"
-                })),
-            )
-                .into_response()
-        }
-        Some(ApiBehaviour::Unauthorized) => {
-            return (
-                StatusCode::UNAUTHORIZED,
-                axum::Json(serde_json::json!({"message": "Bad credentials", "status": "401"})),
-            )
-                .into_response()
-        }
         Some(ApiBehaviour::MovedOnSameHost) => {
-            let id = {
-                let inner = state.inner.lock().unwrap();
-                inner
-                    .repositories
-                    .iter()
-                    .position(|r| *r == repository)
-                    .map_or(0, |i| i + 1)
-            };
-            return (
+            return moved(
+                &state,
+                &repository,
                 StatusCode::MOVED_PERMANENTLY,
-                [(
-                    header::LOCATION,
-                    format!("{}/repositories/{id}/releases/tags/{tag}", state.api_url),
-                )],
-                axum::Json(serde_json::json!({"message": "Moved Permanently"})),
+                &format!("releases/tags/{tag}"),
             )
-                .into_response();
         }
+        Some(other) => return failure_response(other),
         None => {}
+    }
+    if state.inner.lock().unwrap().renamed.contains(&repository) {
+        return moved(
+            &state,
+            &repository,
+            StatusCode::MOVED_PERMANENTLY,
+            &format!("releases/tags/{tag}"),
+        );
     }
     release_json(&state, &repository, &tag)
 }
@@ -454,6 +504,9 @@ async fn moved_release(
         .get(id.wrapping_sub(1))
         .cloned()
         .unwrap_or_default();
+    if let Some(hidden) = hidden(&state, &repository, &headers) {
+        return hidden;
+    }
     release_json(&state, &repository, &tag)
 }
 
@@ -473,7 +526,8 @@ fn release_json(state: &AppState, repository: &str, tag: &str) -> Response {
                 "id": id,
                 "name": name,
                 "size": bytes.len(),
-                "state": "uploaded",
+                "state": inner.states.get(id).cloned().unwrap_or_else(|| "uploaded".to_owned()),
+                "digest": inner.digests.get(id),
                 "content_type": "application/zip",
                 "url": format!("{}/repos/{repository}/releases/assets/{id}", state.api_url),
                 "browser_download_url": format!("https://github.com/{repository}/releases/download/{tag}/{name}"),
@@ -490,8 +544,10 @@ async fn asset_redirect(
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
 ) -> Response {
-    let _ = (owner, repo);
     record(&state, "api", uri.to_string(), &headers);
+    if let Some(hidden) = hidden(&state, &format!("{owner}/{repo}"), &headers) {
+        return hidden;
+    }
     if headers.get(header::ACCEPT).map(|v| v.as_bytes()) != Some(b"application/octet-stream") {
         // The real API answers JSON metadata without this Accept header.
         return (StatusCode::OK, axum::Json(serde_json::json!({"id": id}))).into_response();
@@ -643,6 +699,12 @@ async fn comments(
     headers: HeaderMap,
 ) -> Response {
     record(&state, "api", uri.to_string(), &headers);
+    if let Some(hidden) = hidden(&state, &format!("{owner}/{repo}"), &headers) {
+        return hidden;
+    }
+    if let Some(failure) = api_failure(&state) {
+        return failure;
+    }
     let per_page: usize = query
         .get("per_page")
         .and_then(|v| v.parse().ok())
@@ -704,23 +766,86 @@ fn pull_json(repository: &str, (number, state, merged): &Pull) -> serde_json::Va
 /// A queued API behaviour that applies to any endpoint (a rate limit, bad credentials).
 fn api_failure(state: &AppState) -> Option<Response> {
     let behaviour = state.inner.lock().unwrap().api_behaviours.pop_front()?;
-    Some(match behaviour {
-        ApiBehaviour::RateLimited { reset } => (
-            StatusCode::FORBIDDEN,
-            [
-                ("x-ratelimit-limit", "60".to_owned()),
-                ("x-ratelimit-remaining", "0".to_owned()),
-                ("x-ratelimit-reset", reset.to_string()),
-            ],
-            axum::Json(serde_json::json!({"message": "API rate limit exceeded for 127.0.0.1."})),
-        )
-            .into_response(),
+    Some(failure_response(behaviour))
+}
+
+/// The answer of a queued failure (a redirect only makes sense for a release: 401 elsewhere).
+fn failure_response(behaviour: ApiBehaviour) -> Response {
+    match behaviour {
+        ApiBehaviour::RateLimited { reset } => limited(403, None, Some(reset)),
+        ApiBehaviour::Limited {
+            status,
+            retry_after,
+            reset,
+        } => limited(status, retry_after, reset),
+        ApiBehaviour::Gone => error_json(
+            StatusCode::GONE,
+            "API version 2022-11-28 is no longer supported; see https://docs.github.com/rest/about-the-rest-api/api-versions",
+        ),
         ApiBehaviour::Unauthorized | ApiBehaviour::MovedOnSameHost => (
             StatusCode::UNAUTHORIZED,
             axum::Json(serde_json::json!({"message": "Bad credentials", "status": "401"})),
         )
             .into_response(),
-    })
+    }
+}
+
+/// A rate-limit answer as GitHub gives it: the primary limit with `reset`, else a secondary
+/// one.
+fn limited(status: u16, retry_after: Option<u64>, reset: Option<u64>) -> Response {
+    let status = StatusCode::from_u16(status).unwrap();
+    let message = match reset {
+        Some(_) => "API rate limit exceeded for user ID 1.",
+        None => "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+    };
+    let mut response = error_json(status, message);
+    let headers = response.headers_mut();
+    headers.insert("x-ratelimit-limit", "5000".parse().unwrap());
+    let remaining = if reset.is_some() { "0" } else { "4990" };
+    headers.insert("x-ratelimit-remaining", remaining.parse().unwrap());
+    if let Some(reset) = reset {
+        headers.insert("x-ratelimit-reset", reset.to_string().parse().unwrap());
+    }
+    if let Some(after) = retry_after {
+        headers.insert(header::RETRY_AFTER, after.to_string().parse().unwrap());
+    }
+    response
+}
+
+/// 404 for a private repository unless the request carries its token.
+fn hidden(state: &AppState, repository: &str, headers: &HeaderMap) -> Option<Response> {
+    let inner = state.inner.lock().unwrap();
+    let token = inner.private.get(repository)?;
+    let sent = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    (sent != Some(token.as_str())).then(|| error_json(StatusCode::NOT_FOUND, "Not Found"))
+}
+
+/// GitHub's answer on a renamed repository's old name: `status` to the same `rest` under
+/// `/repositories/{id}/`.
+fn moved(state: &AppState, repository: &str, status: StatusCode, rest: &str) -> Response {
+    let id = state
+        .inner
+        .lock()
+        .unwrap()
+        .repositories
+        .iter()
+        .position(|r| r == repository)
+        .map_or(0, |i| i + 1);
+    (
+        status,
+        [(
+            header::LOCATION,
+            format!("{}/repositories/{id}/{rest}", state.api_url),
+        )],
+        axum::Json(serde_json::json!({
+            "message": "Moved Permanently",
+            "url": format!("{}/repositories/{id}/{rest}", state.api_url),
+        })),
+    )
+        .into_response()
 }
 
 /// `GET /repos/{owner}/{repo}/pulls?state=&sort=&direction=&per_page=&page=`: newest first
@@ -733,10 +858,13 @@ async fn pulls(
     headers: HeaderMap,
 ) -> Response {
     record(&state, "api", uri.to_string(), &headers);
+    let repository = format!("{owner}/{repo}");
+    if let Some(hidden) = hidden(&state, &repository, &headers) {
+        return hidden;
+    }
     if let Some(failure) = api_failure(&state) {
         return failure;
     }
-    let repository = format!("{owner}/{repo}");
     let wanted = query.get("state").map_or("open", String::as_str).to_owned();
     let per_page: usize = query
         .get("per_page")
@@ -807,10 +935,13 @@ async fn pull(
     headers: HeaderMap,
 ) -> Response {
     record(&state, "api", uri.to_string(), &headers);
+    let repository = format!("{owner}/{repo}");
+    if let Some(hidden) = hidden(&state, &repository, &headers) {
+        return hidden;
+    }
     if let Some(failure) = api_failure(&state) {
         return failure;
     }
-    let repository = format!("{owner}/{repo}");
     let found = state
         .inner
         .lock()
@@ -966,6 +1097,27 @@ fn check_write(
             )))
         }
         Some(WriteBehaviour::StatusAfterWriting(code)) => Some(code),
+        Some(WriteBehaviour::Invalid) => {
+            return Err(Box::new((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                axum::Json(serde_json::json!({
+                    "message": "Validation Failed",
+                    "errors": [
+                        {"resource": "IssueComment", "field": "body", "code": "missing_field"},
+                        {"resource": "IssueComment", "field": "body", "code": "custom",
+                         "message": "body contains a disallowed word"},
+                        "the comment is locked",
+                    ],
+                    "documentation_url": "https://docs.github.com/rest/issues/comments#update-an-issue-comment",
+                    "status": "422",
+                })),
+            )
+                .into_response()))
+        }
+        Some(WriteBehaviour::Limited {
+            status,
+            retry_after,
+        }) => return Err(Box::new(limited(status, retry_after, None))),
         None => None,
     };
     Ok((text.to_owned(), login, kind, after))
@@ -980,6 +1132,9 @@ async fn create_comment(
     body: axum::body::Bytes,
 ) -> Response {
     record_as(&state, "POST", "api", uri.to_string(), &headers);
+    if let Some(hidden) = hidden(&state, &format!("{owner}/{repo}"), &headers) {
+        return hidden;
+    }
     let body: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
     let mut inner = state.inner.lock().unwrap();
     let (text, login, kind, after) = match check_write(&mut inner, &headers, &body) {
@@ -1008,7 +1163,8 @@ async fn create_comment(
         .into_response()
 }
 
-/// `PATCH /repos/{owner}/{repo}/issues/comments/{id}` `{"body": …}` → 200.
+/// `PATCH /repos/{owner}/{repo}/issues/comments/{id}` `{"body": …}` → 200; 307 on a
+/// renamed repository's old name.
 async fn update_comment(
     State(state): State<AppState>,
     Path((owner, repo, id)): Path<(String, String, u64)>,
@@ -1017,17 +1173,57 @@ async fn update_comment(
     body: axum::body::Bytes,
 ) -> Response {
     record_as(&state, "PATCH", "api", uri.to_string(), &headers);
-    let body: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let repository = format!("{owner}/{repo}");
+    if let Some(hidden) = hidden(&state, &repository, &headers) {
+        return hidden;
+    }
+    if state.inner.lock().unwrap().renamed.contains(&repository) {
+        let rest = format!("issues/comments/{id}");
+        return moved(&state, &repository, StatusCode::TEMPORARY_REDIRECT, &rest);
+    }
+    edit_comment(&state, &repository, id, &headers, &body)
+}
+
+/// `PATCH /repositories/{id}/issues/comments/{comment}`: a renamed repository's comment.
+async fn moved_update_comment(
+    State(state): State<AppState>,
+    Path((repository_id, id)): Path<(usize, u64)>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    record_as(&state, "PATCH", "api", uri.to_string(), &headers);
+    let repository = state
+        .inner
+        .lock()
+        .unwrap()
+        .repositories
+        .get(repository_id.wrapping_sub(1))
+        .cloned()
+        .unwrap_or_default();
+    if let Some(hidden) = hidden(&state, &repository, &headers) {
+        return hidden;
+    }
+    edit_comment(&state, &repository, id, &headers, &body)
+}
+
+fn edit_comment(
+    state: &AppState,
+    repository: &str,
+    id: u64,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    let body: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
     let mut inner = state.inner.lock().unwrap();
-    let (text, _, _, after) = match check_write(&mut inner, &headers, &body) {
+    let (text, _, _, after) = match check_write(&mut inner, headers, &body) {
         Ok(checked) => checked,
         Err(response) => return *response,
     };
-    let repository = format!("{owner}/{repo}");
     let found = inner
         .comments
         .iter_mut()
-        .filter(|((r, _), _)| *r == repository)
+        .filter(|((r, _), _)| r == repository)
         .find_map(|((_, number), comments)| {
             let number = *number;
             comments
@@ -1039,7 +1235,8 @@ async fn update_comment(
         return error_json(StatusCode::NOT_FOUND, "Not Found");
     };
     comment.body = text;
-    let json = comment_json(&owner, &repo, number, comment);
+    let (owner, repo) = repository.split_once('/').unwrap_or((repository, ""));
+    let json = comment_json(owner, repo, number, comment);
     if let Some(code) = after {
         return error_json(StatusCode::from_u16(code).unwrap(), "Server Error");
     }

@@ -6,6 +6,7 @@
 pub mod aws;
 pub mod fake_terraform;
 pub mod github;
+pub mod pyyaml;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -52,6 +53,33 @@ impl Tree {
             std::fs::remove_file(path).unwrap();
         }
         self
+    }
+
+    /// The trigger and package buckets the services' configs name (read line by line).
+    pub fn buckets(&self) -> Vec<String> {
+        let Ok(services) = std::fs::read_dir(self.gitops().join("services")) else {
+            return Vec::new();
+        };
+        let mut buckets: Vec<String> = services
+            .filter_map(|entry| {
+                std::fs::read_to_string(entry.ok()?.path().join("config.yaml")).ok()
+            })
+            .flat_map(|text| {
+                text.lines()
+                    .filter_map(|line| {
+                        let line = line.trim();
+                        ["triggerBucket:", "packageBucket:"]
+                            .iter()
+                            .find_map(|key| line.strip_prefix(key))
+                            .map(|value| value.trim().trim_matches('"').to_owned())
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .filter(|bucket| !bucket.is_empty())
+            .collect();
+        buckets.sort();
+        buckets.dedup();
+        buckets
     }
 
     /// A package file under the gitops dir: a whole zip.

@@ -73,8 +73,10 @@ fn a_symlinked_preview_folder_is_refused_with_nothing_changed() {
         "hint: replace the link with the file or directory itself",
     ]);
     plan_is_refused_before_terraform(&tree, "environments/preview/pr-42: is a symlink");
-    tree.run(&["preview", "remove", "--service", "svc", "--pr", "42"]);
-    tree.run(&["preview", "set", "--service", "svc", "--pr", "42", "9.9.9"]);
+    tree.run(&["preview", "remove", "--service", "svc", "--pr", "42"])
+        .fails_with(&["environments/preview/pr-42: is a symlink"]);
+    tree.run(&["preview", "set", "--service", "svc", "--pr", "42", "9.9.9"])
+        .fails_with(&["environments/preview/pr-42: is a symlink"]);
     assert_eq!(
         snapshot(&tree.gitops()),
         before,

@@ -48,7 +48,12 @@ pub async fn run(
         .find(|env| env.env == from && env.config.service_name == service)
     else {
         let shown = session.gitops.shown(&source_path);
-        let own: Vec<_> = problems.into_iter().filter(|p| p.file == shown).collect();
+        // The problems of both files the promotion touches (or of a folder on their way).
+        let target = session.gitops.shown(&layout::env_config(to, service));
+        let own: Vec<_> = problems
+            .into_iter()
+            .filter(|p| shown.starts_with(&p.file) || target.starts_with(&p.file))
+            .collect();
         return Err(if own.is_empty() {
             Error::NoEnvironment {
                 service: service.to_owned(),

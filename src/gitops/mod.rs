@@ -142,19 +142,23 @@ impl Session {
             .find(|file| file.path == shown)
     }
 
-    /// The scan's own refusal of `relative` (outside the gitops dir, not a regular file,
-    /// unreadable), when it has one.
+    /// The scan's own refusal of `relative` or of a directory on its way (a symlink, not a
+    /// regular file, unreadable), when it has one.
     pub fn refusal(&self, relative: &Path) -> Option<&Problem> {
         let shown = self.gitops.shown(relative);
-        self.tree.problems.iter().find(|p| p.file == shown)
+        self.tree
+            .problems
+            .iter()
+            .find(|p| shown.starts_with(&p.file))
     }
 
     /// The document at `relative`: `None` when there is no such file; an error naming the
     /// file (and line) when it cannot be read or parsed.
     pub fn document(&self, relative: &Path) -> Result<Option<(PathBuf, Document)>, Error> {
-        if let Some(problem) = self.refusal(relative) {
+        // Every refusal of the scan, so an edit of several files names each one refused.
+        if self.refusal(relative).is_some() {
             return Err(Error::Invalid {
-                problems: vec![problem.clone()],
+                problems: problem::sorted(self.tree.problems.clone()),
             });
         }
         let Some(file) = self.file(relative) else {

@@ -724,7 +724,10 @@ fn the_apply_example_stops_with_a_way_forward_when_no_plan_was_reviewed() {
     for (gh, says, downloads) in cases {
         let (code, stderr, summary, asked) = fetch_the_reviewed_plan(gh);
         assert_eq!(code, 1, "{says}: {stderr}");
-        assert!(stderr.contains("::error title=no reviewed plan for s3-notifier::"), "{stderr}");
+        assert!(
+            stderr.contains("::error title=no reviewed plan for s3-notifier::"),
+            "{stderr}"
+        );
         assert!(stderr.contains(says), "{says}: {stderr}");
         for text in [&stderr, &summary] {
             assert!(
@@ -737,6 +740,9 @@ fn the_apply_example_stops_with_a_way_forward_when_no_plan_was_reviewed() {
             downloads,
             "{says}: gh was asked:\n{asked}"
         );
-        assert!(!asked.contains("run download  "), "an empty run id: {asked}");
+        assert!(
+            !asked.contains("run download  "),
+            "an empty run id: {asked}"
+        );
     }
 }

@@ -86,7 +86,9 @@ fn evaluate(value: &str, server_url: &str) -> String {
         .iter()
         .find(|(expression, _)| *expression == value)
         .map(|(_, v)| (*v).to_owned())
-        .unwrap_or_else(|| panic!("the install step's env has an expression this test does not know: {value}"))
+        .unwrap_or_else(|| {
+            panic!("the install step's env has an expression this test does not know: {value}")
+        })
 }
 
 /// Files served under `/<owner>/<repo>/releases/download/<tag>/<file>`, and every path asked.
@@ -121,7 +123,10 @@ fn serve(dir: &Path) -> (String, Release) {
     listener.set_nonblocking(true).unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let app = Router::new()
-        .route("/{owner}/{repo}/releases/download/{tag}/{file}", get(download))
+        .route(
+            "/{owner}/{repo}/releases/download/{tag}/{file}",
+            get(download),
+        )
         .with_state(release.clone());
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -285,8 +290,14 @@ fn a_tampered_archive_is_refused_by_the_install_step_and_never_unpacked() {
     );
     assert_eq!(runner.github_path(), "", "something went on PATH");
     let dir = runner.runner_temp().join("lambda-gitops-bin").join(VERSION);
-    assert!(!dir.join("lambda-gitops").exists(), "the archive was unpacked");
-    assert!(!dir.join(&archive).exists(), "the tampered archive was kept");
+    assert!(
+        !dir.join("lambda-gitops").exists(),
+        "the archive was unpacked"
+    );
+    assert!(
+        !dir.join(&archive).exists(),
+        "the tampered archive was kept"
+    );
     assert!(!runner.temp.path().join("pwned").exists());
 }
 

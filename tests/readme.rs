@@ -99,11 +99,14 @@ fn every_source_file_the_docs_cite_exists() {
     for (file, text) in documents() {
         for span in code_spans(&text) {
             let path = span.split_whitespace().next().unwrap_or("");
-            let is_source = (path.starts_with("src/") || path.starts_with("tests/"))
-                && path.ends_with(".rs");
+            let is_source =
+                (path.starts_with("src/") || path.starts_with("tests/")) && path.ends_with(".rs");
             if is_source {
                 cited += 1;
-                assert!(root().join(path).exists(), "{file} cites `{path}`, which does not exist");
+                assert!(
+                    root().join(path).exists(),
+                    "{file} cites `{path}`, which does not exist"
+                );
             }
         }
     }
@@ -178,7 +181,9 @@ fn every_relative_link_leads_to_a_file_and_a_heading_there() {
     let readme_links = anchors_and_links(&documents[0].1).1;
     for (file, _) in &documents[1..] {
         assert!(
-            readme_links.iter().any(|l| l.split('#').next() == Some(file.as_str())),
+            readme_links
+                .iter()
+                .any(|l| l.split('#').next() == Some(file.as_str())),
             "the README does not link {file}"
         );
     }
@@ -213,8 +218,10 @@ fn the_readme_is_a_front_page_with_install_prerequisites_iam_and_troubleshooting
             Event::Text(t) if json.is_some() => json.as_mut().unwrap().push_str(&t),
             Event::End(TagEnd::CodeBlock) => {
                 if let Some(policy) = json.take() {
-                    let value: serde_json::Value = serde_json::from_str(&policy)
-                        .unwrap_or_else(|e| panic!("an IAM policy that is not JSON: {e}\n{policy}"));
+                    let value: serde_json::Value =
+                        serde_json::from_str(&policy).unwrap_or_else(|e| {
+                            panic!("an IAM policy that is not JSON: {e}\n{policy}")
+                        });
                     assert_eq!(value["Version"], "2012-10-17");
                     assert!(value["Statement"].as_array().is_some_and(|s| !s.is_empty()));
                     policies += 1;
@@ -238,7 +245,14 @@ fn the_readme_is_a_front_page_with_install_prerequisites_iam_and_troubleshooting
         );
     }
     assert_eq!(policies, 2, "the plan role's and the apply role's policies");
-    for command in ["scripts/demo", "scripts/test", "cargo install --locked --git"] {
-        assert!(readme.contains(command), "the README does not show {command}");
+    for command in [
+        "scripts/demo",
+        "scripts/test",
+        "cargo install --locked --git",
+    ] {
+        assert!(
+            readme.contains(command),
+            "the README does not show {command}"
+        );
     }
 }

@@ -1,11 +1,14 @@
-//! `action.yml` and the workflows in `examples/github-actions/`, read through the project's
-//! own YAML layer: every `lambda-gitops` invocation in them (`run:` scripts, `$(…)` inside
-//! them, and the action's `command`/`service`/`args` inputs) is parsed by the real command
-//! line parser, so an example never shows a flag the binary does not have. And the
-//! workflows ask for the least they need: `contents: read`, `pull-requests: write` only
-//! where a job comments, `id-token: write` only where a job takes AWS credentials; no
-//! `${{ }}` inside a script (inputs reach scripts through the environment); the action
-//! verifies the binary's SHA-256 and pipes nothing into a shell.
+//! `action.yml`, the workflows in `examples/github-actions/` and the project's own in
+//! `.github/workflows/`, read through the project's own YAML layer: every `lambda-gitops`
+//! invocation in them (`run:` scripts, `$(…)` inside them, and the action's
+//! `command`/`service`/`args` inputs) is parsed by the real command line parser, so an example
+//! never shows a flag the binary does not have. And the workflows ask for the least they need:
+//! `contents: read`, `pull-requests: write` only where a job comments, `id-token: write` only
+//! where a job takes AWS credentials, writes in the project's workflows only where a release
+//! is published; no `${{ }}` inside a script (inputs reach scripts through the environment);
+//! every action pinned to a commit SHA of a current major, with its version beside it; no
+//! checkout that keeps its credentials; the action verifies the binary's SHA-256 and pipes
+//! nothing into a shell; the apply example stops with a way forward when no plan was reviewed.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -1,11 +1,14 @@
-//! `action.yml` and the workflows in `examples/github-actions/`, read through the project's
-//! own YAML layer: every `lambda-gitops` invocation in them (`run:` scripts, `$(…)` inside
-//! them, and the action's `command`/`service`/`args` inputs) is parsed by the real command
-//! line parser, so an example never shows a flag the binary does not have. And the
-//! workflows ask for the least they need: `contents: read`, `pull-requests: write` only
-//! where a job comments, `id-token: write` only where a job takes AWS credentials; no
-//! `${{ }}` inside a script (inputs reach scripts through the environment); the action
-//! verifies the binary's SHA-256 and pipes nothing into a shell.
+//! `action.yml`, the workflows in `examples/github-actions/` and the project's own in
+//! `.github/workflows/`, read through the project's own YAML layer: every `lambda-gitops`
+//! invocation in them (`run:` scripts, `$(…)` inside them, and the action's
+//! `command`/`service`/`args` inputs) is parsed by the real command line parser, so an example
+//! never shows a flag the binary does not have. And the workflows ask for the least they need:
+//! `contents: read`, `pull-requests: write` only where a job comments, `id-token: write` only
+//! where a job takes AWS credentials, writes in the project's workflows only where a release
+//! is published; no `${{ }}` inside a script (inputs reach scripts through the environment);
+//! every action pinned to a commit SHA of a current major, with its version beside it; no
+//! checkout that keeps its credentials; the action verifies the binary's SHA-256 and pipes
+//! nothing into a shell; the apply example stops with a way forward when no plan was reviewed.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -25,7 +28,24 @@ fn load(path: &Path) -> Document {
 }
 
 fn workflows() -> Vec<(String, Document)> {
-    let dir = root().join("examples/github-actions");
+    workflows_in("examples/github-actions")
+}
+
+/// The project's own workflows (CI and releases).
+fn project_workflows() -> Vec<(String, Document)> {
+    workflows_in(".github/workflows")
+}
+
+/// Every workflow, examples and the project's own, and the action.
+fn every_file() -> Vec<(String, Document)> {
+    let mut files = workflows();
+    files.extend(project_workflows());
+    files.push(("action.yml".to_owned(), load(&root().join("action.yml"))));
+    files
+}
+
+fn workflows_in(dir: &str) -> Vec<(String, Document)> {
+    let dir = root().join(dir);
     let mut files: Vec<(String, Document)> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|entry| entry.unwrap().path())
@@ -312,8 +332,7 @@ fn check_against_the_parser(file: &str, invocation: &Invocation) {
 
 #[test]
 fn every_lambda_gitops_invocation_in_the_examples_and_the_action_parses() {
-    let mut files = workflows();
-    files.push(("action.yml".to_owned(), load(&root().join("action.yml"))));
+    let files = every_file();
     let mut subcommands: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (file, document) in &files {
         for invocation in invocations_by_job(document).values().flatten() {
@@ -334,9 +353,11 @@ fn every_lambda_gitops_invocation_in_the_examples_and_the_action_parses() {
     }
     let expected = [
         ("action.yml", &["--version"][..]),
-        ("lambda-apply.yml", &["apply", "matrix"]),
+        ("lambda-apply.yml", &["apply", "matrix", "plan"]),
         ("lambda-drift.yml", &["plan"]),
         ("lambda-plan.yml", &["plan"]),
+        ("lambda-preview-janitor.yml", &["preview"]),
+        ("release.yml", &["--version"]),
     ];
     for (file, words) in expected {
         let words: BTreeSet<String> = words.iter().map(|w| (*w).to_owned()).collect();
@@ -346,7 +367,7 @@ fn every_lambda_gitops_invocation_in_the_examples_and_the_action_parses() {
             "the invocations in {file}"
         );
     }
-    for (file, _) in &files {
+    for (file, _) in files.iter().filter(|(file, _)| file != "ci.yml") {
         assert!(
             subcommands.contains_key(file),
             "no lambda-gitops invocation found in {file}"
@@ -446,8 +467,7 @@ fn every_workflow_asks_for_the_least_it_needs() {
 
 #[test]
 fn scripts_take_inputs_from_the_environment_never_from_expressions() {
-    let mut files = workflows();
-    files.push(("action.yml".to_owned(), load(&root().join("action.yml"))));
+    let files = every_file();
     let mut scripts = 0;
     for (file, document) in &files {
         for node in document.root.walk() {
@@ -463,7 +483,7 @@ fn scripts_take_inputs_from_the_environment_never_from_expressions() {
             );
         }
     }
-    assert!(scripts >= 4, "{scripts} scripts found");
+    assert!(scripts >= 10, "{scripts} scripts found");
 }
 
 #[test]
@@ -482,7 +502,8 @@ fn the_action_installs_a_release_binary_it_verified() {
         "set -euo pipefail",
         "SHA256SUMS",
         "sha256sum",
-        "--proto '=https'",
+        "proto='=https'",
+        "--proto \"$proto\" --proto-redir '=https'",
         "\"$actual\" != \"$expected\"",
     ] {
         assert!(
@@ -504,5 +525,227 @@ fn the_action_installs_a_release_binary_it_verified() {
     assert!(check < unpack && unpack < path);
     for step in steps {
         assert_eq!(text(step.get(&["shell"])), Some("bash"));
+    }
+}
+
+/// Each file's `uses:` values with the line they are on, as written (comment included).
+fn uses_lines(file: &str, document: &Document) -> Vec<(usize, String, String)> {
+    let path = if file == "action.yml" {
+        root().join(file)
+    } else if project_workflows().iter().any(|(name, _)| name == file) {
+        root().join(".github/workflows").join(file)
+    } else {
+        root().join("examples/github-actions").join(file)
+    };
+    let source = std::fs::read_to_string(path).unwrap();
+    let lines: Vec<&str> = source.lines().collect();
+    document
+        .root
+        .walk()
+        .filter_map(|node| node.get(&["uses"]))
+        .map(|uses| {
+            let value = uses.as_scalar().unwrap().value.clone();
+            let line = lines[uses.line() - 1].to_owned();
+            (uses.line(), value, line)
+        })
+        .collect()
+}
+
+/// The first major of each action that runs on a runtime GitHub still supports (node24).
+const OLDEST_MAJOR: [(&str, u32); 6] = [
+    ("actions/checkout", 5),
+    ("actions/upload-artifact", 6),
+    ("actions/download-artifact", 7),
+    ("aws-actions/configure-aws-credentials", 6),
+    ("hashicorp/setup-terraform", 4),
+    ("actions/attest-build-provenance", 3),
+];
+
+#[test]
+fn every_action_is_pinned_to_a_commit_with_its_version_beside_it() {
+    let mut pinned = 0;
+    for (file, document) in every_file() {
+        for (line, uses, text) in uses_lines(&file, &document) {
+            let (action, reference) = uses.split_once('@').expect("owner/repo@ref");
+            let comment = text.split_once(" # ").map(|(_, c)| c.trim()).unwrap_or("");
+            if action == "your-org/lambda-gitops" {
+                // The placeholder has no commit to pin: the line says so, for zizmor and for
+                // whoever copies it.
+                assert!(
+                    comment.starts_with("zizmor: ignore[unpinned-uses]") && comment.contains("SHA"),
+                    "{file}:{line}: the placeholder must say how to pin it: {text}"
+                );
+                continue;
+            }
+            assert!(
+                reference.len() == 40 && reference.chars().all(|c| c.is_ascii_hexdigit()),
+                "{file}:{line}: {uses} is not pinned to a full commit SHA"
+            );
+            let version = comment
+                .strip_prefix('v')
+                .unwrap_or_else(|| panic!("{file}:{line}: no `# vX.Y.Z` beside {uses}"));
+            assert_eq!(version.split('.').count(), 3, "{file}:{line}: {comment}");
+            let major: u32 = version.split('.').next().unwrap().parse().unwrap();
+            let oldest = OLDEST_MAJOR
+                .iter()
+                .find(|(name, _)| *name == action)
+                .unwrap_or_else(|| panic!("{file}:{line}: {action} is not a known action"))
+                .1;
+            assert!(
+                major >= oldest,
+                "{file}:{line}: {action} v{major} runs on a retired runtime (v{oldest} or later)"
+            );
+            pinned += 1;
+        }
+    }
+    assert!(pinned >= 20, "{pinned} pinned actions");
+}
+
+#[test]
+fn no_checkout_keeps_its_credentials() {
+    let mut checkouts = 0;
+    for (file, document) in every_file() {
+        for node in document.root.walk() {
+            let Some(uses) = text(node.get(&["uses"])) else {
+                continue;
+            };
+            if uses.starts_with("actions/checkout@") {
+                checkouts += 1;
+                assert_eq!(
+                    text(node.get(&["with", "persist-credentials"])),
+                    Some("false"),
+                    "{file}:{}: a checkout that leaves its token in .git/config",
+                    node.line()
+                );
+            }
+        }
+    }
+    assert!(checkouts >= 10, "{checkouts} checkouts");
+}
+
+#[test]
+fn the_projects_workflows_write_only_where_they_publish_a_release() {
+    let expected: BTreeMap<(&str, &str), &[(&str, &str)]> = BTreeMap::from([
+        (("ci.yml", "test"), &[("contents", "read")][..]),
+        (("ci.yml", "msrv"), &[("contents", "read")][..]),
+        (("release.yml", "build"), &[("contents", "read")][..]),
+        (
+            ("release.yml", "publish"),
+            &[
+                ("attestations", "write"),
+                ("contents", "write"),
+                ("id-token", "write"),
+            ][..],
+        ),
+    ]);
+    let mut seen = 0;
+    for (file, document) in project_workflows() {
+        for (job, granted) in permissions(&document) {
+            let want: BTreeMap<String, String> = expected
+                .get(&(file.as_str(), job.as_str()))
+                .unwrap_or_else(|| panic!("{file}: job {job} is not expected"))
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            assert_eq!(granted, want, "{file}: job {job}");
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, expected.len());
+}
+
+/// The apply example's "Fetch the reviewed plan" script, run by bash with a `gh` that answers
+/// as GitHub would in each dead end; returns the exit code, stderr, the summary and what `gh`
+/// was asked.
+fn fetch_the_reviewed_plan(gh: &str) -> (i32, String, String, String) {
+    let document = load(&root().join("examples/github-actions/lambda-apply.yml"));
+    let step = items(document.root.get(&["jobs", "apply", "steps"]))
+        .iter()
+        .find(|step| text(step.get(&["name"])) == Some("Fetch the reviewed plan"))
+        .expect("the fetch step");
+    let script = text(step.get(&["run"])).unwrap();
+    let temp = tempfile::tempdir().unwrap();
+    let bin = temp.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let fake = bin.join("gh");
+    std::fs::write(
+        &fake,
+        format!("#!/usr/bin/env bash\necho \"gh $*\" >> \"$GH_LOG\"\n{gh}\n"),
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let summary = temp.path().join("summary");
+    let log = temp.path().join("gh.log");
+    std::fs::write(&log, "").unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let output = std::process::Command::new("bash")
+        .args(["--noprofile", "--norc", "-eo", "pipefail", "-c", script])
+        .env("PATH", path)
+        .env("GH_LOG", &log)
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .env("GH_TOKEN", "t")
+        .env("REPOSITORY", "your-org/gitops")
+        .env("MERGED", "0123456789abcdef0123456789abcdef01234567")
+        .env("SERVICE", "s3-notifier")
+        .env("PLANS", temp.path().join("plans"))
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+        std::fs::read_to_string(&summary).unwrap_or_default(),
+        std::fs::read_to_string(&log).unwrap(),
+    )
+}
+
+#[test]
+fn the_apply_example_stops_with_a_way_forward_when_no_plan_was_reviewed() {
+    // A push without a pull request; a pull request without a successful plan run; a run
+    // whose artifact is gone; an artifact without this service's plan.
+    let cases = [
+        ("exit 0", "without a merged pull request", false),
+        (
+            r#"case "$*" in *commits*) echo 7 ;; *pulls/7*) echo abc ;; esac"#,
+            "no successful lambda-plan run",
+            false,
+        ),
+        (
+            r#"case "$*" in *commits*) echo 7 ;; *pulls/7*) echo abc ;; *"run list"*) echo 99 ;; *download*) exit 1 ;; esac"#,
+            "has no artifact lambda-plan-7",
+            true,
+        ),
+        (
+            r#"case "$*" in *commits*) echo 7 ;; *pulls/7*) echo abc ;; *"run list"*) echo 99 ;; esac"#,
+            "has no plan of s3-notifier",
+            true,
+        ),
+    ];
+    for (gh, says, downloads) in cases {
+        let (code, stderr, summary, asked) = fetch_the_reviewed_plan(gh);
+        assert_eq!(code, 1, "{says}: {stderr}");
+        assert!(
+            stderr.contains("::error title=no reviewed plan for s3-notifier::"),
+            "{stderr}"
+        );
+        assert!(stderr.contains(says), "{says}: {stderr}");
+        for text in [&stderr, &summary] {
+            assert!(
+                text.contains("Run workflow with service s3-notifier"),
+                "no way forward: {text}"
+            );
+        }
+        assert_eq!(
+            asked.contains("run download"),
+            downloads,
+            "{says}: gh was asked:\n{asked}"
+        );
+        assert!(
+            !asked.contains("run download  "),
+            "an empty run id: {asked}"
+        );
     }
 }

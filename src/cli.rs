@@ -120,7 +120,7 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out_dir: Option<PathBuf>,
     },
-    /// Plan each service, then apply exactly that saved plan.
+    /// Plan each service, then apply exactly that plan.
     Apply {
         #[command(flatten)]
         terraform: TerraformArgs,
@@ -134,8 +134,9 @@ pub enum Command {
         #[arg(long)]
         refresh: bool,
 
-        /// Apply exactly the plans `plan --out-dir` saved in DIR; refused ("stale plan")
-        /// when an input that shapes them changed since, or the state moved on.
+        /// Apply the changes `plan --out-dir` saved in DIR for review: each service is
+        /// planned again and its own plan applied only when it does what the reviewed one
+        /// showed; refused ("stale plan") when an input changed since, or the state moved on.
         #[arg(long, value_name = "DIR")]
         plan_dir: Option<PathBuf>,
     },

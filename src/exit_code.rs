@@ -1,4 +1,4 @@
-//! Every exit code lambda-gitops can return, in one place (README: "Exit codes").
+//! Every exit code lambda-gitops can return, in one place (docs/cli.md: "Exit codes").
 
 /// Success; with `--detailed-exitcode`, success and no changes.
 pub const SUCCESS: u8 = 0;

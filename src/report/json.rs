@@ -1,5 +1,5 @@
 //! [`Report`] → the JSON report (`--format json`, `--summary-json`): the same facts as the
-//! comment, for machines. Its shape is documented in README.md ("The JSON report"); any
+//! comment, for machines. Its shape is documented in docs/json.md; any
 //! change that removes or renames a field bumps [`SCHEMA_VERSION`].
 
 use serde::Serialize;

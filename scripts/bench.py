@@ -452,7 +452,7 @@ def handoff_section(times, rounds):
     plain = times[("plain apply", "apply")]
     rows = [("`apply --auto-approve --plan-dir DIR` (the merge job)", "apply --plan-dir", "apply"),
             ("plain `apply --auto-approve` of the same change", "plain apply", "apply"),
-            ("`apply --auto-approve --plan-dir DIR`, before (commit 17f41cf: the saved plan applied)",
+            ("`apply --auto-approve --plan-dir DIR`, before (`--old-binary`: the saved plan applied)",
              "apply --plan-dir, before", "apply"),
             ("`plan --out-dir DIR` on the pull request (not on the merge job)", "apply --plan-dir", "plan")]
     table = "| run | time | vs plain `apply` |\n|---|---|---|\n"
@@ -463,9 +463,10 @@ def handoff_section(times, rounds):
     for (_, side, what, command), values in sorted(
             ((k, v) for k, v in PROFILE.items() if k[0] == "handoff"),
             key=lambda kv: (order[kv[0][1]], kv[0][2] != "apply", kv[0][3])):
-        label = "plain `apply`" if side == "plain apply" else f"`{side.replace(', before', '`, before')}`"
+        before = ", before" if side.endswith(", before") else ""
+        label = "plain `apply`" if side == "plain apply" else f"`apply --plan-dir`{before}"
         if what == "plan":
-            label = "`plan --out-dir`" + (", before" if "before" in side else "")
+            label = f"`plan --out-dir`{before}"
         profile += (f"| {label} | `terraform {command}` | {statistics.median(values):.2f} s | "
                     f"{len(values) / rounds:g} |\n")
     return (f"Medians of {rounds} rounds. One service (staging, production, 3 previews) applied once; "

@@ -1,7 +1,8 @@
 """The benchmarks behind BENCHMARKS.md, each against a baseline measured in the same run on the
 same input, reported as ratios (absolute times vary by machine; ratios much less).
 
-usage: bench.py BINARY [--rounds N] [--only staging,scan,deploy,services] [--previews 3,20]
+usage: bench.py BINARY [--rounds N] [--only staging,scan,deploy,services,handoff] [--previews 3,20]
+                [--old-binary OLD]
 
   staging   `vars` staging a 200 MiB `path` package vs `sha256sum` of the file; peak memory
   scan      `scan --format json` of 40 services x 100 previews vs `cat` of the same files
@@ -12,6 +13,11 @@ usage: bench.py BINARY [--rounds N] [--only staging,scan,deploy,services] [--pre
             at 3 and at 20 previews. Each side has its own emulator (moto on 127.0.0.1); the
             sides take turns step by step; every round starts from empty emulators.
   services  three services in one run (default --jobs, and --jobs 1) vs one run per service
+  handoff   the merge job: `apply --plan-dir` of the plan `plan --out-dir` saved for a staging
+            version bump (one service, staging, production, 3 previews, applied once before)
+            vs plain `apply` of the same change, each side with its own emulator, every round
+            a new version; with --old-binary, also that binary's `apply --plan-dir` (before
+            the merge job planned afresh itself)
 
 Everything talks to emulators on loopback only; terraform's providers come from a filesystem
 mirror ($TF_PLUGIN_MIRROR, else terraform's implied mirror directories, else /opt/tf-plugins).
@@ -368,12 +374,114 @@ def bench_services(binary, scratch, rounds, env):
     return {mode: statistics.median(values) for mode, values in times.items()}
 
 
+# --- the merge job: the reviewed plan's apply ---------------------------------------------
+
+def set_staging(root, service, version):
+    """Staging of `service` at `version`, its `path` package beside it."""
+    write(f"{root}/environments/staging/{service}/config.yaml",
+          f"serviceName: {service}\nenvName: staging\nlambda:\n  version: \"{version}\"\n"
+          f"  functionName: {service}-prod-staging\n  s3TriggerPrefix: \"staging/\"\n"
+          f"gitVersion:\n  sha: \"abcdef1234567\"\n  shortSha: \"abcdef1\"\n")
+    package(f"{root}/packages/{service}-{version}.zip", f"{service} {version}")
+
+
+class Handoff(Side):
+    """One binary's way of applying a change: `plan --out-dir` then `apply --plan-dir` (the
+    merge job applying what was reviewed), or plain `apply`."""
+
+    def __init__(self, name, binary, reviewed, *args):
+        super().__init__(name, *args)
+        self.binary, self.reviewed = binary, reviewed
+        self.plans = os.path.join(self.scratch, f"plans-{name}")
+
+    def run(self, gitops, *extra, profile=None):
+        return timed([self.binary, *extra, "-v", "--gitops-dir", gitops, "--work-dir", self.work,
+                      "--cache-dir", os.path.join(self.scratch, f"cache-{self.name}")],
+                     env=self.env, profile=profile)
+
+    def step(self, gitops):
+        """Seconds of (`plan --out-dir`, the apply), the plan's None for plain `apply`."""
+        if not self.reviewed:
+            return None, self.run(gitops, "apply", "--auto-approve", profile=("handoff", self.name, "apply"))
+        shutil.rmtree(self.plans, ignore_errors=True)
+        plan = self.run(gitops, "plan", "--out-dir", self.plans, profile=("handoff", self.name, "plan"))
+        apply = self.run(gitops, "apply", "--auto-approve", "--plan-dir", self.plans,
+                         profile=("handoff", self.name, "apply"))
+        return plan, apply
+
+
+HANDOFF_SIDES = ["apply --plan-dir", "plain apply", "apply --plan-dir, before"]
+
+
+def bench_handoff(binary, old_binary, scratch, rounds, env):
+    """One service (staging, production, 3 previews) applied once by each side; then per round
+    staging moves to a new version and each side applies that change from the same state (its
+    own emulator and work dir), taking turns."""
+    service = "svc"
+    buckets = [f"{service}-uploads", f"{service}-packages"]
+    gitops = os.path.join(scratch, "gitops-handoff")
+    shutil.rmtree(gitops, ignore_errors=True)
+    gitops_tree(gitops, service, 3)
+    wanted = [(HANDOFF_SIDES[0], binary, True), (HANDOFF_SIDES[1], binary, False)]
+    if old_binary:
+        wanted.append((HANDOFF_SIDES[2], old_binary, True))
+    emulators = {name: Emulator(scratch, f"handoff-{i}") for i, (name, _, _) in enumerate(wanted)}
+    sides = [Handoff(name, path, reviewed, emulators[name], scratch, env) for name, path, reviewed in wanted]
+    results = {}  # (side, "plan" | "apply") -> [seconds]
+    try:
+        for side in sides:
+            side.fresh(buckets)
+            timed([side.binary, "apply", "--auto-approve", "-q", "--gitops-dir", gitops, "--work-dir", side.work,
+                   "--cache-dir", os.path.join(scratch, f"cache-{side.name}")], env=side.env)
+        for round_ in range(rounds):
+            set_staging(gitops, service, f"1.{round_ + 2}.0")
+            for side in sides:
+                plan, apply = side.step(gitops)
+                if plan is not None:
+                    results.setdefault((side.name, "plan"), []).append(plan)
+                results.setdefault((side.name, "apply"), []).append(apply)
+                print(f"  handoff, round {round_ + 1}, {side.name:<24} "
+                      f"{'' if plan is None else f'plan {plan:6.2f} s, '}apply {apply:6.2f} s", file=sys.stderr)
+    finally:
+        for emulator in emulators.values():
+            emulator.stop()
+    return {key: statistics.median(values) for key, values in results.items()}
+
+
+def handoff_section(times, rounds):
+    plain = times[("plain apply", "apply")]
+    rows = [("`apply --auto-approve --plan-dir DIR` (the merge job)", "apply --plan-dir", "apply"),
+            ("plain `apply --auto-approve` of the same change", "plain apply", "apply"),
+            ("`apply --auto-approve --plan-dir DIR`, before (`--old-binary`: the saved plan applied)",
+             "apply --plan-dir, before", "apply"),
+            ("`plan --out-dir DIR` on the pull request (not on the merge job)", "apply --plan-dir", "plan")]
+    table = "| run | time | vs plain `apply` |\n|---|---|---|\n"
+    table += "".join(f"| {label} | {times[(side, what)]:.2f} s | {times[(side, what)] / plain:.2f}× |\n"
+                     for label, side, what in rows if (side, what) in times)
+    profile = "| run | command | median | per run |\n|---|---|---|---|\n"
+    order = {name: i for i, name in enumerate(HANDOFF_SIDES)}
+    for (_, side, what, command), values in sorted(
+            ((k, v) for k, v in PROFILE.items() if k[0] == "handoff"),
+            key=lambda kv: (order[kv[0][1]], kv[0][2] != "apply", kv[0][3])):
+        before = ", before" if side.endswith(", before") else ""
+        label = "plain `apply`" if side == "plain apply" else f"`apply --plan-dir`{before}"
+        if what == "plan":
+            label = f"`plan --out-dir`{before}"
+        profile += (f"| {label} | `terraform {command}` | {statistics.median(values):.2f} s | "
+                    f"{len(values) / rounds:g} |\n")
+    return (f"Medians of {rounds} rounds. One service (staging, production, 3 previews) applied once; "
+            "each round moves staging to a new version, and each side applies that change from the same "
+            "state with its own emulator and work dir.\n\n" + table +
+            "\nEach terraform command of those runs, timed by lambda-gitops itself (`-v`):\n\n" + profile)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("binary")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--only", default="staging,scan,deploy,services")
     parser.add_argument("--previews", default="3,20")
+    parser.add_argument("--old-binary", help="handoff: also time this build's `apply --plan-dir`")
     args = parser.parse_args()
     only = set(args.only.split(","))
     runs = 5
@@ -415,9 +523,10 @@ def main():
                 for p, step, seed, tool, floor in rows)
             sections.append(("Deploys against the seed workflow",
                              f"Medians of {args.rounds} rounds, each from empty emulators.\n\n{table}"))
-        if "deploy" in only and PROFILE:
+        deploy_profile = {k: v for k, v in PROFILE.items() if isinstance(k[0], int)}
+        if "deploy" in only and deploy_profile:
             table = "| previews | step | command | median | runs |\n|---|---|---|---|---|\n"
-            for (p, step, command), values in sorted(PROFILE.items(), key=lambda kv: (kv[0][0], STEPS.index(kv[0][1]), kv[0][2])):
+            for (p, step, command), values in sorted(deploy_profile.items(), key=lambda kv: (kv[0][0], STEPS.index(kv[0][1]), kv[0][2])):
                 table += f"| {p} | {step} | `terraform {command}` | {statistics.median(values):.2f} s | {len(values)} |\n"
             sections.append(("Where lambda-gitops's time goes",
                              "Each terraform command of the lambda-gitops runs above, timed by lambda-gitops itself (`-v`).\n\n"
@@ -432,6 +541,10 @@ def main():
                 f"| one run, `--jobs 3` (one per service) | {times['jobs3']:.2f} s | {times['jobs3'] / times['jobs1']:.2f}× |\n"
                 f"| one run, `--jobs 1` | {times['jobs1']:.2f} s | 1.00× |\n"
                 f"| one run per service, in turn | {apart:.2f} s | {apart / times['jobs1']:.2f}× |\n")))
+        if "handoff" in only:
+            sections.append(("The reviewed plan's apply (`apply --plan-dir`)",
+                             handoff_section(bench_handoff(args.binary, args.old_binary, scratch, args.rounds, env),
+                                             args.rounds)))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

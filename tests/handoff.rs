@@ -97,12 +97,17 @@ fn plant_configuration(service_dir: &Path) {
         b"resource \"terraform_data\" \"x\" {\n  provisioner \"local-exec\" {\n    command = \"touch /tmp/planted\"\n  }\n}\n",
     )
     .unwrap();
-    let planted = out.finish().unwrap().into_inner();
-    std::fs::write(&plan_path, &planted).unwrap();
+    replace_plan(service_dir, &out.finish().unwrap().into_inner());
+}
+
+/// Puts `plan` in a saved plan's place, with the manifest's hash of it updated to match: the
+/// manifest sits in the same untrusted folder.
+fn replace_plan(service_dir: &Path, plan: &[u8]) {
+    std::fs::write(service_dir.join("plan.tfplan"), plan).unwrap();
     let manifest_path = service_dir.join("manifest.json");
     let mut manifest: Value =
         serde_json::from_str(&std::fs::read_to_string(&manifest_path).unwrap()).unwrap();
-    manifest["inputs"]["plan"] = sha256_hex(&planted).into();
+    manifest["inputs"]["plan"] = sha256_hex(plan).into();
     std::fs::write(&manifest_path, manifest.to_string()).unwrap();
 }
 
@@ -318,8 +323,7 @@ fn staging_with_memory(tree: &Tree, memory: u32) {
 
 /// A plan made by hand in lambda-gitops's own work dir for `keep`, with terraform's `flags`,
 /// against the same module, variables and state — what an attacker who can replace the CI
-/// artifact can make — put in the plan dir as `plan.tfplan`, the manifest's hash updated
-/// (the manifest sits in the same untrusted folder).
+/// artifact can make — put in the plan dir as `plan.tfplan`.
 fn plant_plan(tree: &Tree, plan_dir: &Path, flags: &[&str]) {
     let work = tree.work().join("keep");
     let crafted = tree.temp.path().join("crafted.tfplan");
@@ -344,14 +348,7 @@ fn plant_plan(tree: &Tree, plan_dir: &Path, flags: &[&str]) {
         "terraform plan {flags:?}: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let bytes = std::fs::read(&crafted).unwrap();
-    let service_dir = plan_dir.join("keep");
-    std::fs::write(service_dir.join("plan.tfplan"), &bytes).unwrap();
-    let manifest_path = service_dir.join("manifest.json");
-    let mut manifest: Value =
-        serde_json::from_str(&std::fs::read_to_string(&manifest_path).unwrap()).unwrap();
-    manifest["inputs"]["plan"] = sha256_hex(&bytes).into();
-    std::fs::write(&manifest_path, manifest.to_string()).unwrap();
+    replace_plan(&plan_dir.join("keep"), &std::fs::read(&crafted).unwrap());
 }
 
 /// Issue 18 §1: the honest artifact of a benign pull request (staging's memory 256 → 384)

@@ -72,38 +72,8 @@ pub async fn plan_reviewed(
         .cloned()
         .ok_or_else(|| saved.refuse("a plan of `--module-dir` cannot be handed over".into()))?;
     saved.check_made_like(name, &module, &plan.work_dir, backend)?;
-    let ours = PlanFile::read(
-        &mut open_inside(
-            &plan.work_dir.path,
-            runner::PLAN_FILE,
-            plan_file::FILE_LIMIT,
-        )
-        .map_err(|m| saved.refuse(m))?,
-    )
-    .map_err(|message| saved.refuse(message))?;
-    if ours.prior_state != saved.plan.prior_state {
-        return Err(stale(
-            name,
-            vec!["the state changed since the plan was made".into()],
-        ));
-    }
-    let now = match facts.has_changes {
-        true => read_json(&plan.work_dir.path, runner::PLAN_JSON, REVIEWED_LIMIT)
-            .map_err(|m| saved.refuse(m))?,
-        false => Value::Null,
-    };
-    let differences = compare::differences(saved.reviewed.as_ref().unwrap_or(&Value::Null), &now);
-    if !differences.is_empty() {
-        return Err(Error::NotReviewed {
-            service: name.clone(),
-            shown: differences
-                .iter()
-                .take(SHOWN_DIFFERENCES)
-                .map(ToString::to_string)
-                .collect(),
-            more: differences.len().saturating_sub(SHOWN_DIFFERENCES),
-        });
-    }
+    saved.check_same_state(name, &plan.work_dir)?;
+    saved.check_same_changes(name, &plan.work_dir, facts.has_changes)?;
     tracing::info!(
         "{name}: this run's plan does what the plan saved in `{}` was reviewed to do{}",
         saved.dir.display(),
@@ -309,6 +279,56 @@ impl Saved {
             backend,
         )
         .map_err(|message| self.refuse(message))
+    }
+
+    /// This run's plan was made against the state the saved one was (terraform's own test:
+    /// the state's lineage and serial).
+    fn check_same_state(&self, service: &str, work_dir: &WorkDir) -> Result<(), Error> {
+        let path = work_dir.path.join(runner::PLAN_FILE);
+        let ours = std::fs::File::open(&path)
+            .map_err(|e| e.to_string())
+            .and_then(PlanFile::read)
+            .map_err(|message| Error::PlanJson { path, message })?;
+        if ours.prior_state != self.plan.prior_state {
+            return Err(stale(
+                service,
+                vec!["the state changed since the plan was made".into()],
+            ));
+        }
+        Ok(())
+    }
+
+    /// What this run's plan does is what the reviewed `plan.json` showed.
+    fn check_same_changes(
+        &self,
+        service: &str,
+        work_dir: &WorkDir,
+        has_changes: bool,
+    ) -> Result<(), Error> {
+        let now =
+            match has_changes {
+                true => read_json(&work_dir.path, runner::PLAN_JSON, REVIEWED_LIMIT).map_err(
+                    |message| Error::PlanJson {
+                        path: work_dir.path.join(runner::PLAN_JSON),
+                        message,
+                    },
+                )?,
+                false => Value::Null,
+            };
+        let differences =
+            compare::differences(self.reviewed.as_ref().unwrap_or(&Value::Null), &now);
+        if differences.is_empty() {
+            return Ok(());
+        }
+        Err(Error::NotReviewed {
+            service: service.to_owned(),
+            shown: differences
+                .iter()
+                .take(SHOWN_DIFFERENCES)
+                .map(ToString::to_string)
+                .collect(),
+            more: differences.len().saturating_sub(SHOWN_DIFFERENCES),
+        })
     }
 
     fn refuse(&self, message: String) -> Error {

@@ -1439,9 +1439,10 @@ fn a_removed_services_destroy_leaves_nothing_of_it_in_the_emulator() {
 }
 
 /// Issue 18 §7: Ctrl-C while terraform creates the functions of a first apply leaves them in
-/// AWS and out of the state (the provider's wait for each was cancelled). The next apply
-/// adopts each function that carries this service's tags, with its alias, and completes; a
-/// function of the same name without those tags is named and never taken over.
+/// AWS, out of the state or tainted in it (the provider's wait for each was cancelled). The
+/// next apply adopts or untaints each function that is provably this service's (its tags and
+/// its execution role), with its alias, and completes; a function of the same name that is
+/// not is named and never taken over.
 #[test]
 fn an_apply_after_an_interrupted_first_apply_adopts_the_functions_and_completes() {
     let aws = emulator();
@@ -1521,7 +1522,7 @@ fn an_apply_after_an_interrupted_first_apply_adopts_the_functions_and_completes(
     assert_eq!(refused.code, 1, "{}", refused.stderr);
     assert!(
         refused.stderr.contains(
-            "halt: the function `halt-prod-pr-9` exists, is not in this service's state and is not tagged as its `pr-9` deployment (service: none, environment: none)"
+            "halt: the function `halt-prod-pr-9` exists, is not in this service's state and is not provably its `pr-9` deployment (service: none, environment: none, another execution role)"
         ),
         "{}",
         refused.stderr

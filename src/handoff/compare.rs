@@ -59,9 +59,12 @@ pub fn changes(plan: &Value) -> BTreeMap<String, Value> {
     let mut changes = BTreeMap::new();
     for change in plan["resource_changes"].as_array().into_iter().flatten() {
         let actions = &change["change"]["actions"];
+        // An import or a move takes an object over even when nothing else changes.
         let changing = actions
             .as_array()
-            .is_some_and(|a| a.iter().any(|a| a != "no-op"));
+            .is_some_and(|a| a.iter().any(|a| a != "no-op"))
+            || !change["change"]["importing"].is_null()
+            || !change["previous_address"].is_null();
         if change["mode"] != "managed" || !changing {
             continue;
         }
@@ -139,12 +142,14 @@ fn difference(
             .filter(|v| is_plain(v) && !holds_environment(&attribute))
             .map(|v| crate::problem::excerpt(&v.to_string()))
     };
+    // Addresses and paths come from the reviewed JSON too: one line, control characters
+    // escaped, like every quoted outside string.
     Difference {
         deployment: deployment_of(address),
-        address: address.to_owned(),
+        address: crate::problem::excerpt(address),
         reviewed: shown(reviewed),
         now: shown(now),
-        attribute,
+        attribute: crate::problem::excerpt(&attribute),
     }
 }
 

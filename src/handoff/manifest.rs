@@ -138,6 +138,33 @@ pub(super) fn lock_selections(lock: &str) -> BTreeMap<String, (String, Vec<Strin
 }
 
 /// A manifest's values are of the shapes lambda-gitops writes.
+/// The versions and the commit are of the shapes lambda-gitops writes: they reach messages
+/// and the log, where a line break could pass for a CI workflow command.
+fn check_versions(manifest: &Manifest) -> Result<(), String> {
+    let version = |text: &str| {
+        (1..=64).contains(&text.len())
+            && text
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+' | '_'))
+    };
+    let commit = manifest.gitops_commit.as_deref().is_none_or(|commit| {
+        (40..=64).contains(&commit.len()) && commit.bytes().all(|b| b.is_ascii_hexdigit())
+    });
+    let providers = manifest.providers.iter().all(|(address, v)| {
+        version(v) && address.len() <= 200 && address.chars().all(|c| c.is_ascii_graphic())
+    });
+    let fine = version(&manifest.tool_version)
+        && version(&manifest.terraform_version)
+        && providers
+        && commit;
+    match fine {
+        true => Ok(()),
+        false => Err(
+            "its manifest holds a version, provider or commit lambda-gitops never writes".into(),
+        ),
+    }
+}
+
 pub(super) fn check_manifest(manifest: &Manifest, service: &str) -> Result<(), String> {
     if manifest.schema_version != SCHEMA_VERSION {
         return Err(format!(
@@ -151,6 +178,7 @@ pub(super) fn check_manifest(manifest: &Manifest, service: &str) -> Result<(), S
             crate::problem::excerpt(&manifest.service)
         ));
     }
+    check_versions(manifest)?;
     let inputs = &manifest.inputs;
     let hashes = inputs
         .configs
@@ -244,5 +272,16 @@ mod tests {
         let mut m = manifest.clone();
         m.inputs.adopted_log_groups = vec!["pr-07".into()];
         assert!(check_manifest(&m, "a").is_err());
+        // What reaches the log must not hold a line break (a workflow command) or split a
+        // character when shortened.
+        let mut m = manifest.clone();
+        m.terraform_version = "1.11.0\n::error::planted".into();
+        assert!(check_manifest(&m, "a").is_err());
+        let mut m = manifest.clone();
+        m.gitops_commit = Some("é".repeat(20));
+        assert!(check_manifest(&m, "a").is_err());
+        let mut m = manifest.clone();
+        m.gitops_commit = Some("0123456789abcdef0123456789abcdef01234567".into());
+        assert_eq!(check_manifest(&m, "a"), Ok(()));
     }
 }

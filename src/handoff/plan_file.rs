@@ -20,6 +20,11 @@ pub const FILE_LIMIT: u64 = 64 << 20;
 pub const UNZIPPED_LIMIT: u64 = 256 << 20;
 /// The most of that kept in memory: the plan's record and the configuration.
 pub const HELD_LIMIT: u64 = 64 << 20;
+/// The most the plan's record (`tfplan`) may unzip to: a plan of a hundred deployments is a
+/// few megabytes.
+const TFPLAN_LIMIT: u64 = 16 << 20;
+/// The most fields a protocol buffer message may hold here.
+const MAX_FIELDS: usize = 1 << 20;
 
 /// The state a plan was made against, as terraform identifies it: a first plan (no state
 /// yet) has neither.
@@ -108,6 +113,12 @@ impl PlanFile {
     /// holds is refused.
     fn keep(&mut self, name: &str, bytes: Vec<u8>) -> Result<(), String> {
         match name {
+            "tfplan" if bytes.len() as u64 > TFPLAN_LIMIT => {
+                return Err(format!(
+                    "its plan (`tfplan`) unzips to more than {} MiB",
+                    TFPLAN_LIMIT >> 20
+                ))
+            }
             "tfplan" => self.tfplan = bytes,
             ".terraform.lock.hcl" => self.lock = Some(bytes),
             "tfconfig/modules.json" => {
@@ -200,6 +211,9 @@ pub fn protobuf_fields(mut bytes: &[u8]) -> Option<Vec<(u32, Field<'_>)>> {
     }
     let mut fields = Vec::new();
     while !bytes.is_empty() {
+        if fields.len() >= MAX_FIELDS {
+            return None;
+        }
         let key = varint(&mut bytes)?;
         let number = u32::try_from(key >> 3).ok()?;
         match key & 7 {

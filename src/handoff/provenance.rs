@@ -114,6 +114,10 @@ fn check_backend(tfplan: &[u8], kind: &str, pairs: &[String]) -> Result<(), Stri
         .and_then(protobuf_fields)
         .and_then(|dynamic| bytes_fields(&dynamic, 1).first().copied())
         .ok_or_else(unreadable)?;
+    // A backend's settings are a few hundred bytes; a larger value is not decoded.
+    if msgpack.len() > 64 << 10 {
+        return Err(unreadable());
+    }
     let config = rmpv::decode::read_value(&mut &msgpack[..]).map_err(|_| unreadable())?;
     if saved_kind != kind {
         return Err(format!(

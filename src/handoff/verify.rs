@@ -25,7 +25,7 @@ use crate::workdir::{WorkDir, VARS_FILE};
 /// The most a manifest may weigh.
 const MANIFEST_LIMIT: u64 = 1 << 20;
 /// The most the reviewed plan's JSON may weigh.
-const REVIEWED_LIMIT: u64 = 32 << 20;
+const REVIEWED_LIMIT: u64 = 16 << 20;
 /// The most differences an error lists.
 const SHOWN_DIFFERENCES: usize = 10;
 
@@ -174,8 +174,12 @@ pub fn load(dir: &Path, service: &str) -> Result<Saved, Error> {
     }
     let within = |message: String| refuse(format!("{service}: {message}"));
     let text = read_inside(&service_dir, MANIFEST, MANIFEST_LIMIT).map_err(within)?;
-    let manifest: Manifest = serde_json::from_slice(&text)
-        .map_err(|e| within(format!("`{MANIFEST}` is not a manifest: {e}")))?;
+    let manifest: Manifest = serde_json::from_slice(&text).map_err(|e| {
+        within(format!(
+            "`{MANIFEST}` is not a manifest: {}",
+            crate::problem::excerpt(&e.to_string())
+        ))
+    })?;
     check_manifest(&manifest, service).map_err(within)?;
     let mut file = open_inside(&service_dir, PLAN_FILE, plan_file::FILE_LIMIT).map_err(within)?;
     let hash = sha256_of(&mut file).map_err(|e| within(format!("`{PLAN_FILE}`: {e}")))?;
@@ -228,7 +232,12 @@ impl Saved {
             );
             reasons.push(format!(
                 "the gitops config changed: {}",
-                crate::error::backticked(&changed.into_iter().cloned().collect::<Vec<_>>())
+                crate::error::backticked(
+                    &changed
+                        .into_iter()
+                        .map(|name| crate::problem::excerpt(name))
+                        .collect::<Vec<_>>()
+                )
             ));
         }
         if inputs.variables != sha256(current.variables) {
@@ -317,16 +326,23 @@ impl Saved {
             };
         let differences =
             compare::differences(self.reviewed.as_ref().unwrap_or(&Value::Null), &now);
-        if differences.is_empty() {
+        let mut shown: Vec<String> = differences
+            .iter()
+            .take(SHOWN_DIFFERENCES)
+            .map(ToString::to_string)
+            .collect();
+        if has_changes != self.manifest.has_changes {
+            shown.push(match has_changes {
+                true => "the reviewed plan had no changes; a plan now has some".into(),
+                false => "the reviewed plan had changes; a plan now has none".into(),
+            });
+        }
+        if shown.is_empty() {
             return Ok(());
         }
         Err(Error::NotReviewed {
             service: service.to_owned(),
-            shown: differences
-                .iter()
-                .take(SHOWN_DIFFERENCES)
-                .map(ToString::to_string)
-                .collect(),
+            shown,
             more: differences.len().saturating_sub(SHOWN_DIFFERENCES),
         })
     }

@@ -319,20 +319,45 @@ impl Runner {
             service: service.to_owned(),
             source,
         };
+        let roles = report::to_create(plan, "aws_lambda_function", "role");
+        let creating = candidates(functions, roles);
+        let functions = crate::aws::adopt::functions(&lambda, service, &creating)
+            .await
+            .map_err(adopt_error)?;
+        // An alias is its function's: adopted on a function in the state (not created by this
+        // plan) or adopted just now.
+        let created: Vec<_> = creating.iter().map(|c| c.key).collect();
+        let owned = |key: &crate::desired::DeploymentKey| {
+            !created.contains(key) || functions.iter().any(|(k, _)| k == key)
+        };
+        let aliases = crate::aws::adopt::aliases(&lambda, &aliases, owned)
+            .await
+            .map_err(adopt_error)?;
+        // Untainting writes the state: only an approved apply does it, never a plan (whose
+        // role may not write the state) nor `--plan-dir` (which compares first).
+        let untainted = match self.apply_early {
+            true => {
+                let roles = report::tainted(plan, "aws_lambda_function", "role");
+                let tainted = candidates(tainted, roles);
+                crate::aws::adopt::functions(&lambda, service, &tainted)
+                    .await
+                    .map_err(adopt_error)?
+            }
+            false => {
+                for (_, function) in &tainted {
+                    tracing::warn!("{service}: the function `{function}` is tainted in the state (an apply stopped while creating it); `apply --auto-approve` keeps it if it is this service's");
+                }
+                Vec::new()
+            }
+        };
         Ok(crate::aws::adopt::Adoption {
             log_groups: log_groups
                 .into_iter()
                 .filter(|(_, name)| existing.contains(name))
                 .collect(),
-            functions: crate::aws::adopt::functions(&lambda, service, &functions)
-                .await
-                .map_err(adopt_error)?,
-            aliases: crate::aws::adopt::aliases(&lambda, service, &aliases)
-                .await
-                .map_err(adopt_error)?,
-            untainted: crate::aws::adopt::functions(&lambda, service, &tainted)
-                .await
-                .map_err(adopt_error)?,
+            functions,
+            aliases,
+            untainted,
         })
     }
 
@@ -460,38 +485,6 @@ impl Runner {
         std::fs::write(&plan_json, &finished.stdout)
             .map_err(|e| Error::io("write", &plan_json, e))?;
         Ok(finished.stdout)
-    }
-
-    /// `apply --plan-dir` (see `handoff.rs`): readies the work dir as [`Runner::plan`]
-    /// would, with the log groups the saved plan adopts; `place` checks the module written
-    /// and puts the saved plan in the work dir; then reads that plan. Its facts and JSON;
-    /// [`Runner::apply`] applies it.
-    pub async fn load_saved(
-        &mut self,
-        service: &str,
-        work_dir: &WorkDir,
-        vars: &TfVars,
-        adopted: &[(crate::desired::DeploymentKey, String)],
-        place: impl FnOnce(&ModuleFiles) -> Result<(), Error>,
-    ) -> Result<(PlanFacts, String), Error> {
-        self.planned = None;
-        self.applied = false;
-        let generated = Generated {
-            moved: render::preview_moves(vars),
-            imports: render::log_group_imports(adopted),
-        };
-        let module = self.ready(service, work_dir, &generated).await?;
-        place(&module)?;
-        let plan_json = self.show_json(service, work_dir).await?;
-        let facts = PlanFacts::from_plan_json(service, plan_json.as_bytes()).map_err(|e| {
-            Error::PlanJson {
-                path: work_dir.path.join(PLAN_JSON),
-                message: e.to_string(),
-            }
-        })?;
-        self.refuse_foreign(service, &facts)?;
-        self.planned = Some(facts.clone());
-        Ok((facts, plan_json))
     }
 
     /// The module files the last plan wrote into the work dir (for `plan --out-dir`).
@@ -791,6 +784,24 @@ fn prior_state(plan_file: &std::path::Path) -> Option<serde_json::Value> {
     let mut archive = zip::ZipArchive::new(file).ok()?;
     let entry = archive.by_name("tfstate").ok()?;
     serde_json::from_reader(entry).ok()
+}
+
+/// The functions `names` with the roles `roles` gives them (by deployment).
+fn candidates(
+    names: Vec<(crate::desired::DeploymentKey, String)>,
+    roles: Vec<(crate::desired::DeploymentKey, String)>,
+) -> Vec<crate::aws::adopt::Candidate> {
+    names
+        .into_iter()
+        .map(|(key, function)| crate::aws::adopt::Candidate {
+            key,
+            role: roles
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, r)| r.clone()),
+            function,
+        })
+        .collect()
 }
 
 /// Whether a state holds an object marked tainted (an apply stopped while creating it).

@@ -293,6 +293,24 @@ mod tests {
     }
 
     #[test]
+    fn an_import_or_a_move_without_other_changes_is_still_compared() {
+        let mut import = function(256, &["no-op"]);
+        import["change"]["importing"] = json!({ "id": "thumb-staging" });
+        let found = differences(&plan(json!([])), &plan(json!([import])));
+        assert_eq!(found.len(), 1, "{found:?}");
+        let mut moved = function(256, &["no-op"]);
+        moved["previous_address"] = "aws_lambda_function.old".into();
+        assert_eq!(
+            differences(&plan(json!([])), &plan(json!([moved]))).len(),
+            1
+        );
+        assert_eq!(
+            differences(&plan(json!([])), &plan(json!([function(256, &["no-op"])]))),
+            []
+        );
+    }
+
+    #[test]
     fn a_change_only_one_side_makes_is_a_difference() {
         let found = differences(&plan(json!([])), &plan(json!([function(384, &["update"])])));
         assert_eq!(found.len(), 1);

@@ -17,6 +17,11 @@ fn run(tree: &Tree, args: &[&str]) -> Run {
     Run::from(tree.command(args).envs(emulator().env()).output().unwrap())
 }
 
+/// `apply --auto-approve --plan-dir DIR`, as the merge job runs it.
+fn apply_reviewed(tree: &Tree, dir: &str) -> Run {
+    run(tree, &["apply", "--auto-approve", "--plan-dir", dir])
+}
+
 fn functions(prefix: &str) -> serde_json::Map<String, Value> {
     emulator()
         .probe(&["functions", prefix])
@@ -166,7 +171,7 @@ fn the_reviewed_plan_is_applied_and_one_whose_input_changed_is_refused() {
     // A later push changes the preview's version: the saved plan no longer matches.
     tree.preview("pr-4", "hand", "1.1.0-pr4b");
     tree.package("packages/hand-1.1.0-pr4b.zip", "hand pr 4b");
-    let stale = run(&tree, &["apply", "--auto-approve", "--plan-dir", plan_dir]);
+    let stale = apply_reviewed(&tree, plan_dir);
     assert_eq!(stale.code, 1, "{}", stale.stderr);
     assert!(
         stale.stderr.contains("hand: stale plan: re-run plan (the gitops config changed: `environments/preview/pr-4/services/hand.values.yaml`; the rendered variables differ; the package hashes differ)"),
@@ -185,15 +190,7 @@ fn the_reviewed_plan_is_applied_and_one_whose_input_changed_is_refused() {
     let tampered = tree.temp.path().join("tampered");
     copy_dir(&plans, &tampered);
     plant_configuration(&tampered.join("hand"));
-    let refused = run(
-        &tree,
-        &[
-            "apply",
-            "--auto-approve",
-            "--plan-dir",
-            tampered.to_str().unwrap(),
-        ],
-    );
+    let refused = apply_reviewed(&tree, tampered.to_str().unwrap());
     assert_eq!(refused.code, 1, "{}", refused.stderr);
     assert!(
         refused
@@ -205,15 +202,7 @@ fn the_reviewed_plan_is_applied_and_one_whose_input_changed_is_refused() {
     assert!(!Path::new("/tmp/planted").exists());
     // A manifest that does not name the plan file beside it.
     std::fs::write(tampered.join("hand/plan.tfplan"), b"PK").unwrap();
-    let refused = run(
-        &tree,
-        &[
-            "apply",
-            "--auto-approve",
-            "--plan-dir",
-            tampered.to_str().unwrap(),
-        ],
-    );
+    let refused = apply_reviewed(&tree, tampered.to_str().unwrap());
     assert!(
         refused
             .stderr
@@ -225,15 +214,7 @@ fn the_reviewed_plan_is_applied_and_one_whose_input_changed_is_refused() {
     std::fs::remove_file(tampered.join("hand/plan.tfplan")).unwrap();
     std::os::unix::fs::symlink(saved.join("plan.tfplan"), tampered.join("hand/plan.tfplan"))
         .unwrap();
-    let refused = run(
-        &tree,
-        &[
-            "apply",
-            "--auto-approve",
-            "--plan-dir",
-            tampered.to_str().unwrap(),
-        ],
-    );
+    let refused = apply_reviewed(&tree, tampered.to_str().unwrap());
     assert!(
         refused
             .stderr
@@ -261,7 +242,7 @@ fn the_reviewed_plan_is_applied_and_one_whose_input_changed_is_refused() {
     assert!(functions("hand-").is_empty(), "nothing is applied");
 
     // The reviewed plan applies, from the merge commit.
-    let applied = run(&tree, &["apply", "--auto-approve", "--plan-dir", plan_dir]);
+    let applied = apply_reviewed(&tree, plan_dir);
     applied.success();
     assert!(
         applied.stdout.contains("hand: applied: "),
@@ -278,15 +259,7 @@ fn the_reviewed_plan_is_applied_and_one_whose_input_changed_is_refused() {
     let later = tree.temp.path().join("later");
     run(&tree, &["plan", "--out-dir", later.to_str().unwrap()]).success();
     run(&tree, &["apply", "--auto-approve"]).success();
-    let moved_on = run(
-        &tree,
-        &[
-            "apply",
-            "--auto-approve",
-            "--plan-dir",
-            later.to_str().unwrap(),
-        ],
-    );
+    let moved_on = apply_reviewed(&tree, later.to_str().unwrap());
     assert_eq!(moved_on.code, 1, "{}", moved_on.stderr);
     assert!(
         moved_on
@@ -388,15 +361,7 @@ fn tampered_destroy_target_replace_and_refresh_only_plans_are_refused_with_nothi
     ];
     for (flags, refusal) in cases {
         plant_plan(&tree, &plans, flags);
-        let refused = run(
-            &tree,
-            &[
-                "apply",
-                "--auto-approve",
-                "--plan-dir",
-                plans.to_str().unwrap(),
-            ],
-        );
+        let refused = apply_reviewed(&tree, plans.to_str().unwrap());
         assert_eq!(refused.code, 1, "{flags:?}: {}", refused.stderr);
         assert!(
             refused.stderr.contains(refusal),
@@ -432,15 +397,7 @@ fn tampered_destroy_target_replace_and_refresh_only_plans_are_refused_with_nothi
         }
     }
     std::fs::write(&json_path, described.to_string()).unwrap();
-    let refused = run(
-        &tree,
-        &[
-            "apply",
-            "--auto-approve",
-            "--plan-dir",
-            plans.to_str().unwrap(),
-        ],
-    );
+    let refused = apply_reviewed(&tree, plans.to_str().unwrap());
     assert_eq!(refused.code, 1, "{}", refused.stderr);
     assert!(
         refused.stderr.contains(
@@ -453,15 +410,7 @@ fn tampered_destroy_target_replace_and_refresh_only_plans_are_refused_with_nothi
 
     // The honest artifact applies: what was reviewed is what runs.
     std::fs::write(&json_path, honest_json).unwrap();
-    let applied = run(
-        &tree,
-        &[
-            "apply",
-            "--auto-approve",
-            "--plan-dir",
-            plans.to_str().unwrap(),
-        ],
-    );
+    let applied = apply_reviewed(&tree, plans.to_str().unwrap());
     applied.success();
     let after = functions("keep-");
     assert_eq!(after["keep-staging"]["memory_size"], 384);

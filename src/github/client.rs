@@ -252,7 +252,17 @@ impl Client {
                 request = request.header(AUTHORIZATION, value);
             }
         }
-        tokio::time::timeout(self.stall, request.send())
+        self.within_stall(url, request.send()).await
+    }
+
+    /// `step` of a request to `url`, failed as stalled when it takes longer than the stall
+    /// timeout; a transport error names the URL without its query.
+    async fn within_stall<T>(
+        &self,
+        url: &Url,
+        step: impl std::future::Future<Output = Result<T, reqwest::Error>>,
+    ) -> Result<T, GithubError> {
+        tokio::time::timeout(self.stall, step)
             .await
             .map_err(|_| GithubError::Stalled {
                 url: redact_url(url.as_str()),
@@ -444,16 +454,7 @@ impl Client {
     ) -> Result<Vec<u8>, GithubError> {
         let mut body = Vec::new();
         loop {
-            let chunk = tokio::time::timeout(self.stall, response.chunk())
-                .await
-                .map_err(|_| GithubError::Stalled {
-                    url: redact_url(url.as_str()),
-                    after: self.stall,
-                })?
-                .map_err(|source| GithubError::Request {
-                    url: redact_url(url.as_str()),
-                    source: source.without_url(),
-                })?;
+            let chunk = self.within_stall(url, response.chunk()).await?;
             let Some(chunk) = chunk else {
                 return Ok(body);
             };

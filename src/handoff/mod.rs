@@ -16,8 +16,10 @@
 //! a fresh plan of its own, refuses it as stale when the state it was made against is not the
 //! state the saved plan was made against (terraform's own lineage and serial check), and
 //! applies that fresh plan only when what it does — every changing resource's actions and
-//! values — is what the reviewed `plan.json` showed ([`compare`]). Whatever DIR holds, the most
-//! it can do is make the apply refuse.
+//! values — is what the reviewed `plan.json` showed ([`compare`]). Whatever DIR holds, what is
+//! applied is this run's own normal plan of the merged checkout on the current state, or
+//! nothing (DIR is not signed: a forged one can let through what an honest stale one would
+//! refuse, never more).
 //!
 //! ```text
 //! DIR/<service>/manifest.json          what `apply` checks (schemaVersion 1)

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use clap::builder::PossibleValue;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Make a gitops repo the single source of truth for AWS Lambda versions.
@@ -191,18 +192,16 @@ pub struct DestroyArgs {
     pub terraform: TerraformOptions,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Environment {
-    Staging,
-    Production,
-}
+pub use crate::desired::Environment;
 
-impl From<Environment> for crate::scan::EnvName {
-    fn from(env: Environment) -> Self {
-        match env {
-            Environment::Staging => Self::Staging,
-            Environment::Production => Self::Production,
-        }
+/// `staging` or `production` on the command line: the one environment type, read by clap.
+impl ValueEnum for Environment {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Self::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.as_str()))
     }
 }
 
@@ -343,10 +342,6 @@ pub struct TerraformArgs {
 
     #[command(flatten)]
     pub ci: CiArgs,
-
-    /// `plan --out-dir` or `apply --plan-dir`, set from the subcommand's own flag.
-    #[arg(skip)]
-    pub handoff: crate::handoff::Handoff,
 }
 
 /// How terraform runs: what `plan`, `apply` and `destroy` share.
@@ -385,16 +380,6 @@ pub struct TerraformOptions {
     pub plugin_mirror: Option<PathBuf>,
 }
 
-impl TerraformOptions {
-    /// The backend and its `-backend-config` pairs (`{service}` not yet substituted).
-    pub fn backend(&self) -> crate::terraform::backend::BackendSettings {
-        crate::terraform::backend::BackendSettings {
-            backend: self.backend,
-            config: self.backend_config.clone(),
-        }
-    }
-}
-
 /// Reports for CI, besides the one on stdout; written even when the run fails.
 #[derive(Debug, Clone, Default, Args)]
 pub struct CiArgs {
@@ -420,14 +405,32 @@ pub struct CiArgs {
     pub pr: Option<u64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ReportFormat {
-    Text,
-    Json,
-    Markdown,
+pub use crate::report::format::Format as ReportFormat;
+
+impl ValueEnum for ReportFormat {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Self::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.as_str()))
+    }
 }
 
 pub use crate::terraform::backend::Backend;
+
+impl ValueEnum for Backend {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Self::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.name()).help(match self {
+            Self::Local => "State in each service's work dir (`terraform.tfstate`)",
+            Self::S3 => "State in S3; configure it with `--backend-config` (bucket, key, region, use_lockfile…)",
+        }))
+    }
+}
 
 /// A duration in terraform's syntax (Go's `time.ParseDuration`), kept as typed for
 /// `-lock-timeout` and parsed for lambda-gitops's own waits.

@@ -12,6 +12,24 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+/// A long-lived environment: what `environments/<env>/` names and a deployment key half.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Environment {
+    Staging,
+    Production,
+}
+
+impl Environment {
+    pub const ALL: [Environment; 2] = [Environment::Staging, Environment::Production];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Staging => "staging",
+            Self::Production => "production",
+        }
+    }
+}
+
 /// Defaults Lambda itself applies: 128 MiB, 3 seconds, 512 MiB of `/tmp`.
 pub const DEFAULT_MEMORY_MIB: u32 = 128;
 pub const DEFAULT_TIMEOUT_SECONDS: u32 = 3;

@@ -59,7 +59,7 @@ pub const TOKENS: [&str; 2] = [GITHUB_TOKEN, GH_TOKEN];
 /// Never passed to a child process: the tokens above, GitHub Enterprise's spellings of them,
 /// and the GitHub Actions runtime tokens (artifact/cache API, OIDC token requests) that
 /// terraform has no use for. A variable whose value holds the token is dropped too
-/// ([`crate::child_env::ChildEnv`]).
+/// ([`crate::process::child_env::ChildEnv`]).
 pub const CHILD_DENYLIST: [&str; 6] = [
     GITHUB_TOKEN,
     GH_TOKEN,

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use crate::aws::preflight::PreflightError;
 use crate::exit_code;
-use crate::interrupts::Interrupt;
-use crate::problem::Problem;
+use crate::problem::{backticked, Problem};
+use crate::process::interrupts::Interrupt;
 use crate::stage::StageError;
 use crate::terraform::process::humanize;
 
@@ -45,21 +45,9 @@ pub enum Error {
     #[error("{} package{} could not be staged", errors.len(), plural(errors.len()))]
     Stage { errors: Vec<StageError> },
 
-    #[error("no terraform found (tried {})", backticked(tried))]
-    TerraformNotFound { tried: Vec<String> },
-
-    #[error("could not start `{}`: {source}", path.display())]
-    TerraformStart {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-
-    #[error("`{}` is version `{version}`; lambda-gitops needs terraform 1.5 or later", path.display())]
-    TerraformVersion { path: PathBuf, version: String },
-
-    #[error("`{} version -json` did not answer within {}", path.display(), humanize(*after))]
-    TerraformVersionTimeout { path: PathBuf, after: Duration },
+    /// Finding terraform, writing its module and backend, sharing its plugins.
+    #[error(transparent)]
+    Terraform(crate::terraform::TerraformError),
 
     #[error(transparent)]
     TerraformTimedOut(Box<TerraformTimeout>),
@@ -115,37 +103,15 @@ pub enum Error {
     #[error("`{service}` is a Lambda service of the gitops repo: the next apply would create again what `destroy` removes")]
     DestroyDeclared { service: String },
 
-    #[error("the module dir `{}` holds no `*.tf` files", dir.display())]
-    EmptyModule { dir: PathBuf },
-
-    #[error("could not {action} `{}`: {source}", path.display())]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::io_error::IoError),
 
     #[error("could not write to stdout: {0}")]
     Stdout(#[source] io::Error),
 
-    #[error("{what} `{}` is inside the checkout `{}`: terraform would read whatever a pull request commits there", path.display(), checkout.display())]
-    InsideCheckout {
-        what: String,
-        path: PathBuf,
-        checkout: PathBuf,
-    },
-
-    #[error("the work dir `{}` is in use by {}", path.display(), pid.map(|pid| format!("pid {pid}")).unwrap_or_else(|| "another run".to_owned()))]
-    WorkDirLocked { path: PathBuf, pid: Option<u32> },
-
-    #[error("{} services would share one terraform state ({backend} backend, {}): each service's plan would destroy the functions of the services planned before it", services.len(), value.as_ref().map(|v| format!("`{setting}={v}`")).unwrap_or_else(|| format!("no `{setting}` given")))]
-    SharedState {
-        backend: &'static str,
-        setting: &'static str,
-        value: Option<String>,
-        services: Vec<String>,
-    },
+    /// The work dir: a file operation, a directory inside the checkout, its lock.
+    #[error(transparent)]
+    Workdir(crate::workdir::WorkdirError),
 
     /// The CI outputs: a comment that cannot be published, an event that cannot be read.
     #[error(transparent)]
@@ -213,9 +179,6 @@ pub enum Error {
 
     #[error(transparent)]
     AwsStatus(#[from] crate::aws::status::StatusError),
-
-    #[error("the terraform CLI config `{}` says where providers come from already; `--plugin-mirror` would be a second `provider_installation` block", config.display())]
-    PluginMirrorConflict { config: PathBuf },
 
     #[error("`{service}`: {env} does not run what it declares, so it is not promoted: {}", reasons.join("; "))]
     NotDeployed {
@@ -285,11 +248,17 @@ pub struct TerraformTimeout {
 
 impl Error {
     pub fn io(action: &'static str, path: &Path, source: io::Error) -> Self {
-        Self::Io {
-            action,
-            path: path.to_path_buf(),
-            source,
-        }
+        Self::Io(crate::io_error::IoError::new(action, path, source))
+    }
+
+    /// A signal stopped the run (before, between or during terraform commands).
+    pub fn is_interrupt(&self) -> bool {
+        matches!(
+            self,
+            Self::Interrupted { .. }
+                | Self::InterruptedLocked { .. }
+                | Self::InterruptedKilled { .. }
+        )
     }
 
     /// The process exit code for this error.
@@ -323,9 +292,6 @@ impl Error {
             Self::InsecureApiUrl { .. } => Some(
                 "the token would cross the network in clear: use https, or pass `--allow-insecure-api` on a trusted network".into(),
             ),
-            Self::TerraformNotFound { .. } => {
-                Some("install terraform 1.5+ or pass `--terraform-bin`".into())
-            }
             Self::DestroyDeclared { service } => Some(format!(
                 "`destroy` is for a service removed from the gitops repo: remove `services/{service}/`, its environment configs and previews, merge, then destroy what it still runs"
             )),
@@ -345,19 +311,9 @@ impl Error {
             Self::UnknownService { known, .. } | Self::ServiceRequired { known } => {
                 Some(format!("Lambda services: {}", backticked(known)))
             }
-            Self::InsideCheckout { .. } => Some(
-                "leave `--work-dir` and `--cache-dir` out (the defaults lie outside it) or choose directories outside the checkout".into(),
-            ),
-            Self::WorkDirLocked { .. } => Some(
-                "wait for that run to finish, raise `--lock-timeout`, or give this run its own `--work-dir`".into(),
-            ),
-            Self::SharedState { setting, .. } => Some(format!(
-                "give each service its own state: `--backend-config {setting}=lambda/{{service}}.tfstate` (`{{service}}` becomes the service's name)"
-            )),
+            Self::Workdir(error) => error.hint(),
+            Self::Terraform(error) => error.hint(),
             Self::Ci(error) => error.hint(),
-            Self::PluginMirrorConflict { .. } => Some(
-                "add the mirror to that config's `provider_installation` block, or leave `--plugin-mirror` out".into(),
-            ),
             Self::Aws { hint, .. } => hint.clone(),
             Self::Adopt { source: crate::aws::adopt::AdoptError::NotOurs { .. }, .. } => Some(
                 "lambda-gitops adopts only what it created (its `service` and `environment` tags say so): rename the function in the gitops repo, or delete or tag the one in AWS if it is really this deployment's".into(),
@@ -398,6 +354,40 @@ fn killed_hint(program: &str, cwd: &Path) -> String {
         "the next plan fails on the lock and shows its ID if it is still held; once no other run holds it, release it with `{program} -chdir={} force-unlock <ID>`",
         cwd.display()
     )
+}
+
+/// An interrupt while waiting for the work dir lock is an interrupt like any other.
+impl From<crate::workdir::WorkdirError> for Error {
+    fn from(error: crate::workdir::WorkdirError) -> Self {
+        match error {
+            crate::workdir::WorkdirError::Interrupted(signal) => signal.into(),
+            crate::workdir::WorkdirError::Io(error) => Self::Io(error),
+            other => Self::Workdir(other),
+        }
+    }
+}
+
+/// An interrupt while waiting for the plugin cache's lock is an interrupt like any other.
+impl From<crate::terraform::TerraformError> for Error {
+    fn from(error: crate::terraform::TerraformError) -> Self {
+        use crate::terraform::TerraformError;
+        match error {
+            TerraformError::Interrupted(signal) => signal.into(),
+            TerraformError::Io(error) => Self::Io(error),
+            TerraformError::Workdir(error) => error.into(),
+            other => Self::Terraform(other),
+        }
+    }
+}
+
+/// A signal while a question waited is an interrupt like any other.
+impl From<crate::terminal::prompt::PromptError> for Error {
+    fn from(error: crate::terminal::prompt::PromptError) -> Self {
+        match error {
+            crate::terminal::prompt::PromptError::Interrupted(signal) => signal.into(),
+            crate::terminal::prompt::PromptError::Read(error) => Self::Io(error),
+        }
+    }
 }
 
 /// A signal that stopped the run before or between terraform commands.
@@ -456,14 +446,6 @@ fn plural(n: usize) -> &'static str {
     }
 }
 
-pub fn backticked(items: &[String]) -> String {
-    items
-        .iter()
-        .map(|item| format!("`{item}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// The text printed on stderr for an error: details first (each problem, each failed
 /// package), then the summary line, so the summary is what a terminal shows last.
 pub fn render(error: &Error) -> String {
@@ -501,8 +483,8 @@ pub fn render(error: &Error) -> String {
     }
     let mut summary = format!("error: {error}");
     let mut source = std::error::Error::source(error);
-    // Io's own message already includes its source.
-    if matches!(error, Error::Io { .. } | Error::Stdout(_)) {
+    // Stdout's own message already includes its source.
+    if matches!(error, Error::Stdout(_)) {
         source = None;
     }
     while let Some(cause) = source {

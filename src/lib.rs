@@ -4,53 +4,51 @@
 //! [`scan`] → [`validate`] → [`resolve`] → [`stage`] → [`render`] → [`terraform`] → [`report`].
 //! Every gitops file is read through [`yaml`].
 
-pub mod applied;
-pub mod aws;
-pub mod child_env;
-pub mod ci;
+// Layers, top to bottom; a module imports only from the layers below its own
+// (ARCHITECTURE.md; `tests/layers.rs` keeps the rule).
 pub mod cli;
 pub mod commands;
-pub mod config;
-pub mod desired;
-pub mod env_vars;
+pub mod run;
+pub mod settings;
+// The pipeline's stages, last first.
+pub mod ci;
 pub mod error;
-pub mod exit_code;
-pub mod fingerprint;
-pub mod github;
-pub mod gitops;
-pub mod handoff;
-pub mod interrupts;
-pub mod logging;
-pub mod noop;
-pub mod orphans;
-pub mod prepare;
-pub mod problem;
-pub mod progress;
-pub mod prompt;
 pub mod render;
 pub mod report;
 pub mod resolve;
-pub mod retry;
 pub mod scan;
-pub mod schedule;
-pub mod secret;
-pub mod settings;
 pub mod stage;
-pub mod terraform;
 pub mod validate;
+// The edges: processes, AWS, GitHub, files.
+pub mod aws;
+pub mod github;
+pub mod gitops;
+pub mod process;
+pub mod terminal;
+pub mod terraform;
 pub mod workdir;
+// Plain types and utilities.
+pub mod config;
+pub mod desired;
+pub mod env_vars;
+pub mod exit_code;
+pub mod hash;
+pub mod io_error;
+pub mod problem;
+pub mod retry;
+pub mod secret;
 pub mod yaml;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use child_env::ChildEnv;
 use cli::{Cli, Command, PreviewCommand};
-use commands::deploy::Mode;
 use error::Error;
-use interrupts::Interrupts;
+use process::child_env::ChildEnv;
+use process::interrupts::Interrupts;
 use settings::Settings;
+use settings::{DeploySettings, Handoff, Mode};
 
 /// Runs a parsed command line; prints the error (once) on stderr.
 pub fn run(cli: Cli) -> ExitCode {
@@ -62,12 +60,12 @@ pub fn run(cli: Cli) -> ExitCode {
     ) {
         Ok(settings) => settings,
         Err(error) => {
-            logging::init(0, false);
+            terminal::logging::init(0, false);
             eprint!("{}", error::render(&error));
             return ExitCode::from(exit_code::ERROR);
         }
     };
-    logging::init(settings.verbosity, settings.color);
+    terminal::logging::init(settings.verbosity, settings.color);
     match dispatch(cli.command, &settings, stderr_is_terminal) {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
@@ -95,11 +93,12 @@ fn dispatch(command: Command, settings: &Settings, stderr_is_terminal: bool) -> 
         Command::Matrix => return commands::matrix::run(settings).map(|()| exit_code::SUCCESS),
         other => other,
     };
-    let progress: Arc<dyn progress::Progress> = if stderr_is_terminal && settings.verbosity >= 0 {
-        progress::Bars::new()
-    } else {
-        Arc::new(progress::LogLines)
-    };
+    let progress: Arc<dyn terminal::progress::Progress> =
+        if stderr_is_terminal && settings.verbosity >= 0 {
+            terminal::progress::Bars::new()
+        } else {
+            Arc::new(terminal::progress::LogLines)
+        };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -118,30 +117,28 @@ fn dispatch(command: Command, settings: &Settings, stderr_is_terminal: bool) -> 
                     .map(|()| exit_code::SUCCESS)
             }
             Command::Plan {
-                mut terraform,
+                terraform,
                 detailed_exitcode,
                 out_dir,
             } => {
-                if let Some(dir) = out_dir {
-                    terraform.handoff = crate::handoff::Handoff::Save(dir);
-                }
+                let handoff = out_dir.map_or(Handoff::None, Handoff::Save);
                 let mode = Mode::Plan { detailed_exitcode };
-                commands::deploy::run(settings, terraform, mode, progress, interrupts, env).await
+                let args = DeploySettings::resolve(terraform, mode, handoff);
+                commands::deploy::run(settings, args, progress, interrupts, env).await
             }
             Command::Apply {
-                mut terraform,
+                terraform,
                 auto_approve,
                 refresh,
                 plan_dir,
             } => {
-                if let Some(dir) = plan_dir {
-                    terraform.handoff = crate::handoff::Handoff::Apply(dir);
-                }
+                let handoff = plan_dir.map_or(Handoff::None, Handoff::Apply);
                 let mode = Mode::Apply {
                     auto_approve,
                     refresh,
                 };
-                commands::deploy::run(settings, terraform, mode, progress, interrupts, env).await
+                let args = DeploySettings::resolve(terraform, mode, handoff);
+                commands::deploy::run(settings, args, progress, interrupts, env).await
             }
             Command::Preview {
                 command: PreviewCommand::Prune(args),

@@ -93,6 +93,15 @@ fn push_escaped(out: &mut String, c: char) {
     }
 }
 
+/// `` `a`, `b` `` — names in a message.
+pub fn backticked(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|item| format!("`{item}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

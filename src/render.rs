@@ -147,6 +147,26 @@ pub struct Derived {
 }
 
 impl TfVars {
+    /// The staged packages these variables refer to, for the work dir.
+    pub fn used_packages<'a>(&self, staged: &'a Staged) -> Vec<&'a StagedPackage> {
+        staged
+            .values()
+            .filter(|package| self.packages.contains_key(&package.digest.hex()))
+            .collect()
+    }
+
+    /// What each deployment declares its function runs, for the Lambda API to check.
+    pub fn declared(&self) -> impl Iterator<Item = crate::aws::status::Declared<'_>> {
+        self.deployments
+            .iter()
+            .map(|(key, deployment)| crate::aws::status::Declared {
+                key: *key,
+                function_name: &deployment.function_name,
+                version: &deployment.version,
+                code_sha256: &deployment.package.source_code_hash,
+            })
+    }
+
     pub fn derived(&self) -> Derived {
         Derived {
             preview_prs: self
@@ -223,7 +243,7 @@ pub fn imports(adoption: &crate::aws::adopt::Adoption) -> String {
 mod tests {
     use super::*;
     use crate::desired::{Architecture, Tracing, Vpc};
-    use crate::stage::hash::Hasher;
+    use crate::hash::Hasher;
     use std::path::PathBuf;
 
     fn settings() -> FunctionSettings {

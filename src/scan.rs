@@ -26,6 +26,7 @@ use std::ffi::OsString;
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
+use crate::desired::Environment;
 use crate::problem::{excerpt, Problem};
 use crate::yaml::probe::{self, Look};
 use crate::yaml::{LoadError, MAX_BYTES};
@@ -61,23 +62,6 @@ impl SourceFile {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum EnvName {
-    Staging,
-    Production,
-}
-
-impl EnvName {
-    pub const ALL: [EnvName; 2] = [EnvName::Staging, EnvName::Production];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Staging => "staging",
-            Self::Production => "production",
-        }
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct ServiceFile {
     /// The directory name under `services/`.
@@ -87,7 +71,7 @@ pub struct ServiceFile {
 
 #[derive(Debug, Clone)]
 pub struct EnvFile {
-    pub env: EnvName,
+    pub env: Environment,
     /// The directory name under `environments/<env>/`.
     pub dir: String,
     pub file: SourceFile,
@@ -407,7 +391,7 @@ mod tests {
         assert_eq!(tree.services.len(), 1);
         assert_eq!(tree.services[0].dir, "a");
         assert_eq!(tree.environments.len(), 1);
-        assert_eq!(tree.environments[0].env, EnvName::Staging);
+        assert_eq!(tree.environments[0].env, Environment::Staging);
         let previews: Vec<_> = tree
             .previews
             .iter()

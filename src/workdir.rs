@@ -14,11 +14,9 @@ use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::error::Error;
-use crate::interrupts::Interrupt;
-use crate::render::TfVars;
-use crate::stage::hash::Hasher;
-use crate::stage::{Staged, StagedPackage};
+use crate::hash::{Digest, Hasher};
+use crate::io_error::IoError;
+use crate::process::interrupts::Interrupt;
 
 /// The variables, passed with `-var-file`: a name terraform never loads by itself.
 pub const VARS_FILE: &str = "lambda-gitops.tfvars.json";
@@ -84,12 +82,51 @@ pub fn resolve(path: &Path) -> std::io::Result<PathBuf> {
     Ok(absolute)
 }
 
+/// What goes wrong with the work dir: a file operation, a directory inside the checkout,
+/// a lock another run holds, or an interrupt while waiting for it.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkdirError {
+    #[error(transparent)]
+    Io(#[from] IoError),
+
+    #[error("{what} `{}` is inside the checkout `{}`: terraform would read whatever a pull request commits there", path.display(), checkout.display())]
+    InsideCheckout {
+        what: String,
+        path: PathBuf,
+        checkout: PathBuf,
+    },
+
+    #[error("the work dir `{}` is in use by {}", path.display(), pid.map(|pid| format!("pid {pid}")).unwrap_or_else(|| "another run".to_owned()))]
+    Locked { path: PathBuf, pid: Option<u32> },
+
+    #[error("interrupted by {:?} while waiting for the work dir lock", .0.signal())]
+    Interrupted(Interrupt),
+}
+
+impl WorkdirError {
+    fn io(action: &'static str, path: &Path, error: std::io::Error) -> Self {
+        Self::Io(IoError::new(action, path, error))
+    }
+
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Self::InsideCheckout { .. } => Some(
+                "leave `--work-dir` and `--cache-dir` out (the defaults lie outside it) or choose directories outside the checkout".into(),
+            ),
+            Self::Locked { .. } => Some(
+                "wait for that run to finish, raise `--lock-timeout`, or give this run its own `--work-dir`".into(),
+            ),
+            Self::Io(_) | Self::Interrupted(_) => None,
+        }
+    }
+}
+
 /// Refuses `dir` (a work or cache dir, named in messages as `what`) inside `checkout`, the
 /// canonical root of the gitops checkout.
-pub fn refuse_inside_checkout(what: &str, dir: &Path, checkout: &Path) -> Result<(), Error> {
-    let resolved = resolve(dir).map_err(|e| Error::io("resolve", dir, e))?;
+pub fn refuse_inside_checkout(what: &str, dir: &Path, checkout: &Path) -> Result<(), WorkdirError> {
+    let resolved = resolve(dir).map_err(|e| WorkdirError::io("resolve", dir, e))?;
     if resolved.starts_with(checkout) {
-        return Err(Error::InsideCheckout {
+        return Err(WorkdirError::InsideCheckout {
             what: what.to_owned(),
             path: dir.to_path_buf(),
             checkout: checkout.to_path_buf(),
@@ -114,12 +151,13 @@ impl WorkRoot {
         checkout: &Path,
         timeout: Duration,
         interrupted: impl Fn() -> Option<Interrupt>,
-    ) -> Result<Self, Error> {
+    ) -> Result<Self, WorkdirError> {
         refuse_inside_checkout("the work dir", path, checkout)?;
-        std::fs::create_dir_all(path).map_err(|e| Error::io("create the work dir", path, e))?;
+        std::fs::create_dir_all(path)
+            .map_err(|e| WorkdirError::io("create the work dir", path, e))?;
         let path = path
             .canonicalize()
-            .map_err(|e| Error::io("resolve the work dir", path, e))?;
+            .map_err(|e| WorkdirError::io("resolve the work dir", path, e))?;
         refuse_inside_checkout("the work dir", &path, checkout)?;
         let lock_path = path.join(LOCK_FILE);
         let file = std::fs::OpenOptions::new()
@@ -128,7 +166,7 @@ impl WorkRoot {
             .create(true)
             .truncate(false)
             .open(&lock_path)
-            .map_err(|e| Error::io("open", &lock_path, e))?;
+            .map_err(|e| WorkdirError::io("open", &lock_path, e))?;
         let deadline = Instant::now() + timeout;
         let mut announced = false;
         loop {
@@ -137,7 +175,7 @@ impl WorkRoot {
                 Err(std::fs::TryLockError::WouldBlock) => {
                     let pid = read_pid(&lock_path);
                     if Instant::now() >= deadline {
-                        return Err(Error::WorkDirLocked { path, pid });
+                        return Err(WorkdirError::Locked { path, pid });
                     }
                     if !announced {
                         announced = true;
@@ -150,12 +188,12 @@ impl WorkRoot {
                         );
                     }
                     if let Some(signal) = interrupted() {
-                        return Err(signal.into());
+                        return Err(WorkdirError::Interrupted(signal));
                     }
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
                 Err(std::fs::TryLockError::Error(e)) => {
-                    return Err(Error::io("lock", &lock_path, e))
+                    return Err(WorkdirError::io("lock", &lock_path, e))
                 }
             }
         }
@@ -163,7 +201,7 @@ impl WorkRoot {
             file.set_len(0)?;
             (&file).write_all(format!("{}\n", std::process::id()).as_bytes())
         };
-        record().map_err(|e| Error::io("write", &lock_path, e))?;
+        record().map_err(|e| WorkdirError::io("write", &lock_path, e))?;
         Ok(Self {
             path,
             checkout: checkout.to_path_buf(),
@@ -176,13 +214,14 @@ impl WorkRoot {
     }
 
     /// `<root>/<service>/`, created as a real directory (a symlink there is removed).
-    pub fn service(&self, service: &str) -> Result<WorkDir, Error> {
+    pub fn service(&self, service: &str) -> Result<WorkDir, WorkdirError> {
         let path = self.path.join(service);
         for dir in [path.clone(), path.join(PACKAGES_DIR)] {
             if is_symlink(&dir) {
-                std::fs::remove_file(&dir).map_err(|e| Error::io("remove", &dir, e))?;
+                std::fs::remove_file(&dir).map_err(|e| WorkdirError::io("remove", &dir, e))?;
             }
-            std::fs::create_dir_all(&dir).map_err(|e| Error::io("create the work dir", &dir, e))?;
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| WorkdirError::io("create the work dir", &dir, e))?;
         }
         refuse_inside_checkout("the work dir", &path, &self.checkout)?;
         Ok(WorkDir { path })
@@ -203,7 +242,7 @@ fn is_regular_file(path: &Path) -> bool {
 
 /// Writes `bytes` to `path` through a temp file and a rename: a symlink at `path` is
 /// replaced, never written through. An identical regular file is left alone.
-pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
     if is_regular_file(path) && std::fs::read(path).is_ok_and(|old| old == bytes) {
         return Ok(());
     }
@@ -211,7 +250,7 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
-    let io = |e| Error::io("write", path, e);
+    let io = |e| IoError::new("write", path, e);
     let mut temp = tempfile::Builder::new()
         .prefix(".partial-")
         .tempfile_in(dir)
@@ -269,36 +308,33 @@ pub struct WorkDir {
 impl WorkDir {
     /// Where a package lives, relative to the work dir (terraform's cwd): the same on every
     /// runner, so a plan made in another directory does not see the upload's `source` change.
-    pub fn relative_package_path(package: &StagedPackage) -> String {
-        format!("{PACKAGES_DIR}/{}.zip", package.digest.hex())
+    pub fn relative_package_path(digest: &Digest) -> String {
+        format!("{PACKAGES_DIR}/{}.zip", digest.hex())
     }
 
-    fn package_path(&self, package: &StagedPackage) -> PathBuf {
-        self.path.join(Self::relative_package_path(package))
-    }
-
-    /// Places each of `staged` under `packages/` and removes everything else there.
+    /// Places each package (its digest, the file on disk) under `packages/` and removes
+    /// everything else there.
     pub fn place_packages<'a>(
         &self,
-        staged: impl IntoIterator<Item = &'a StagedPackage>,
-    ) -> Result<(), Error> {
+        packages: impl IntoIterator<Item = (&'a Digest, &'a Path)>,
+    ) -> Result<(), WorkdirError> {
         let mut wanted = Vec::new();
-        for package in staged {
-            let target = self.package_path(package);
+        for (digest, file) in packages {
+            let target = self.path.join(Self::relative_package_path(digest));
             wanted.push(target.clone());
             if is_regular_file(&target) {
                 continue; // content-addressed: an existing file is this package
             }
-            let io = |e| Error::io("place the package", &target, e);
+            let io = |e| WorkdirError::io("place the package", &target, e);
             let temp = target.with_extension("zip.partial");
             let _ = std::fs::remove_file(&temp);
-            if std::fs::hard_link(&package.path, &temp).is_err() {
-                std::fs::copy(&package.path, &temp).map_err(io)?;
+            if std::fs::hard_link(file, &temp).is_err() {
+                std::fs::copy(file, &temp).map_err(io)?;
             }
             std::fs::rename(&temp, &target).map_err(io)?;
         }
         let dir = self.path.join(PACKAGES_DIR);
-        let entries = std::fs::read_dir(&dir).map_err(|e| Error::io("list", &dir, e))?;
+        let entries = std::fs::read_dir(&dir).map_err(|e| WorkdirError::io("list", &dir, e))?;
         for entry in entries.flatten() {
             if !wanted.contains(&entry.path()) {
                 remove(&entry.path())?;
@@ -307,18 +343,11 @@ impl WorkDir {
         Ok(())
     }
 
-    pub fn write_vars(&self, vars: &TfVars) -> Result<(), Error> {
+    /// Writes the variables file terraform reads.
+    pub fn write_vars(&self, vars: &impl serde::Serialize) -> Result<(), WorkdirError> {
         let mut text = serde_json::to_string_pretty(vars).expect("variables serialize");
         text.push('\n');
-        write_file(&self.path.join(VARS_FILE), text.as_bytes())
-    }
-
-    /// Stages' files that `vars` refers to, for [`WorkDir::place_packages`].
-    pub fn used_packages<'a>(vars: &TfVars, staged: &'a Staged) -> Vec<&'a StagedPackage> {
-        staged
-            .values()
-            .filter(|package| vars.packages.contains_key(&package.digest.hex()))
-            .collect()
+        Ok(write_file(&self.path.join(VARS_FILE), text.as_bytes())?)
     }
 
     /// Terraform's data dir, passed as `TF_DATA_DIR`.
@@ -328,9 +357,9 @@ impl WorkDir {
 
     /// Removes every entry terraform would read (see [`terraform_reads`]) that is not one of
     /// `written`, the files lambda-gitops wrote for this run; returns their names.
-    pub fn scrub(&self, written: &[&str]) -> Result<Vec<String>, Error> {
+    pub fn scrub(&self, written: &[&str]) -> Result<Vec<String>, WorkdirError> {
         let entries =
-            std::fs::read_dir(&self.path).map_err(|e| Error::io("list", &self.path, e))?;
+            std::fs::read_dir(&self.path).map_err(|e| WorkdirError::io("list", &self.path, e))?;
         let mut removed = Vec::new();
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
@@ -349,7 +378,7 @@ impl WorkDir {
     }
 
     /// Removes the last run's saved plan, so nothing can apply or report a stale one.
-    pub fn clear_plan(&self) -> Result<(), Error> {
+    pub fn clear_plan(&self) -> Result<(), WorkdirError> {
         for name in ["plan.tfplan", "plan.json"] {
             let path = self.path.join(name);
             if std::fs::symlink_metadata(&path).is_ok() {
@@ -362,7 +391,7 @@ impl WorkDir {
     /// The marker of the init that made the data dir. A data dir without one (not made by
     /// lambda-gitops, or by an init that never finished) is deleted, as is anything at its
     /// place that is not a plain directory.
-    pub fn data_dir_marker(&self) -> Result<Option<Marker>, Error> {
+    pub fn data_dir_marker(&self) -> Result<Option<Marker>, WorkdirError> {
         let dir = self.data_dir();
         let Ok(meta) = std::fs::symlink_metadata(&dir) else {
             return Ok(None);
@@ -382,27 +411,27 @@ impl WorkDir {
         Ok(marker)
     }
 
-    pub fn write_data_dir_marker(&self, marker: &Marker) -> Result<(), Error> {
+    pub fn write_data_dir_marker(&self, marker: &Marker) -> Result<(), WorkdirError> {
         let dir = self.data_dir();
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e))?;
+        std::fs::create_dir_all(&dir).map_err(|e| WorkdirError::io("create", &dir, e))?;
         let text = serde_json::to_string(marker).expect("the marker serializes");
-        write_file(&dir.join(DATA_DIR_MARKER), text.as_bytes())
+        Ok(write_file(&dir.join(DATA_DIR_MARKER), text.as_bytes())?)
     }
 }
 
 /// Removes a file, a symlink (never what it points at) or a directory tree.
-fn remove(path: &Path) -> Result<(), Error> {
+fn remove(path: &Path) -> Result<(), WorkdirError> {
     let meta = match std::fs::symlink_metadata(path) {
         Ok(meta) => meta,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(Error::io("inspect", path, e)),
+        Err(e) => return Err(WorkdirError::io("inspect", path, e)),
     };
     let result = if meta.is_dir() {
         std::fs::remove_dir_all(path)
     } else {
         std::fs::remove_file(path)
     };
-    result.map_err(|e| Error::io("remove", path, e))
+    result.map_err(|e| WorkdirError::io("remove", path, e))
 }
 
 #[cfg(test)]

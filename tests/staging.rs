@@ -15,10 +15,10 @@ use common::{zip_bytes, Tree};
 use lambda_gitops::cli::Cli;
 use lambda_gitops::desired::PackageRef;
 use lambda_gitops::github::{Client, GithubError};
-use lambda_gitops::progress::LogLines;
 use lambda_gitops::retry::RateLimitWaits;
 use lambda_gitops::settings::Settings;
 use lambda_gitops::stage::Stager;
+use lambda_gitops::terminal::progress::LogLines;
 
 const TOKEN: &str = "ghp_test_token_never_shown_0123456789";
 
@@ -307,7 +307,7 @@ async fn a_cancelled_download_leaves_no_temp_file() {
     );
     github.behave(id, &[Behaviour::Stall]);
     let tree = Tree::new();
-    let stager = Stager::new(&settings(&tree, &github.api_url));
+    let stager = Stager::new(settings(&tree, &github.api_url).staging());
     let packages = BTreeSet::from([PackageRef::GithubRelease {
         repository: "acme/svc".into(),
         tag: "v1".into(),

@@ -64,6 +64,11 @@ pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
 
 /// An S3 client for `config`. S3-compatible endpoints set through `AWS_ENDPOINT_URL` rarely
 /// serve virtual-hosted buckets, so those (and `path_style`) get path-style requests.
+/// A Lambda client for `region`: the one way every part of a run reaches the Lambda API.
+pub async fn lambda_client(region: &str) -> aws_sdk_lambda::Client {
+    aws_sdk_lambda::Client::new(&sdk_config(region).await)
+}
+
 pub fn s3_client(config: &aws_config::SdkConfig, path_style: bool) -> aws_sdk_s3::Client {
     let path_style = path_style || config.endpoint_url().is_some();
     aws_sdk_s3::Client::from_conf(

@@ -88,11 +88,6 @@ impl StatusError {
     }
 }
 
-/// The Lambda client for `region`, from the standard AWS configuration.
-pub async fn client(region: &str) -> aws_sdk_lambda::Client {
-    aws_sdk_lambda::Client::new(&super::sdk_config(region).await)
-}
-
 /// What `function` runs now: its tags from `GetFunction`, then the alias `live` if it has
 /// one (and that version's configuration), else `$LATEST`'s configuration.
 pub async fn running(
@@ -180,27 +175,41 @@ impl DeploymentStatus {
 /// How many functions are read at once.
 const CONCURRENT_READS: usize = 16;
 
-/// What every deployment of `vars` runs, compared with what it declares (its version tag
-/// and the CodeSha256 behind `live`), in the order of `vars.deployments`.
-pub async fn check_all(
+/// What a deployment declares its function runs: the function, the gitops version and the
+/// base64 SHA-256 of its package.
+#[derive(Debug, Clone, Copy)]
+pub struct Declared<'a> {
+    pub key: crate::desired::DeploymentKey,
+    pub function_name: &'a str,
+    pub version: &'a str,
+    pub code_sha256: &'a str,
+}
+
+/// What every `declared` deployment runs, compared with what it declares (its version tag
+/// and the CodeSha256 behind `live`), in the order given.
+pub async fn check_all<'a>(
     client: &aws_sdk_lambda::Client,
-    vars: &crate::render::TfVars,
+    declared: impl IntoIterator<Item = Declared<'a>>,
 ) -> Vec<DeploymentStatus> {
     use futures_util::StreamExt;
-    futures_util::stream::iter(vars.deployments.iter())
-        .map(|(key, deployment)| async move {
-            let function = &deployment.function_name;
-            let sha = &deployment.package.source_code_hash;
-            let running = self::running(client, function).await;
+    futures_util::stream::iter(declared)
+        .map(|declared| async move {
+            let Declared {
+                key,
+                function_name,
+                version,
+                code_sha256,
+            } = declared;
+            let running = self::running(client, function_name).await;
             let differences = match &running {
-                Ok(running) => differences(running, &deployment.version, sha),
+                Ok(running) => differences(running, version, code_sha256),
                 Err(error) => vec![error.to_string()],
             };
             DeploymentStatus {
-                key: *key,
-                function_name: function.clone(),
-                version: deployment.version.clone(),
-                code_sha256: sha.clone(),
+                key,
+                function_name: function_name.to_owned(),
+                version: version.to_owned(),
+                code_sha256: code_sha256.to_owned(),
                 running,
                 differences,
             }

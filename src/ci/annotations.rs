@@ -125,7 +125,7 @@ impl StopCommands {
         if random.is_err() {
             // Still unpredictable enough to not be guessed from the output: time and pid.
             let seed = format!("{:?}{}", std::time::SystemTime::now(), std::process::id());
-            let mut hasher = crate::stage::hash::Hasher::default();
+            let mut hasher = crate::hash::Hasher::default();
             hasher.update(seed.as_bytes());
             let hex = hasher.finish().hex();
             return Self {

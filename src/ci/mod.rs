@@ -12,6 +12,7 @@
 //! - [`annotations`]: workflow commands (`::error …::`, groups, stop-commands).
 //! - [`event`]: the pull request named by a GitHub Actions event payload.
 
+pub mod actions_env;
 pub mod annotations;
 pub mod comment;
 pub mod event;
@@ -22,6 +23,7 @@ pub mod rendering;
 
 use std::path::PathBuf;
 
+pub use actions_env::CiSettings;
 pub use outputs::Outputs;
 pub use rendering::{Log, Rendering};
 
@@ -50,6 +52,10 @@ pub enum CiError {
 
     #[error("`--service`: {message}")]
     Scope { message: String },
+
+    /// A summary file or the job summary could not be written.
+    #[error(transparent)]
+    Write(#[from] crate::io_error::IoError),
 
     #[error("could not publish the pull-request comment on #{number}: {source}")]
     Publish {

@@ -9,10 +9,22 @@ use crate::ci::annotations::Annotation;
 use crate::ci::comment::Scope;
 use crate::ci::event;
 use crate::ci::CiError;
-use crate::cli::CiArgs;
-use crate::error::Error;
+use crate::ci::CiSettings;
 use crate::github::comments::Repository;
-use crate::settings::CiSettings;
+use crate::io_error::IoError;
+
+/// The outputs a run was asked for on its command line.
+#[derive(Debug, Clone, Default)]
+pub struct OutputFlags {
+    /// `--summary-markdown`.
+    pub summary_markdown: Option<PathBuf>,
+    /// `--summary-json`.
+    pub summary_json: Option<PathBuf>,
+    /// `--github-comment`.
+    pub github_comment: bool,
+    /// `--pr`: the pull request to comment on, instead of the event's.
+    pub pr: Option<u64>,
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct Outputs {
@@ -47,7 +59,7 @@ impl Outputs {
     /// reads the event payload.
     pub fn resolve(
         ci: &CiSettings,
-        args: &CiArgs,
+        args: &OutputFlags,
         services: &[String],
         has_token: bool,
     ) -> Result<Self, CiError> {
@@ -77,9 +89,9 @@ impl Outputs {
 
     /// Writes the summary files and appends to the job summary; every one is tried, the
     /// first failure is returned.
-    pub fn write_files(&self, markdown: &str, json: &str) -> Result<(), Error> {
+    pub fn write_files(&self, markdown: &str, json: &str) -> Result<(), IoError> {
         let mut first = None;
-        let mut keep = |result: Result<(), Error>| {
+        let mut keep = |result: Result<(), IoError>| {
             if let Err(error) = result {
                 first.get_or_insert(error);
             }
@@ -96,6 +108,47 @@ impl Outputs {
         first.map_or(Ok(()), Err)
     }
 
+    /// Every output of a finished run: the summary files and the job summary, the
+    /// annotations, then the pull-request comment (not after an interrupt: `code` says).
+    /// Every one is tried; what failed is returned, in that order.
+    pub async fn publish(&self, run: &Published<'_>) -> Vec<CiError> {
+        let mut errors = Vec::new();
+        errors.extend(
+            self.write_files(run.markdown, run.json)
+                .err()
+                .map(CiError::from),
+        );
+        self.annotate(&run.rendering.annotations);
+        let Some(target) = &self.comment else {
+            return errors;
+        };
+        if matches!(
+            run.code,
+            crate::exit_code::INTERRUPTED | crate::exit_code::TERMINATED
+        ) {
+            tracing::warn!(
+                "interrupted: the comment on #{} is left as it was",
+                target.number
+            );
+            return errors;
+        }
+        let body = super::comment::body(
+            run.rendering,
+            &target.scope,
+            &self.elsewhere(),
+            &super::publish::footer(run.command, target, self.run_url.as_deref()),
+        );
+        match super::publish::publish(run.github, target, run.rendering, &body).await {
+            Ok(published) => log_published(target.number, &published),
+            Err(source) => errors.push(CiError::Publish {
+                number: target.number,
+                source,
+                code: run.code,
+            }),
+        }
+        errors
+    }
+
     /// Under GitHub Actions, each annotation as a workflow command on stderr.
     pub fn annotate(&self, annotations: &[Annotation]) {
         if !self.github_actions {
@@ -108,9 +161,37 @@ impl Outputs {
     }
 }
 
+/// A finished run, rendered, for [`Outputs::publish`].
+pub struct Published<'a> {
+    pub rendering: &'a super::Rendering,
+    pub markdown: &'a str,
+    pub json: &'a str,
+    /// `plan` or `apply`, for the comment's footer.
+    pub command: &'a str,
+    /// The run's exit code.
+    pub code: u8,
+    pub github: &'a crate::github::Client,
+}
+
+fn log_published(number: u64, published: &super::publish::Published) {
+    use super::publish::Published;
+    match published {
+        Published::Created { url } => {
+            tracing::info!("commented on #{number}: {}", url.as_deref().unwrap_or(""))
+        }
+        Published::Updated { url } => {
+            tracing::info!(
+                "updated the comment on #{number}: {}",
+                url.as_deref().unwrap_or("")
+            )
+        }
+        Published::Skipped => {}
+    }
+}
+
 fn comment_target(
     ci: &CiSettings,
-    args: &CiArgs,
+    args: &OutputFlags,
     services: &[String],
     has_token: bool,
 ) -> Result<CommentTarget, CiError> {
@@ -173,23 +254,23 @@ fn read_event(path: &Path) -> Result<serde_json::Value, CiError> {
 
 /// Writes `bytes` through a temp file and a rename (creating the directory): a symlink at
 /// `path` (one a pull request committed, say) is replaced, never written through.
-fn replace_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+fn replace_file(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
     if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io("write", path, e))?;
+        std::fs::create_dir_all(dir).map_err(|e| IoError::new("write", path, e))?;
     }
     crate::workdir::write_file(path, bytes)
 }
 
 /// Appends to the job summary (the runner's own file, so it is opened as given).
-fn append_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+fn append_file(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
-        .map_err(|e| Error::io("append to the job summary", path, e))?;
+        .map_err(|e| IoError::new("append to the job summary", path, e))?;
     file.write_all(bytes)
         .and_then(|()| file.write_all(b"\n"))
-        .map_err(|e| Error::io("append to the job summary", path, e))
+        .map_err(|e| IoError::new("append to the job summary", path, e))
 }
 
 #[cfg(test)]
@@ -205,11 +286,11 @@ mod tests {
         }
     }
 
-    fn comment_args(pr: Option<u64>) -> CiArgs {
-        CiArgs {
+    fn comment_args(pr: Option<u64>) -> OutputFlags {
+        OutputFlags {
             github_comment: true,
             pr,
-            ..CiArgs::default()
+            ..OutputFlags::default()
         }
     }
 
@@ -249,7 +330,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let push = dir.path().join("push.json");
         std::fs::write(&push, r#"{"ref": "refs/heads/main"}"#).unwrap();
-        let refused = |ci: &CiSettings, args: &CiArgs, token: bool| {
+        let refused = |ci: &CiSettings, args: &OutputFlags, token: bool| {
             Outputs::resolve(ci, args, &[], token).unwrap_err()
         };
         assert!(matches!(
@@ -290,7 +371,7 @@ mod tests {
         ));
         assert!(Outputs::resolve(&ci(Some(&broken)), &comment_args(Some(3)), &[], true).is_ok());
         // Without --github-comment nothing is needed.
-        assert!(Outputs::resolve(&ci(None), &CiArgs::default(), &[], false).is_ok());
+        assert!(Outputs::resolve(&ci(None), &OutputFlags::default(), &[], false).is_ok());
     }
 
     #[test]

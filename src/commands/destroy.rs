@@ -7,15 +7,15 @@
 
 use std::io::{IsTerminal, Write};
 
-use crate::child_env::ChildEnv;
 use crate::cli::DestroyArgs;
 use crate::error::Error;
 use crate::exit_code;
-use crate::interrupts::Interrupts;
-use crate::prompt;
+use crate::process::child_env::ChildEnv;
+use crate::process::interrupts::Interrupts;
 use crate::report;
+use crate::run::runner::{Runner, RunnerSettings};
 use crate::settings::Settings;
-use crate::terraform::runner::{Runner, RunnerSettings};
+use crate::terminal::prompt;
 use crate::validate::rules;
 use crate::workdir::WorkRoot;
 
@@ -66,8 +66,9 @@ pub async fn run(
     work_dir.place_packages(std::iter::empty())?;
     work_dir.write_vars(&vars)?;
 
-    let prepared = super::terraform_env(settings, &args.terraform, env)?;
-    let runner = super::runner_settings(settings, &args.terraform, prepared, &interrupts).await?;
+    let prepared = super::terraform_env(settings, &(&args.terraform).into(), env)?;
+    let runner =
+        super::runner_settings(settings, &(&args.terraform).into(), prepared, &interrupts).await?;
     let mut runner = Runner::new(
         RunnerSettings {
             destroy: true,

@@ -9,21 +9,22 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::child_env::ChildEnv;
 use crate::cli::{PreviewArgs, PreviewSetArgs, PruneArgs};
 use crate::error::Error;
 use crate::exit_code;
 use crate::github::pulls::PrState;
-use crate::gitops::{describe, layout, release, service_arg, Change, FileChange, Release, Session};
-use crate::interrupts::Interrupts;
+use crate::gitops::{layout, release, Change};
 use crate::problem::excerpt;
+use crate::process::child_env::ChildEnv;
+use crate::process::interrupts::Interrupts;
+use crate::run::edit::{self, describe, service_arg, FileChange, Session};
 use crate::settings::Settings;
 use crate::validate::rules;
 
 pub fn set(settings: &Settings, args: PreviewSetArgs) -> Result<u8, Error> {
     let service = service_arg(&args.preview.service)?;
     let pr = args.preview.pr;
-    let release = Release::new(&args.version, args.sha.as_deref())?;
+    let release = edit::release(&args.version, args.sha.as_deref())?;
     let s3_key = args.s3_key.as_deref();
     let mut session = Session::open(settings)?;
     session.lambda_service(service)?;

@@ -10,14 +10,16 @@ use std::sync::Arc;
 
 use crate::cli::PromoteArgs;
 use crate::desired::Deployment;
+use crate::desired::Environment;
 use crate::error::Error;
 use crate::exit_code;
-use crate::gitops::{layout, service_arg, Release, Session};
-use crate::interrupts::Interrupts;
+use crate::gitops::layout;
+use crate::gitops::Release;
 use crate::problem;
-use crate::progress::Progress;
-use crate::scan::EnvName;
+use crate::process::interrupts::Interrupts;
+use crate::run::edit::{service_arg, Session};
 use crate::settings::Settings;
+use crate::terminal::progress::Progress;
 
 pub async fn run(
     settings: &Settings,
@@ -26,7 +28,7 @@ pub async fn run(
     interrupts: Interrupts,
 ) -> Result<u8, Error> {
     let service = service_arg(&args.service)?;
-    let (from, to): (EnvName, EnvName) = (args.from.into(), args.to.into());
+    let (from, to) = (args.from, args.to);
     if from == to {
         return Err(Error::Argument {
             name: "--to",
@@ -102,8 +104,8 @@ pub async fn run(
             .find(|s| s.name == service)
             .expect("validated above");
         let deployment = match from {
-            EnvName::Staging => desired.staging.as_ref(),
-            EnvName::Production => desired.production.as_ref(),
+            Environment::Staging => desired.staging.as_ref(),
+            Environment::Production => desired.production.as_ref(),
         }
         .expect("its config passed validation");
         require_deployed(settings, service, from, deployment, progress, &interrupts).await?;
@@ -120,7 +122,7 @@ pub async fn run(
 async fn require_deployed(
     settings: &Settings,
     service: &str,
-    env: EnvName,
+    env: Environment,
     deployment: &Deployment,
     progress: Arc<dyn Progress>,
     interrupts: &Interrupts,
@@ -130,11 +132,11 @@ async fn require_deployed(
     }
     let packages = BTreeSet::from([deployment.package.clone()]);
     let staged = interrupts
-        .guard(crate::stage::Stager::new(settings).stage_all(packages, progress))
+        .guard(crate::stage::Stager::new(settings.staging()).stage_all(packages, progress))
         .await?
         .map_err(|errors| Error::Stage { errors })?;
     let expected = staged[&deployment.package].digest.base64();
-    let client = crate::aws::status::client(&settings.aws_region).await;
+    let client = crate::aws::lambda_client(&settings.aws_region).await;
     let running = interrupts
         .guard(crate::aws::status::running(
             &client,

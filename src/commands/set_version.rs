@@ -4,14 +4,14 @@
 use crate::cli::SetVersionArgs;
 use crate::error::Error;
 use crate::exit_code;
-use crate::gitops::{layout, service_arg, Release, Session};
-use crate::scan::EnvName;
+use crate::gitops::layout;
+use crate::run::edit::{self, service_arg, Session};
 use crate::settings::Settings;
 
 pub fn run(settings: &Settings, args: SetVersionArgs) -> Result<u8, Error> {
     let service = service_arg(&args.service)?;
-    let release = Release::new(&args.version, args.sha.as_deref())?;
-    let env: EnvName = args.env.into();
+    let release = edit::release(&args.version, args.sha.as_deref())?;
+    let env = args.env;
     let mut session = Session::open(settings)?;
     session.lambda_service(service)?;
     let relative = layout::env_config(env, service);

@@ -14,10 +14,10 @@ use crate::aws::status::{self, DeploymentStatus, StatusError};
 use crate::cli::Format;
 use crate::error::Error;
 use crate::exit_code;
-use crate::interrupts::Interrupts;
-use crate::progress::Progress;
+use crate::process::interrupts::Interrupts;
 use crate::render::render;
 use crate::settings::Settings;
+use crate::terminal::progress::Progress;
 
 pub async fn run(
     settings: &Settings,
@@ -36,17 +36,19 @@ pub async fn run(
         .iter()
         .flat_map(|service| service.deployments().map(|d| d.package.clone()))
         .collect();
-    let stager = crate::stage::Stager::new(settings)
+    let stager = crate::stage::Stager::new(settings.staging())
         .labelled(crate::stage::labels::of(selected.iter().copied()));
     let staged = interrupts
         .guard(stager.stage_all(packages, progress))
         .await?
         .map_err(|errors| Error::Stage { errors })?;
-    let client = status::client(&settings.aws_region).await;
+    let client = crate::aws::lambda_client(&settings.aws_region).await;
     let mut report = Vec::new();
     for service in selected {
         let vars = render(service, &settings.aws_region, &staged, |_| String::new());
-        let statuses = interrupts.guard(status::check_all(&client, &vars)).await?;
+        let statuses = interrupts
+            .guard(status::check_all(&client, vars.declared()))
+            .await?;
         report.push((service.name.clone(), statuses));
     }
 

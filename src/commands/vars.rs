@@ -9,10 +9,10 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::error::Error;
-use crate::interrupts::Interrupts;
-use crate::progress::Progress;
+use crate::process::interrupts::Interrupts;
 use crate::render::{Derived, TfVars};
 use crate::settings::Settings;
+use crate::terminal::progress::Progress;
 
 /// The variables file's contents, then what is derived from them.
 #[derive(Serialize)]
@@ -49,7 +49,7 @@ pub async fn run(
     )
     .await?;
     let prepared = interrupts
-        .guard(crate::prepare::prepare(
+        .guard(crate::run::prepare::prepare(
             settings,
             &root,
             &[service],

@@ -20,7 +20,15 @@ use crate::github::pagination::{self, MAX_PAGES, PER_PAGE};
 use crate::github::policy::{self, Follow, LimitHeaders, Throttle, WaitReason, MAX_REDIRECTS};
 use crate::retry::{self, with_retries, RateLimitWaits};
 use crate::secret::{redact_url, Secret};
-use crate::settings::GithubSettings;
+
+/// Where the GitHub API is and how to reach it, as the settings resolved it.
+#[derive(Debug, Clone)]
+pub struct GithubSettings {
+    pub api_url: reqwest::Url,
+    pub token: Option<Secret>,
+    /// `--allow-insecure-api`: plain http off loopback is allowed.
+    pub allow_insecure: bool,
+}
 
 /// `Accept` for the REST API's JSON.
 pub const JSON: &str = "application/vnd.github+json";

@@ -19,5 +19,5 @@ pub mod policy;
 pub mod pulls;
 pub mod releases;
 
-pub use client::Client;
+pub use client::{Client, GithubSettings};
 pub use error::GithubError;

@@ -3,10 +3,10 @@
 
 use std::path::PathBuf;
 
-use crate::scan::EnvName;
+use crate::desired::Environment;
 
 /// `environments/<env>/<service>/config.yaml`.
-pub fn env_config(env: EnvName, service: &str) -> PathBuf {
+pub fn env_config(env: Environment, service: &str) -> PathBuf {
     ["environments", env.as_str(), service, "config.yaml"]
         .iter()
         .collect()

@@ -3,9 +3,6 @@
 //! `gitVersion.shortSha` (its first 7 characters, only where the file has one) and, in a
 //! preview, `lambda.commitSha` when present.
 
-use crate::error::Error;
-use crate::validate::rules;
-
 use super::edit::{EditError, FileEdit};
 use super::scalar::double_quoted;
 
@@ -19,24 +16,6 @@ pub struct Release {
 }
 
 impl Release {
-    /// A release from the command line, its values checked by validation's own rules.
-    pub fn new(version: &str, sha: Option<&str>) -> Result<Self, Error> {
-        rules::version(version).map_err(|message| Error::Argument {
-            name: "VERSION",
-            message: strip_subject(message),
-        })?;
-        if let Some(sha) = sha {
-            rules::commit_sha(sha).map_err(|message| Error::Argument {
-                name: "--sha",
-                message: strip_subject(message),
-            })?;
-        }
-        Ok(Self {
-            version: version.to_owned(),
-            sha: sha.map(str::to_owned),
-        })
-    }
-
     pub fn short_sha(&self) -> Option<&str> {
         self.sha
             .as_deref()
@@ -57,14 +36,6 @@ impl Release {
             edit.insert_mapping(&[], "gitVersion", &[("sha", sha), ("shortSha", short)])?;
         }
         Ok(())
-    }
-}
-
-/// A rule's message reads "version `x` must be …"; after the argument's name, "`x` must be …".
-fn strip_subject(message: String) -> String {
-    match message.find('`') {
-        Some(i) => message[i..].to_owned(),
-        None => message,
     }
 }
 
@@ -111,7 +82,10 @@ mod tests {
     }
 
     fn release(sha: Option<&str>) -> Release {
-        Release::new("0.2.0", sha).unwrap()
+        Release {
+            version: "0.2.0".into(),
+            sha: sha.map(str::to_owned),
+        }
     }
 
     #[test]
@@ -171,7 +145,15 @@ mod tests {
         let git = values.git_version.unwrap();
         assert_eq!(git.short_sha.as_deref(), Some("0123456"));
         assert!(text.starts_with("# The preview of `s3-notifier` for pull request #42"));
-        let bare = new_preview("a", 1, &Release::new("1", None).unwrap(), None);
+        let bare = new_preview(
+            "a",
+            1,
+            &Release {
+                version: "1".into(),
+                sha: None,
+            },
+            None,
+        );
         assert_eq!(
             bare.lines().skip(2).collect::<Vec<_>>(),
             [
@@ -180,20 +162,6 @@ mod tests {
                 "lambda:",
                 "  version: \"1\""
             ]
-        );
-    }
-
-    #[test]
-    fn bad_arguments_are_refused_before_any_file_is_read() {
-        let error = Release::new("1.0 beta", None).unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "`VERSION` `1.0 beta` must be 1–128 characters of letters, digits, `.`, `_`, `+` or `-`"
-        );
-        let error = Release::new("1.0", Some("xyz")).unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "`--sha` `xyz` must be 7–40 hexadecimal digits"
         );
     }
 }

@@ -9,6 +9,7 @@
 
 pub mod drift;
 pub mod facts;
+pub mod format;
 pub mod guard;
 pub mod json;
 pub mod rendering;

@@ -495,7 +495,7 @@ fn full_message(error: &crate::error::Error) -> String {
     let mut text = error.to_string();
     if matches!(
         error,
-        crate::error::Error::Io { .. } | crate::error::Error::Stdout(_)
+        crate::error::Error::Io(_) | crate::error::Error::Stdout(_)
     ) {
         return text;
     }

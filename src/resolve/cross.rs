@@ -173,7 +173,7 @@ fn one_service_per_bucket(repo: &Repo, lines: &Lines<'_>, problems: &mut Vec<Pro
                     lines.line(&service.file, &["lambda", "triggerBucket"]),
                     format!(
                         "trigger bucket `{bucket}` is shared by services {}",
-                        crate::error::backticked(&names)
+                        crate::problem::backticked(&names)
                     ),
                 )
                 .with_hint("S3 keeps one notification configuration per bucket, so one service's apply would wipe the other's triggers: give each service its own trigger bucket"),

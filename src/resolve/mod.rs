@@ -11,12 +11,12 @@ mod settings;
 
 use std::path::Path;
 
+use crate::desired::Environment;
 use crate::desired::{
     Deployment, DeploymentKey, DesiredService, FunctionSettings, PackageRef, Repo,
     DEFAULT_KEEP_VERSIONS,
 };
 use crate::problem::Problem;
-use crate::scan::EnvName;
 use crate::validate::files::{CheckedEnv, CheckedPreview, CheckedService};
 use crate::validate::{rules, Checked};
 
@@ -82,8 +82,8 @@ fn resolve_service(
     {
         let deployment = environment_deployment(&context, env, problems);
         match env.env {
-            EnvName::Staging => desired.staging = deployment,
-            EnvName::Production => desired.production = deployment,
+            Environment::Staging => desired.staging = deployment,
+            Environment::Production => desired.production = deployment,
         }
     }
     desired.previews = previews(checked, &context, problems);
@@ -97,8 +97,8 @@ fn environment_deployment(
 ) -> Option<Deployment> {
     let config = &env.config.lambda;
     let key = match env.env {
-        EnvName::Staging => DeploymentKey::Staging,
-        EnvName::Production => DeploymentKey::Production,
+        Environment::Staging => DeploymentKey::Staging,
+        Environment::Production => DeploymentKey::Production,
     };
     let settings =
         settings::overridden(&context.defaults, &config.overrides(), &config.environment);
@@ -186,7 +186,7 @@ fn preview_name_template(
     let production = checked
         .environments
         .iter()
-        .find(|env| env.env == EnvName::Production && env.config.service_name == name);
+        .find(|env| env.env == Environment::Production && env.config.service_name == name);
     if let Some(production) = production {
         return Some(format!(
             "{}-pr-{{pr}}",
@@ -195,7 +195,7 @@ fn preview_name_template(
     }
     if checked
         .env_files
-        .contains(&(name.to_owned(), EnvName::Production))
+        .contains(&(name.to_owned(), Environment::Production))
     {
         return None;
     }
@@ -207,7 +207,7 @@ fn preview_name_template(
                 &["lambda"],
                 format!(
                     "`{name}` has previews ({}) but neither `lambda.preview.functionName` nor a production config (`environments/production/{name}/config.yaml`) to name them after",
-                    crate::error::backticked(&prs)
+                    crate::problem::backticked(&prs)
                 ),
             )
             .with_hint("set `lambda.preview.functionName`, e.g. `my-function-pr-{pr}`"),

@@ -1,7 +1,7 @@
 //! Where a path under the gitops dir sits in the layout: a layout file (and which), a
 //! directory on the way to one, or neither. Pure: path parts in, an answer out.
 
-use super::EnvName;
+use crate::desired::Environment;
 
 /// A file of the layout, by kind, with the names its path gives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -9,14 +9,16 @@ pub enum LayoutFile {
     /// `services/<dir>/config.yaml`.
     Service { dir: String },
     /// `environments/<env>/<dir>/config.yaml`.
-    Env { env: EnvName, dir: String },
+    Env { env: Environment, dir: String },
     /// `environments/preview/<dir>/services/<service>.values.yaml`.
     Preview { dir: String, service: String },
 }
 
 /// The environment `name` is, exactly.
-fn env(name: &str) -> Option<EnvName> {
-    EnvName::ALL.into_iter().find(|env| env.as_str() == name)
+fn env(name: &str) -> Option<Environment> {
+    Environment::ALL
+        .into_iter()
+        .find(|env| env.as_str() == name)
 }
 
 /// The layout file at `parts`, when it is one.
@@ -74,7 +76,7 @@ mod tests {
         assert_eq!(
             layout_file(&parts("environments/production/a/config.yaml")),
             Some(LayoutFile::Env {
-                env: EnvName::Production,
+                env: Environment::Production,
                 dir: "a".into()
             })
         );

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use crate::stage::hash::Hasher;
+use crate::hash::Hasher;
 
 /// The name every temp file in the cache starts with.
 pub const PARTIAL_PREFIX: &str = ".partial-";

@@ -19,13 +19,13 @@ use reqwest::StatusCode;
 use tokio::io::AsyncWriteExt;
 
 use crate::github::GithubError;
-use crate::progress::Task;
+use crate::hash::{Digest, Hasher};
 use crate::retry::{with_retries, Transient};
 use crate::secret::redact_url;
 use crate::stage::cache::{Validators, PARTIAL_PREFIX};
-use crate::stage::hash::{Digest, Hasher};
 use crate::stage::s3::S3Error;
 use crate::stage::verify::{self, NotZip};
+use crate::terminal::progress::Task;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DownloadError {

@@ -8,7 +8,6 @@
 
 pub mod cache;
 pub mod download;
-pub mod hash;
 pub mod labels;
 pub mod path;
 pub mod release;
@@ -25,11 +24,10 @@ use tokio::sync::OnceCell;
 
 use crate::desired::PackageRef;
 use crate::github::GithubError;
-use crate::progress::{Named, Progress};
-use crate::settings::Settings;
+use crate::hash::Digest;
+use crate::terminal::progress::{Named, Progress};
 use cache::Cache;
 use download::{Bounds, DownloadError};
-use hash::Digest;
 use verify::{NotZip, PackageProblem};
 
 /// Packages staged at once.
@@ -97,7 +95,7 @@ impl StageError {
             Self::Checksums { source: Some(source), .. } => source.hint(),
             Self::Download { source, .. } => source.hint(),
             Self::AssetNotFound { available, .. } if !available.is_empty() => {
-                Some(format!("the release has: {}", crate::error::backticked(available)))
+                Some(format!("the release has: {}", crate::problem::backticked(available)))
             }
             _ => None,
         }
@@ -116,8 +114,19 @@ pub struct Stager {
     labels: BTreeMap<PackageRef, String>,
 }
 
+/// What staging takes from the run's settings: where GitHub is, the cache, the bounds.
+#[derive(Debug, Clone, Copy)]
+pub struct StageSettings<'a> {
+    pub github: &'a crate::github::GithubSettings,
+    pub github_waits: crate::retry::RateLimitWaits,
+    pub cache_dir: &'a std::path::Path,
+    pub max_package_size: u64,
+    pub download_timeout: std::time::Duration,
+    pub download_stall_timeout: std::time::Duration,
+}
+
 impl Stager {
-    pub fn new(settings: &Settings) -> Self {
+    pub fn new(settings: StageSettings<'_>) -> Self {
         let http = reqwest::Client::builder()
             .user_agent(concat!("lambda-gitops/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(std::time::Duration::from_secs(30))
@@ -125,9 +134,9 @@ impl Stager {
             .expect("the TLS backend initialises");
         Self {
             http,
-            github: crate::github::Client::new(&settings.github, settings.download_stall_timeout)
+            github: crate::github::Client::new(settings.github, settings.download_stall_timeout)
                 .with_waits(settings.github_waits),
-            cache: Cache::new(settings.cache_dir.clone()),
+            cache: Cache::new(settings.cache_dir.to_path_buf()),
             bounds: Bounds {
                 max_size: settings.max_package_size,
                 stall: settings.download_stall_timeout,

@@ -9,11 +9,11 @@
 
 use crate::github::releases::Release;
 use crate::github::{Client, GithubError};
-use crate::progress::Progress;
+use crate::hash::Digest;
 use crate::secret::redact_url;
 use crate::stage::download::{self, Fetched, Opened};
-use crate::stage::hash::Digest;
 use crate::stage::{StageError, StagedPackage, Stager};
+use crate::terminal::progress::Progress;
 
 /// The largest checksum file read.
 const CHECKSUM_LIMIT: u64 = 1 << 20;

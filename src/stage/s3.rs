@@ -7,11 +7,11 @@
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use futures_util::stream;
 
-use crate::progress::Progress;
 use crate::retry::{with_retries, Transient};
 use crate::stage::cache::{Cache, Validators};
 use crate::stage::download::{self, Body, DownloadError, Fetched, Opened};
 use crate::stage::{StageError, StagedPackage, Stager};
+use crate::terminal::progress::Progress;
 
 /// What went wrong with an S3 call, short enough for one line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

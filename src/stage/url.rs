@@ -4,12 +4,12 @@
 use reqwest::header::{IF_MODIFIED_SINCE, IF_NONE_MATCH};
 use reqwest::StatusCode;
 
-use crate::progress::Progress;
 use crate::retry;
 use crate::secret::redact_url;
 use crate::stage::cache::Cache;
 use crate::stage::download::{self, DownloadError, Fetched, Opened};
 use crate::stage::{StageError, StagedPackage, Stager};
+use crate::terminal::progress::Progress;
 
 pub async fn stage(
     stager: &Stager,

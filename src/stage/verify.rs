@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
 
-use crate::stage::hash::{hash_file, Digest};
+use crate::hash::{hash_file, Digest};
 
 /// Every zip file (and so every Lambda package) starts with a local file header.
 const ZIP_MAGIC: &[u8; 4] = b"PK\x03\x04";

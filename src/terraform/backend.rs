@@ -3,12 +3,12 @@
 //! that two services never share one state (the second service's plan would destroy
 //! everything the first one created).
 
-use crate::error::Error;
+use super::TerraformError;
 
 /// Replaced by the service's name in every `--backend-config` value.
 pub const SERVICE_PLACEHOLDER: &str = "{service}";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     /// State in each service's work dir (`terraform.tfstate`).
     Local,
@@ -17,6 +17,8 @@ pub enum Backend {
 }
 
 impl Backend {
+    pub const ALL: [Backend; 2] = [Backend::Local, Backend::S3];
+
     pub fn name(self) -> &'static str {
         match self {
             Self::Local => "local",
@@ -64,7 +66,7 @@ impl BackendSettings {
 
     /// Several services may run only when each gets its own state: the local backend
     /// without a shared `path`, or a remote one whose key (or bucket) holds `{service}`.
-    pub fn check_one_state_per_service(&self, services: &[&str]) -> Result<(), Error> {
+    pub fn check_one_state_per_service(&self, services: &[&str]) -> Result<(), TerraformError> {
         if services.len() < 2 {
             return Ok(());
         }
@@ -81,7 +83,7 @@ impl BackendSettings {
         if !shared {
             return Ok(());
         }
-        Err(Error::SharedState {
+        Err(TerraformError::SharedState {
             backend: self.backend.name(),
             setting: primary,
             value: self.value(primary).map(str::to_owned),
@@ -147,7 +149,7 @@ mod tests {
         ] {
             let error = s3(config).check_one_state_per_service(&two).unwrap_err();
             assert!(
-                matches!(error, Error::SharedState { ref services, .. } if services == &["a", "b"]),
+                matches!(error, TerraformError::SharedState { ref services, .. } if services == &["a", "b"]),
                 "{config:?}: {error}"
             );
         }

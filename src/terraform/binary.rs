@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::child_env::ChildEnv;
-use crate::error::Error;
+use super::TerraformError;
+use crate::process::child_env::ChildEnv;
 
 const MINIMUM: (u64, u64) = (1, 5);
 /// `terraform version` answers at once; one that does not is not a terraform to trust.
@@ -33,7 +33,7 @@ impl Terraform {
         explicit: Option<&Path>,
         env: &ChildEnv,
         timeout: Duration,
-    ) -> Result<Self, Error> {
+    ) -> Result<Self, TerraformError> {
         let timeout = timeout.min(VERSION_TIMEOUT);
         let path = find(explicit)?;
         let output = tokio::process::Command::new(&path)
@@ -48,17 +48,17 @@ impl Terraform {
             .output();
         let output = tokio::time::timeout(timeout, output)
             .await
-            .map_err(|_| Error::TerraformVersionTimeout {
+            .map_err(|_| TerraformError::VersionTimeout {
                 path: path.clone(),
                 after: timeout,
             })?
-            .map_err(|source| Error::TerraformStart {
+            .map_err(|source| TerraformError::Start {
                 path: path.clone(),
                 source,
             })?;
         let version = serde_json::from_slice::<VersionJson>(&output.stdout)
             .map(|v| v.terraform_version)
-            .map_err(|_| Error::TerraformVersion {
+            .map_err(|_| TerraformError::Version {
                 path: path.clone(),
                 version: String::from_utf8_lossy(&output.stdout)
                     .trim()
@@ -67,7 +67,7 @@ impl Terraform {
                     .collect(),
             })?;
         if !at_least(&version, MINIMUM) {
-            return Err(Error::TerraformVersion { path, version });
+            return Err(TerraformError::Version { path, version });
         }
         tracing::debug!("using `{}` version {version}", path.display());
         Ok(Self { path, version })
@@ -81,14 +81,14 @@ impl Terraform {
 
 /// The binary `--terraform-bin` names, else `terraform`, else `tofu`, on `PATH`, without
 /// running it.
-pub fn find(explicit: Option<&Path>) -> Result<PathBuf, Error> {
+pub fn find(explicit: Option<&Path>) -> Result<PathBuf, TerraformError> {
     match explicit {
-        Some(path) => which::which(path).map_err(|_| Error::TerraformNotFound {
+        Some(path) => which::which(path).map_err(|_| TerraformError::NotFound {
             tried: vec![path.display().to_string()],
         }),
         None => which::which("terraform")
             .or_else(|_| which::which("tofu"))
-            .map_err(|_| Error::TerraformNotFound {
+            .map_err(|_| TerraformError::NotFound {
                 tried: vec!["terraform".into(), "tofu".into()],
             }),
     }

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::Error;
+use super::TerraformError;
 use crate::terraform::backend::Backend;
 use crate::workdir;
 
@@ -90,7 +90,7 @@ pub fn write(
     backend: Backend,
     ship_bundled_lock: bool,
     generated: &Generated,
-) -> Result<ModuleFiles, Error> {
+) -> Result<ModuleFiles, TerraformError> {
     let module = contents(module_dir, backend, ship_bundled_lock, generated)?;
     for (name, text) in &module.files {
         workdir::write_file(&work_dir.join(name), text.as_bytes())?;
@@ -99,13 +99,13 @@ pub fn write(
 }
 
 /// What [`write`] would write, without writing it (the inputs of a run, for
-/// [`crate::fingerprint`]).
+/// [`crate::run::fingerprint`]).
 pub fn contents(
     module_dir: Option<&Path>,
     backend: Backend,
     ship_bundled_lock: bool,
     generated: &Generated,
-) -> Result<ModuleFiles, Error> {
+) -> Result<ModuleFiles, TerraformError> {
     let mut files: Vec<(String, String)> = match module_dir {
         None => BUNDLED
             .iter()
@@ -124,7 +124,7 @@ pub fn contents(
             match std::fs::read_to_string(&path) {
                 Ok(text) => Some(text),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-                Err(e) => return Err(Error::io("read", &path, e)),
+                Err(e) => return Err(TerraformError::io("read", &path, e)),
             }
         }
     };
@@ -139,17 +139,18 @@ pub fn contents(
     })
 }
 
-fn read_module(dir: &Path) -> Result<Vec<(String, String)>, Error> {
+fn read_module(dir: &Path) -> Result<Vec<(String, String)>, TerraformError> {
     let files = terraform_files(dir)?;
     if files.is_empty() {
-        return Err(Error::EmptyModule {
+        return Err(TerraformError::EmptyModule {
             dir: dir.to_path_buf(),
         });
     }
     files
         .into_iter()
         .map(|path| {
-            let text = std::fs::read_to_string(&path).map_err(|e| Error::io("read", &path, e))?;
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| TerraformError::io("read", &path, e))?;
             let name = path
                 .file_name()
                 .unwrap_or_default()
@@ -161,8 +162,8 @@ fn read_module(dir: &Path) -> Result<Vec<(String, String)>, Error> {
 }
 
 /// `*.tf` and `*.tf.json` directly in `dir`, sorted.
-fn terraform_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::io("list", dir, e))?;
+fn terraform_files(dir: &Path) -> Result<Vec<PathBuf>, TerraformError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| TerraformError::io("list", dir, e))?;
     let mut files: Vec<PathBuf> = entries
         .flatten()
         .map(|entry| entry.path())

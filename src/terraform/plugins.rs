@@ -15,10 +15,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::child_env::ChildEnv;
-use crate::error::Error;
-use crate::interrupts::Interrupts;
-use crate::stage::hash::Hasher;
+use super::TerraformError;
+use crate::hash::Hasher;
+use crate::process::child_env::ChildEnv;
+use crate::process::interrupts::Interrupts;
 
 /// Under the cache dir: the shared plugin cache.
 pub const CACHE_DIR: &str = "terraform-plugins";
@@ -52,10 +52,10 @@ impl Plugins {
         mirror: Option<&Path>,
         env: &ChildEnv,
         checkout: &Path,
-    ) -> Result<Self, Error> {
+    ) -> Result<Self, TerraformError> {
         let plugin_cache = cache_dir.join(CACHE_DIR);
         std::fs::create_dir_all(&plugin_cache)
-            .map_err(|e| Error::io("create the plugin cache", &plugin_cache, e))?;
+            .map_err(|e| TerraformError::io("create the plugin cache", &plugin_cache, e))?;
         let user_config = user_config(env);
         let user_text = match &user_config {
             Some(path) if crate::workdir::refuse_inside_checkout("", path, checkout).is_err() => {
@@ -68,7 +68,7 @@ impl Plugins {
             Some(path) => match std::fs::read_to_string(path) {
                 Ok(text) => Some(text),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-                Err(e) => return Err(Error::io("read the terraform CLI config", path, e)),
+                Err(e) => return Err(TerraformError::io("read the terraform CLI config", path, e)),
             },
             None => None,
         };
@@ -77,10 +77,10 @@ impl Plugins {
                 crate::workdir::refuse_inside_checkout("`--plugin-mirror`", mirror, checkout)?;
                 let mirror = mirror
                     .canonicalize()
-                    .map_err(|e| Error::io("open the plugin mirror", mirror, e))?;
+                    .map_err(|e| TerraformError::io("open the plugin mirror", mirror, e))?;
                 let own = user_text.unwrap_or_default();
                 if declares_installation(&own) {
-                    return Err(Error::PluginMirrorConflict {
+                    return Err(TerraformError::PluginMirrorConflict {
                         config: user_config.unwrap_or_default(),
                     });
                 }
@@ -92,7 +92,7 @@ impl Plugins {
             Some(text) => {
                 let dir = cache_dir.join(CONFIG_DIR);
                 std::fs::create_dir_all(&dir)
-                    .map_err(|e| Error::io("create the CLI config dir", &dir, e))?;
+                    .map_err(|e| TerraformError::io("create the CLI config dir", &dir, e))?;
                 let mut hasher = Hasher::default();
                 hasher.update(text.as_bytes());
                 let path = dir.join(format!("{}.tfrc", &hasher.finish().hex()[..16]));
@@ -122,25 +122,25 @@ impl Plugins {
     }
 
     /// Takes the init lock, waiting while another init (of this run or another) holds it.
-    pub async fn lock_for_init(&self, interrupts: &Interrupts) -> Result<InitLock, Error> {
+    pub async fn lock_for_init(&self, interrupts: &Interrupts) -> Result<InitLock, TerraformError> {
         let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
             .open(&self.lock_path)
-            .map_err(|e| Error::io("open", &self.lock_path, e))?;
+            .map_err(|e| TerraformError::io("open", &self.lock_path, e))?;
         loop {
             match file.try_lock() {
                 Ok(()) => return Ok(InitLock { _file: file }),
                 Err(std::fs::TryLockError::WouldBlock) => {
                     if let Some(signal) = interrupts.first() {
-                        return Err(signal.into());
+                        return Err(TerraformError::Interrupted(signal));
                     }
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
                 Err(std::fs::TryLockError::Error(e)) => {
-                    return Err(Error::io("lock", &self.lock_path, e))
+                    return Err(TerraformError::io("lock", &self.lock_path, e))
                 }
             }
         }
@@ -257,7 +257,10 @@ mod tests {
         // A config that says where providers come from already conflicts with the flag.
         std::fs::write(home.join(".terraformrc"), "provider_installation {\n}\n").unwrap();
         let conflict = Plugins::prepare(&cache, Some(&mirror), &env(&[("HOME", &home)]), &checkout);
-        assert!(matches!(conflict, Err(Error::PluginMirrorConflict { .. })));
+        assert!(matches!(
+            conflict,
+            Err(TerraformError::PluginMirrorConflict { .. })
+        ));
     }
 
     #[test]
@@ -287,7 +290,12 @@ mod tests {
             &ChildEnv::default(),
             &checkout,
         );
-        assert!(matches!(refused, Err(Error::InsideCheckout { .. })));
+        assert!(matches!(
+            refused,
+            Err(TerraformError::Workdir(
+                crate::workdir::WorkdirError::InsideCheckout { .. }
+            ))
+        ));
     }
 
     #[test]

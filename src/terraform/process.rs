@@ -19,8 +19,8 @@ use tokio::process::Command;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::child_env::ChildEnv;
-use crate::interrupts::{Interrupt, Interrupts};
+use crate::process::child_env::ChildEnv;
+use crate::process::interrupts::{Interrupt, Interrupts};
 
 /// Lines of output kept for an error and the report.
 pub const TAIL_LINES: usize = 40;

@@ -9,9 +9,9 @@ use crate::config::{
     EnvConfig, EnvValue, GitVersion, LambdaService, Overrides, PackageSource, PreviewTemplate,
     PreviewValues, ServiceConfig, VpcConfig,
 };
+use crate::desired::Environment;
 use crate::desired::{Architecture, Tracing};
 use crate::problem::{excerpt, Problem};
-use crate::scan::EnvName;
 use crate::validate::files::Source;
 use crate::validate::rules;
 
@@ -328,7 +328,12 @@ fn preview_template(rule: &mut Rules<'_>, preview: &PreviewTemplate) {
 }
 
 /// `environments/{staging,production}/<dir>/config.yaml`.
-pub fn environment(source: &Source, env: EnvName, dir: &str, config: &EnvConfig) -> Vec<Problem> {
+pub fn environment(
+    source: &Source,
+    env: Environment,
+    dir: &str,
+    config: &EnvConfig,
+) -> Vec<Problem> {
     let mut rule = Rules::new(source);
     rule.check(
         name_matches(&config.service_name, dir, "its directory"),

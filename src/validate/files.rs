@@ -11,8 +11,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use crate::config::{EnvConfig, PreviewValues, ServiceConfig};
+use crate::desired::Environment;
 use crate::problem::Problem;
-use crate::scan::{EnvFile, EnvName, PreviewFile, SourceFile, Tree};
+use crate::scan::{EnvFile, PreviewFile, SourceFile, Tree};
 use crate::validate::yaml::{closest, document, typed};
 use crate::validate::{checks, rules, strays};
 use crate::yaml::{probe, Document};
@@ -46,7 +47,7 @@ pub struct CheckedService {
 }
 
 pub struct CheckedEnv {
-    pub env: EnvName,
+    pub env: Environment,
     pub source: Source,
     pub config: EnvConfig,
 }
@@ -66,7 +67,7 @@ pub struct Checked {
     pub previews: Vec<CheckedPreview>,
     /// Every environment file of a Lambda service, valid or not: an invalid production
     /// config has its own problem and must not also read as a missing one.
-    pub env_files: BTreeSet<(String, EnvName)>,
+    pub env_files: BTreeSet<(String, Environment)>,
 }
 
 /// What `services/<dir>/config.yaml` says the service is.

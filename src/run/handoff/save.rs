@@ -6,9 +6,9 @@ use std::process::{Command, Stdio};
 
 use super::manifest::{config_hashes, module_hashes, provider_versions, Inputs, Manifest};
 use super::{sha256, MANIFEST, MODULE_DIR, PLAN_FILE, PLAN_JSON, SCHEMA_VERSION};
-use crate::child_env::ChildEnv;
 use crate::desired::DesiredService;
 use crate::error::Error;
+use crate::process::child_env::ChildEnv;
 use crate::render::TfVars;
 use crate::terraform::module::{ModuleFiles, LOCK_FILE};
 use crate::workdir::{self, WorkDir, VARS_FILE};
@@ -90,7 +90,7 @@ pub fn save(dir: &Path, planned: &Planned) -> Result<PathBuf, Error> {
         let path = work.join(name);
         std::fs::read(&path).map_err(|e| Error::io("read", &path, e))
     };
-    let plan = read(crate::terraform::runner::PLAN_FILE)?;
+    let plan = read(crate::run::runner::PLAN_FILE)?;
     let variables = read(VARS_FILE)?;
     let lock = std::fs::read_to_string(work.join(LOCK_FILE)).unwrap_or_default();
     for (file, text) in &planned.module.files {
@@ -98,7 +98,7 @@ pub fn save(dir: &Path, planned: &Planned) -> Result<PathBuf, Error> {
     }
     workdir::write_file(&target.join(PLAN_FILE), &plan)?;
     workdir::write_file(&target.join(VARS_FILE), &variables)?;
-    if let Ok(json) = read(crate::terraform::runner::PLAN_JSON) {
+    if let Ok(json) = read(crate::run::runner::PLAN_JSON) {
         workdir::write_file(&target.join(PLAN_JSON), &json)?;
     }
     let imports = planned

@@ -38,7 +38,7 @@ pub fn check_intent(plan: &PlanFile) -> Result<(), String> {
     if !targets.is_empty() {
         return Err(format!(
             "it targets {} (`-target`); lambda-gitops applies only whole plans",
-            crate::error::backticked(&targets)
+            crate::problem::backticked(&targets)
         ));
     }
     // `-replace` shows as the reason of a resource change (12 = REPLACE_BY_REQUEST): terraform
@@ -57,7 +57,7 @@ pub fn check_intent(plan: &PlanFile) -> Result<(), String> {
     if !replaced.is_empty() {
         return Err(format!(
             "it forces the replacement of {} (`-replace`), which lambda-gitops never asks for",
-            crate::error::backticked(&replaced)
+            crate::problem::backticked(&replaced)
         ));
     }
     if varint_field(&fields, 20) != 0 {

@@ -7,8 +7,8 @@
 
 use std::path::Path;
 
+use crate::hash::Hasher;
 use crate::render::TfVars;
-use crate::stage::hash::Hasher;
 use crate::terraform::backend::Backend;
 use crate::terraform::module::ModuleFiles;
 

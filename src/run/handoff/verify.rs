@@ -13,13 +13,13 @@ use super::plan_file::{self, PlanFile};
 use super::provenance;
 use super::{sha256, MANIFEST, PLAN_FILE, PLAN_JSON};
 use crate::error::Error;
-use crate::prepare::ServicePlan;
+use crate::hash::Hasher;
 use crate::render::TfVars;
 use crate::report::PlanFacts;
-use crate::stage::hash::Hasher;
+use crate::run::prepare::ServicePlan;
+use crate::run::runner::{self, Runner};
 use crate::terraform::backend::BackendSettings;
 use crate::terraform::module::{ModuleFiles, LOCK_FILE};
-use crate::terraform::runner::{self, Runner};
 use crate::workdir::{WorkDir, VARS_FILE};
 
 /// The most a manifest may weigh.
@@ -232,7 +232,7 @@ impl Saved {
             );
             reasons.push(format!(
                 "the gitops config changed: {}",
-                crate::error::backticked(
+                crate::problem::backticked(
                     &changed
                         .into_iter()
                         .map(|name| crate::problem::excerpt(name))

@@ -1,12 +1,12 @@
 //! The record of a service's last successful apply, kept beside its state so that a fresh
-//! CI runner finds it: the inputs' fingerprint ([`crate::fingerprint`]) and what each
+//! CI runner finds it: the inputs' fingerprint ([`crate::run::fingerprint`]) and what each
 //! function ran afterwards (published version behind `live`, its CodeSha256). With the S3
 //! backend it is the object `<key>.lambda-gitops-applied.json` in the state's bucket,
 //! written with the credentials and region the backend settings name (as terraform's);
 //! with the local backend the file `<state>.lambda-gitops-applied.json` beside the state.
 //!
 //! The record is a hint, never trusted alone: an apply is skipped only when it matches AND
-//! every function runs what the gitops repo declares ([`crate::noop`]). It is removed before
+//! every function runs what the gitops repo declares ([`crate::run::noop`]). It is removed before
 //! terraform applies anything, so an apply that fails half-way leaves none behind.
 
 use std::collections::BTreeMap;
@@ -24,7 +24,7 @@ const MAX_BYTES: usize = 1 << 20;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
     pub format_version: String,
-    /// The inputs of the apply ([`crate::fingerprint::of`]).
+    /// The inputs of the apply ([`crate::run::fingerprint::of`]).
     pub fingerprint: String,
     /// Function name → what it ran right after the apply.
     pub functions: BTreeMap<String, AppliedFunction>,

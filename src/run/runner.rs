@@ -14,13 +14,13 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::child_env::ChildEnv;
 use crate::env_vars;
 use crate::error::{Error, TerraformFailure, TerraformTimeout};
-use crate::interrupts::Interrupts;
+use crate::hash::Hasher;
+use crate::process::child_env::ChildEnv;
+use crate::process::interrupts::Interrupts;
 use crate::render::{self, TfVars};
 use crate::report::{self, PlanFacts};
-use crate::stage::hash::Hasher;
 use crate::terraform::backend::BackendSettings;
 use crate::terraform::binary::Terraform;
 use crate::terraform::module::{self, Generated, ModuleFiles};
@@ -177,7 +177,7 @@ impl Runner {
                 if !adopt.is_empty() {
                     tracing::info!(
                         "{service}: adopting {}, which exist(s) already; planning again",
-                        crate::error::backticked(&adopt.names())
+                        crate::problem::backticked(&adopt.names())
                     );
                     generated.imports = render::imports(&adopt);
                     for (key, _) in &adopt.untainted {
@@ -565,7 +565,8 @@ impl Runner {
         work_dir.write_data_dir_marker(&Marker {
             fingerprint,
             lock_file: sha256_of(&work_dir.path.join(module::LOCK_FILE)),
-        })
+        })?;
+        Ok(())
     }
 
     /// What an init depends on: the module, lock and backend files, the backend config,
@@ -705,9 +706,11 @@ impl Runner {
                 eprintln!("{}", crate::ci::annotations::END_GROUP);
             }
         }
-        let finished = finished.map_err(|source| Error::TerraformStart {
-            path: invocation.program.clone(),
-            source: source.source,
+        let finished = finished.map_err(|source| {
+            Error::Terraform(crate::terraform::TerraformError::Start {
+                path: invocation.program.clone(),
+                source: source.source,
+            })
         })?;
         if stdout == Stdout::ShowAndKeep {
             self.kept = Some(finished.stdout.clone());

@@ -2,11 +2,26 @@
 //! while the question waits ends the run at once (the read stays blocked on stdin, so the
 //! runtime is shut down without waiting for it).
 
-use crate::error::Error;
-use crate::interrupts::Interrupts;
+use crate::io_error::IoError;
+use crate::process::interrupts::{Interrupt, Interrupts};
+
+/// Why no answer came: a signal, or stdin could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum PromptError {
+    #[error("interrupted by {:?}", .0.signal())]
+    Interrupted(Interrupt),
+    #[error(transparent)]
+    Read(#[from] IoError),
+}
+
+impl From<Interrupt> for PromptError {
+    fn from(signal: Interrupt) -> Self {
+        Self::Interrupted(signal)
+    }
+}
 
 /// Asks `question` on stderr; whether the answer is `yes`.
-pub async fn confirm(question: &str, interrupts: &Interrupts) -> Result<bool, Error> {
+pub async fn confirm(question: &str, interrupts: &Interrupts) -> Result<bool, PromptError> {
     let answer = ask(
         &format!("{question} Only 'yes' will be accepted:"),
         interrupts,
@@ -16,7 +31,7 @@ pub async fn confirm(question: &str, interrupts: &Interrupts) -> Result<bool, Er
 }
 
 /// Asks `question` on stderr and reads one line from stdin.
-pub async fn ask(question: &str, interrupts: &Interrupts) -> Result<String, Error> {
+pub async fn ask(question: &str, interrupts: &Interrupts) -> Result<String, PromptError> {
     eprint!("{question} ");
     let read = tokio::task::spawn_blocking(|| {
         let mut line = String::new();
@@ -27,6 +42,6 @@ pub async fn ask(question: &str, interrupts: &Interrupts) -> Result<String, Erro
         .await
         .inspect_err(|_| eprintln!())?
         .expect("reading stdin does not panic")
-        .map_err(|e| Error::io("read the answer from", std::path::Path::new("stdin"), e))?;
+        .map_err(|e| IoError::new("read the answer from", std::path::Path::new("stdin"), e))?;
     Ok(answer)
 }

@@ -41,9 +41,7 @@ pub use manifest::{config_hashes, provider_versions, Inputs, Manifest};
 pub use save::{forget, gitops_commit, save, Planned};
 pub use verify::{load, plan_reviewed, stale_if_state_moved_on, state_moved_on, Saved};
 
-use std::path::PathBuf;
-
-use crate::stage::hash::Hasher;
+use crate::hash::Hasher;
 
 pub const MANIFEST: &str = "manifest.json";
 pub const PLAN_FILE: &str = "plan.tfplan";
@@ -51,16 +49,7 @@ const PLAN_JSON: &str = "plan.json";
 const MODULE_DIR: &str = "module";
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// What `plan` and `apply` do with a plan dir.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum Handoff {
-    #[default]
-    None,
-    /// `plan --out-dir DIR`.
-    Save(PathBuf),
-    /// `apply --plan-dir DIR`.
-    Apply(PathBuf),
-}
+pub use crate::settings::Handoff;
 
 fn sha256(bytes: &[u8]) -> String {
     let mut hasher = Hasher::default();

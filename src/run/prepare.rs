@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use crate::desired::DesiredService;
 use crate::error::Error;
-use crate::progress::Progress;
 use crate::render::{render, TfVars};
 use crate::settings::Settings;
 use crate::stage::Stager;
+use crate::terminal::progress::Progress;
 use crate::workdir::{WorkDir, WorkRoot};
 
 /// One service, ready for terraform: its desired state, its work dir (packages and
@@ -32,7 +32,7 @@ pub async fn prepare<'a>(
         .iter()
         .flat_map(|service| service.deployments().map(|d| d.package.clone()))
         .collect();
-    let staged = Stager::new(settings)
+    let staged = Stager::new(settings.staging())
         .labelled(crate::stage::labels::of(services.iter().copied()))
         .stage_all(packages, progress)
         .await
@@ -42,13 +42,14 @@ pub async fn prepare<'a>(
         .iter()
         .map(|service| {
             let work_dir = root.service(&service.name)?;
-            let vars = render(
-                service,
-                &settings.aws_region,
-                &staged,
-                WorkDir::relative_package_path,
-            );
-            work_dir.place_packages(WorkDir::used_packages(&vars, &staged))?;
+            let vars = render(service, &settings.aws_region, &staged, |package| {
+                WorkDir::relative_package_path(&package.digest)
+            });
+            work_dir.place_packages(
+                vars.used_packages(&staged)
+                    .into_iter()
+                    .map(|package| (&package.digest, package.path.as_path())),
+            )?;
             work_dir.write_vars(&vars)?;
             Ok(ServicePlan {
                 service,

@@ -1,6 +1,6 @@
 //! Whether `apply` may skip terraform for a service: nothing changed since its last
 //! successful apply. In: the fingerprint of this run's inputs, the record of the last apply
-//! ([`crate::applied`]) and what each function runs now (the Lambda API). Out: skip, or run
+//! ([`crate::run::applied`]) and what each function runs now (the Lambda API). Out: skip, or run
 //! and why.
 //!
 //! A skip needs both: the record's fingerprint equals this run's (the module, variables,
@@ -12,9 +12,9 @@
 //! settings, triggers, permissions, log groups changed outside terraform — is drift that
 //! `plan` (or `apply --refresh`) finds.
 
-use crate::applied::{AppliedFunction, Record};
 use crate::aws::status::{self, DeploymentStatus};
 use crate::render::TfVars;
+use crate::run::applied::{AppliedFunction, Record};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
@@ -38,7 +38,7 @@ pub async fn decide(
     if record.fingerprint != fingerprint {
         return Decision::Run("the inputs changed since the last apply".into());
     }
-    compare(record, &status::check_all(client, vars).await)
+    compare(record, &status::check_all(client, vars.declared()).await)
 }
 
 /// The pure half of [`decide`]: the record against what runs.

@@ -1,0 +1,154 @@
+//! `plan` and `apply` up to the report: validation and staging finish for every selected
+//! service before terraform starts at all. Before anything is staged, several services
+//! sharing one state are refused, the checks before terraform run once
+//! (`aws/preflight.rs`: credentials, and with the bundled module each distinct bucket) and
+//! the work dir is locked for the whole run. A service with nothing changed since its last
+//! apply is reported without terraform ([`super::noop`]); the others run through
+//! [`super::services`].
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::error::Error;
+use crate::exit_code;
+use crate::process::child_env::ChildEnv;
+use crate::process::interrupts::Interrupts;
+use crate::report::format::Format;
+use crate::report::{Failure, PlanFacts};
+use crate::run::last_applied::LastApplied;
+use crate::run::noop::Decision;
+use crate::run::prepare::ServicePlan;
+use crate::run::runner::RunnerSettings;
+use crate::settings::{DeploySettings, Settings};
+use crate::terminal::progress::Progress;
+use crate::workdir::WorkRoot;
+
+/// What the services' plans and applies gave.
+#[derive(Debug, Default)]
+pub struct Ran {
+    pub code: u8,
+    pub summaries: Vec<PlanFacts>,
+    pub failures: Vec<Failure>,
+    /// Terraform's own plan text per service.
+    pub plan_outputs: Vec<(String, String)>,
+}
+
+/// The pipeline: everything up to the reports at the end.
+pub async fn execute(
+    settings: &Settings,
+    args: &DeploySettings,
+    progress: Arc<dyn Progress>,
+    interrupts: Interrupts,
+    env: ChildEnv,
+) -> Result<Ran, Error> {
+    if args.mode.asks() && !std::io::stdin().is_terminal() {
+        return Err(Error::ApprovalRequired);
+    }
+    // No Lambda service here is the first thing to say, before any AWS setting.
+    let repo = super::repo::load_repo(settings)?;
+    if settings.aws_region.is_empty() {
+        return Err(Error::NoRegion);
+    }
+    let services = super::repo::select(&repo, &args.services)?;
+    let backend = &args.terraform.backend;
+    let names: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
+    backend.check_one_state_per_service(&names)?;
+    // Another module may create its buckets itself: only the bundled one's are checked.
+    let buckets = args.module_dir.is_none();
+    super::setup::preflight(settings, &services, buckets, &interrupts).await?;
+    // State left by services removed from the repo: a warning, never an error (orphans.rs).
+    super::orphans::warn(settings, &repo, backend).await;
+    if let Some(dir) = &args.module_dir {
+        crate::workdir::refuse_inside_checkout("`--module-dir`", dir, &settings.checkout)?;
+    }
+    let root = WorkRoot::lock(
+        &settings.work_dir,
+        &settings.checkout,
+        args.terraform.lock_timeout,
+        || interrupts.first(),
+    )
+    .await?;
+    let prepared = interrupts
+        .guard(super::prepare::prepare(
+            settings, &root, &services, progress,
+        ))
+        .await??;
+    run_prepared(settings, args, &prepared, interrupts, env).await
+}
+
+/// The prepared services: those with nothing to do reported at once, the others run.
+async fn run_prepared(
+    settings: &Settings,
+    args: &DeploySettings,
+    prepared: &[ServicePlan<'_>],
+    interrupts: Interrupts,
+    env: ChildEnv,
+) -> Result<Ran, Error> {
+    // Providers: one plugin cache for every work dir and run, a mirror when one is given.
+    let terraform_env = super::setup::terraform_env(settings, &args.terraform, env)?;
+    let terraform_path = crate::terraform::binary::find(args.terraform.terraform_bin.as_deref())?;
+    // `apply` with nothing changed since the last apply starts no terraform at all.
+    let last_applied =
+        super::last_applied::for_services(settings, args, prepared, &terraform_path).await;
+    let (mut ran, to_run) = skip_unchanged(args, prepared, last_applied)?;
+    if to_run.is_empty() {
+        return Ok(ran);
+    }
+    let runner =
+        super::setup::runner_settings(settings, &args.terraform, terraform_env, &interrupts)
+            .await?;
+    let runner = RunnerSettings {
+        module_dir: args.module_dir.clone(),
+        ..runner
+    };
+    let services = super::services::run(&runner, to_run, args, &interrupts, settings).await?;
+    ran.code = exit_code::worst(ran.code, services.code);
+    ran.summaries.extend(services.summaries);
+    ran.failures.extend(services.failures);
+    ran.plan_outputs.extend(services.plan_outputs);
+    let order = |service: &str| prepared.iter().position(|p| p.service.name == service);
+    ran.summaries.sort_by_key(|s| order(&s.service));
+    ran.failures.sort_by_key(|f| order(&f.service));
+    ran.plan_outputs.sort_by_key(|(service, _)| order(service));
+    Ok(ran)
+}
+
+/// A service to run, with what its last apply left (for `apply`).
+pub type ToRun<'p, 'a> = (&'p ServicePlan<'a>, Option<LastApplied>);
+
+/// Services whose last apply is what this run would do are reported as declared; the
+/// others are returned to run.
+fn skip_unchanged<'p, 'a>(
+    args: &DeploySettings,
+    prepared: &'p [ServicePlan<'a>],
+    last_applied: Vec<Option<LastApplied>>,
+) -> Result<(Ran, Vec<ToRun<'p, 'a>>), Error> {
+    let mut ran = Ran::default();
+    let mut to_run = Vec::new();
+    for (plan, last) in prepared.iter().zip(last_applied) {
+        match last {
+            Some(last) if last.decision == Decision::Skip => {
+                let name = &plan.service.name;
+                tracing::info!(
+                    "{name}: no changes since the last apply ({}); terraform not started",
+                    last.store.location()
+                );
+                if args.format == Format::Text {
+                    super::print(&format!("{name}: no changes since the last apply\n"))?;
+                }
+                ran.summaries.push(PlanFacts::as_declared(name, &plan.vars));
+            }
+            last => to_run.push((plan, last)),
+        }
+    }
+    Ok((ran, to_run))
+}
+
+/// `plan --out-dir`/`apply --plan-dir`: the directory, when there is one.
+pub fn plan_dir(args: &DeploySettings) -> Option<&PathBuf> {
+    match &args.handoff {
+        crate::settings::Handoff::Save(dir) | crate::settings::Handoff::Apply(dir) => Some(dir),
+        crate::settings::Handoff::None => None,
+    }
+}

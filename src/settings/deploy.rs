@@ -1,0 +1,134 @@
+//! `plan` and `apply` as the run level takes them: the shared terraform flags
+//! ([`crate::cli::TerraformArgs`]) and each subcommand's own, resolved into plain values.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::ci::outputs::OutputFlags;
+use crate::cli::{TerraformArgs, TerraformOptions};
+use crate::report::format::Format;
+use crate::terraform::backend::BackendSettings;
+
+/// Plan only, or plan and apply.
+#[derive(Debug, Clone, Copy)]
+pub enum Mode {
+    Plan {
+        detailed_exitcode: bool,
+    },
+    Apply {
+        auto_approve: bool,
+        /// `--refresh`: run terraform even when nothing changed since the last apply.
+        refresh: bool,
+    },
+}
+
+impl Mode {
+    pub fn command(self) -> &'static str {
+        match self {
+            Mode::Plan { .. } => "plan",
+            Mode::Apply { .. } => "apply",
+        }
+    }
+
+    /// `apply` without `--auto-approve`: it asks before each service.
+    pub fn asks(self) -> bool {
+        matches!(
+            self,
+            Mode::Apply {
+                auto_approve: false,
+                ..
+            }
+        )
+    }
+}
+
+/// What `plan` and `apply` do with a plan dir.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Handoff {
+    #[default]
+    None,
+    /// `plan --out-dir DIR`.
+    Save(PathBuf),
+    /// `apply --plan-dir DIR`.
+    Apply(PathBuf),
+}
+
+/// One `plan` or `apply`.
+#[derive(Debug)]
+pub struct DeploySettings {
+    pub mode: Mode,
+    /// `--service` (every Lambda service when empty).
+    pub services: Vec<String>,
+    /// `--module-dir`: another module instead of the bundled one.
+    pub module_dir: Option<PathBuf>,
+    pub terraform: TerraformSettings,
+    /// `--jobs`: services at once (the number of cores when not given).
+    pub jobs: Option<u16>,
+    /// `--format`: the report on stdout.
+    pub format: Format,
+    /// The CI outputs asked for.
+    pub outputs: OutputFlags,
+    pub handoff: Handoff,
+}
+
+impl DeploySettings {
+    pub fn resolve(args: TerraformArgs, mode: Mode, handoff: Handoff) -> Self {
+        Self {
+            mode,
+            terraform: TerraformSettings::from(&args.terraform),
+            outputs: OutputFlags::from(&args.ci),
+            services: args.services,
+            module_dir: args.module_dir,
+            jobs: args.jobs,
+            format: args.format,
+            handoff,
+        }
+    }
+}
+
+/// How terraform runs: what `plan`, `apply`, `destroy` and `preview prune` share.
+#[derive(Debug, Clone)]
+pub struct TerraformSettings {
+    /// `--terraform-bin`.
+    pub terraform_bin: Option<PathBuf>,
+    pub backend: BackendSettings,
+    /// `--lock-timeout` as typed, for terraform's `-lock-timeout`.
+    pub lock_timeout_text: String,
+    /// `--lock-timeout`, for the work dir's own lock.
+    pub lock_timeout: Duration,
+    /// `--grace-period`.
+    pub grace_period: Duration,
+    /// `--terraform-timeout`.
+    pub terraform_timeout: Duration,
+    /// `--plugin-mirror`.
+    pub plugin_mirror: Option<PathBuf>,
+}
+
+impl From<&TerraformOptions> for TerraformSettings {
+    fn from(options: &TerraformOptions) -> Self {
+        Self {
+            terraform_bin: options.terraform_bin.clone(),
+            backend: BackendSettings {
+                backend: options.backend,
+                config: options.backend_config.clone(),
+            },
+            lock_timeout_text: options.lock_timeout.text.clone(),
+            lock_timeout: options.lock_timeout.duration,
+            grace_period: Duration::from_secs(options.grace_period),
+            terraform_timeout: options.terraform_timeout,
+            plugin_mirror: options.plugin_mirror.clone(),
+        }
+    }
+}
+
+/// `--summary-markdown`, `--summary-json`, `--github-comment` and `--pr`, for the CI outputs.
+impl From<&crate::cli::CiArgs> for crate::ci::outputs::OutputFlags {
+    fn from(args: &crate::cli::CiArgs) -> Self {
+        Self {
+            summary_markdown: args.summary_markdown.clone(),
+            summary_json: args.summary_json.clone(),
+            github_comment: args.github_comment,
+            pr: args.pr,
+        }
+    }
+}

@@ -139,8 +139,7 @@ fn attach_log_group(
             .notes
             .push("its log group exists already: adopted into the state, not created".to_owned());
     }
-    if matches!(action, Action::Update | Action::Replace) && retention(before) != retention(after)
-    {
+    if matches!(action, Action::Update | Action::Replace) && retention(before) != retention(after) {
         deployment.changes.push(SettingChange {
             name: "log retention",
             before: retention(before),

@@ -14,8 +14,7 @@ use super::function::function_change;
 use super::plan_json::{text_at, PlanJson, ResourceChange};
 use super::warning::warnings;
 use super::{
-    Action, DeploymentChange, ForeignChange, PackageChange, PlanFacts, PreviewChange,
-    TriggerChange,
+    Action, DeploymentChange, ForeignChange, PackageChange, PlanFacts, PreviewChange, TriggerChange,
 };
 
 /// The facts of a parsed plan.

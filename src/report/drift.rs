@@ -94,88 +94,100 @@ pub(super) fn drift(plan: &PlanJson, resources: &[&ResourceChange]) -> Vec<Drift
         if !reverted {
             continue;
         }
-        let deployment = drifted
-            .deployment()
-            .filter(|key| DeploymentKey::parse(key).is_some());
-        let (before, after) = (drifted.before(), drifted.after());
-        let (Some(before), Some(after)) = (before, after) else {
-            if before.is_some() {
-                found.push(Drift {
-                    deployment,
-                    address: drifted.address.clone(),
-                    attribute: None,
-                    before: None,
-                    after: None,
-                    reverted,
-                });
-            }
-            continue;
+        found.extend(resource_drift(drifted, reverted));
+    }
+    found
+}
+
+/// One drifted resource: each attribute that changed, or the whole object when it was
+/// deleted outside.
+fn resource_drift(drifted: &ResourceChange, reverted: bool) -> Vec<Drift> {
+    let deployment = drifted
+        .deployment()
+        .filter(|key| DeploymentKey::parse(key).is_some());
+    let entry = |attribute: Option<String>, before: Option<String>, after: Option<String>| Drift {
+        deployment: deployment.clone(),
+        address: drifted.address.clone(),
+        attribute,
+        before,
+        after,
+        reverted,
+    };
+    let (before, after) = (drifted.before(), drifted.after());
+    let (Some(before), Some(after)) = (before, after) else {
+        return match before {
+            Some(_) => vec![entry(None, None, None)],
+            None => Vec::new(),
         };
-        let empty = Value::Object(Default::default());
-        let (old, new) = (
-            before
-                .as_object()
-                .unwrap_or_else(|| empty.as_object().unwrap()),
-            after
-                .as_object()
-                .unwrap_or_else(|| empty.as_object().unwrap()),
-        );
-        let names: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
-        for name in names {
-            if DRIFT_IGNORED.contains(&name.as_str()) {
-                continue;
-            }
-            let (was, now) = (old.get(name), new.get(name));
-            if same_ignoring_empty(was, now) {
-                continue;
-            }
-            let entry = |attribute: String, before: Option<String>, after: Option<String>| Drift {
-                deployment: deployment.clone(),
-                address: drifted.address.clone(),
-                attribute: Some(attribute),
-                before,
-                after,
-                reverted,
-            };
-            if drifted.kind == "aws_lambda_function" && name == "environment" {
-                let (old_env, new_env) = (environment(Some(before)), environment(Some(after)));
-                let keys: BTreeSet<&String> = old_env.keys().chain(new_env.keys()).collect();
-                for key in keys {
-                    let shown = |v: Option<&Value>| v.map(|_| "(value hidden)".to_owned());
-                    if old_env.get(key) != new_env.get(key) {
-                        found.push(entry(
-                            format!("environment variable {key}"),
-                            shown(old_env.get(key)).or(Some("(unset)".into())),
-                            shown(new_env.get(key)).or(Some("(unset)".into())),
-                        ));
-                    }
-                }
-                continue;
-            }
-            if name == "tags" {
-                let tags =
-                    |v: Option<&Value>| v.and_then(Value::as_object).cloned().unwrap_or_default();
-                let (old_tags, new_tags) = (tags(was), tags(now));
-                let keys: BTreeSet<&String> = old_tags.keys().chain(new_tags.keys()).collect();
-                for key in keys {
-                    if !same_ignoring_empty(old_tags.get(key), new_tags.get(key)) {
-                        found.push(entry(
-                            format!("tag {key}"),
-                            old_tags.get(key).map(display_value),
-                            new_tags.get(key).map(display_value),
-                        ));
-                    }
-                }
-                continue;
-            }
-            found.push(entry(
+    };
+    let empty = serde_json::Map::new();
+    let old = before.as_object().unwrap_or(&empty);
+    let new = after.as_object().unwrap_or(&empty);
+    let names: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    let mut found = Vec::new();
+    for name in names {
+        if DRIFT_IGNORED.contains(&name.as_str()) {
+            continue;
+        }
+        let (was, now) = (old.get(name), new.get(name));
+        if same_ignoring_empty(was, now) {
+            continue;
+        }
+        let changes = if drifted.kind == "aws_lambda_function" && name == "environment" {
+            environment_drift(before, after)
+        } else if name == "tags" {
+            tag_drift(was, now)
+        } else {
+            vec![(
                 name.clone(),
                 was.filter(|v| !is_empty(v)).map(display_value),
                 now.filter(|v| !is_empty(v)).map(display_value),
-            ));
-        }
+            )]
+        };
+        found.extend(
+            changes
+                .into_iter()
+                .map(|(attribute, was, now)| entry(Some(attribute), was, now)),
+        );
     }
     found
+}
+
+/// An attribute that changed: `(attribute, before, after)` as display text.
+type Changed = (String, Option<String>, Option<String>);
+
+/// Each environment variable set, unset or changed outside, its value hidden.
+fn environment_drift(before: &Value, after: &Value) -> Vec<Changed> {
+    let (old_env, new_env) = (environment(Some(before)), environment(Some(after)));
+    let keys: BTreeSet<&String> = old_env.keys().chain(new_env.keys()).collect();
+    let shown = |v: Option<&Value>| v.map(|_| "(value hidden)".to_owned());
+    keys.into_iter()
+        .filter(|key| old_env.get(*key) != new_env.get(*key))
+        .map(|key| {
+            (
+                format!("environment variable {key}"),
+                shown(old_env.get(key)).or(Some("(unset)".into())),
+                shown(new_env.get(key)).or(Some("(unset)".into())),
+            )
+        })
+        .collect()
+}
+
+/// Each tag changed outside.
+fn tag_drift(was: Option<&Value>, now: Option<&Value>) -> Vec<Changed> {
+    let tags = |v: Option<&Value>| v.and_then(Value::as_object).cloned().unwrap_or_default();
+    let (old_tags, new_tags) = (tags(was), tags(now));
+    let keys: BTreeSet<&String> = old_tags.keys().chain(new_tags.keys()).collect();
+    keys.into_iter()
+        .filter(|key| !same_ignoring_empty(old_tags.get(*key), new_tags.get(*key)))
+        .map(|key| {
+            (
+                format!("tag {key}"),
+                old_tags.get(key).map(display_value),
+                new_tags.get(key).map(display_value),
+            )
+        })
+        .collect()
 }
 
 fn is_empty(value: &Value) -> bool {

@@ -139,51 +139,8 @@ fn service_line(run: &Report, facts: &PlanFacts) -> String {
             n => format!("{service} no changes, {n} drifted attribute(s) not reverted"),
         };
     }
-    let mut parts = Vec::new();
-    for d in facts
-        .changed()
-        .filter(|d| matches!(d.deployment.as_str(), "staging" | "production"))
-    {
-        let action = if run.applied() {
-            d.action.past()
-        } else {
-            d.action.as_str()
-        };
-        let mut part = format!("{} {action}", code(&d.deployment));
-        let versions = version_change(d);
-        if !versions.is_empty() {
-            part.push_str(&format!(" {}", versions_md(d)));
-        }
-        if let Some(what) = code_change(d) {
-            part.push_str(&format!(" ({what})"));
-        }
-        parts.push(part);
-    }
-    let named = |prs: &[u64]| {
-        let mut names: Vec<String> = prs
-            .iter()
-            .take(PREVIEWS_NAMED)
-            .map(|pr| code(&format!("pr-{pr}")))
-            .collect();
-        if prs.len() > PREVIEWS_NAMED {
-            names.push(format!("and {} more", prs.len() - PREVIEWS_NAMED));
-        }
-        names.join(", ")
-    };
-    let (added, removed) = (&facts.previews.added, &facts.previews.removed);
-    if !added.is_empty() {
-        parts.push(format!("previews added: {}", named(added)));
-    }
-    if !removed.is_empty() {
-        parts.push(format!("previews removed: {}", named(removed)));
-    }
-    let updated_previews = facts
-        .changed()
-        .filter(|d| d.pr().is_some() && !matches!(d.action, Action::Create | Action::Delete))
-        .count();
-    if updated_previews > 0 {
-        parts.push(format!("{updated_previews} preview(s) updated"));
-    }
+    let mut parts = environment_parts(run, facts);
+    parts.extend(preview_parts(facts));
     if !facts.drift.is_empty() {
         parts.push(format!("{} drifted attribute(s)", facts.drift.len()));
     }
@@ -204,6 +161,62 @@ fn service_line(run: &Report, facts: &PlanFacts) -> String {
     } else {
         format!("{service} {counts}: {}", parts.join(" · "))
     }
+}
+
+/// `staging` update `1.0.0` → `1.1.0` (new package), for staging and production.
+fn environment_parts(run: &Report, facts: &PlanFacts) -> Vec<String> {
+    let mut parts = Vec::new();
+    for d in facts
+        .changed()
+        .filter(|d| matches!(d.deployment.as_str(), "staging" | "production"))
+    {
+        let action = if run.applied() {
+            d.action.past()
+        } else {
+            d.action.as_str()
+        };
+        let mut part = format!("{} {action}", code(&d.deployment));
+        let versions = version_change(d);
+        if !versions.is_empty() {
+            part.push_str(&format!(" {}", versions_md(d)));
+        }
+        if let Some(what) = code_change(d) {
+            part.push_str(&format!(" ({what})"));
+        }
+        parts.push(part);
+    }
+    parts
+}
+
+/// Previews added and removed, named up to [`PREVIEWS_NAMED`], and how many are updated.
+fn preview_parts(facts: &PlanFacts) -> Vec<String> {
+    let named = |prs: &[u64]| {
+        let mut names: Vec<String> = prs
+            .iter()
+            .take(PREVIEWS_NAMED)
+            .map(|pr| code(&format!("pr-{pr}")))
+            .collect();
+        if prs.len() > PREVIEWS_NAMED {
+            names.push(format!("and {} more", prs.len() - PREVIEWS_NAMED));
+        }
+        names.join(", ")
+    };
+    let mut parts = Vec::new();
+    let (added, removed) = (&facts.previews.added, &facts.previews.removed);
+    if !added.is_empty() {
+        parts.push(format!("previews added: {}", named(added)));
+    }
+    if !removed.is_empty() {
+        parts.push(format!("previews removed: {}", named(removed)));
+    }
+    let updated_previews = facts
+        .changed()
+        .filter(|d| d.pr().is_some() && !matches!(d.action, Action::Create | Action::Delete))
+        .count();
+    if updated_previews > 0 {
+        parts.push(format!("{updated_previews} preview(s) updated"));
+    }
+    parts
 }
 
 /// `1.0.0` → `1.1.0` with each version in a code span.
@@ -358,66 +371,63 @@ fn service_details(run: &Report, facts: &PlanFacts, details: &mut Vec<String>) {
                 .to_owned(),
         );
     }
-    for d in rows {
-        let action = if run.applied() {
-            d.action.past()
-        } else {
-            d.action.as_str()
-        };
-        let mut what: Vec<String> = code_change(d).map(str::to_owned).into_iter().collect();
-        what.extend(setting_pieces(d, &cell));
-        what.extend(
-            d.replace_reasons
-                .iter()
-                .map(|r| format!("**replaced:** {r}")),
-        );
-        what.extend(d.notes.iter().cloned());
-        if what.is_empty() {
-            what.push("—".to_owned());
-        }
-        details.push(format!(
-            "| {} | {action} | {} | {} | {} |\n",
-            cell(&d.deployment),
-            cell(&d.function_name),
-            versions_md(d),
-            what.join(" · ")
-        ));
+    details.extend(rows.into_iter().map(|d| deployment_row(run, d)));
+    let after = after_table(run, facts);
+    if !after.is_empty() {
+        details.push(format!("\n{}", after.join("")));
     }
-    let mut after = Vec::new();
-    for package in &facts.packages {
-        after.push(format!(
-            "- {}\n",
-            package_line(package, run.applied(), &code)
-        ));
+    if !facts.drift.is_empty() {
+        details.push(drift_block(facts));
     }
-    let previews: Vec<String> = facts
-        .previews
-        .added
+}
+
+/// One row of a service's table: its deployment, action, function, version and what
+/// changes.
+fn deployment_row(run: &Report, d: &super::facts::DeploymentChange) -> String {
+    let action = if run.applied() {
+        d.action.past()
+    } else {
+        d.action.as_str()
+    };
+    let mut what: Vec<String> = code_change(d).map(str::to_owned).into_iter().collect();
+    what.extend(setting_pieces(d, &cell));
+    what.extend(
+        d.replace_reasons
+            .iter()
+            .map(|r| format!("**replaced:** {r}")),
+    );
+    what.extend(d.notes.iter().cloned());
+    if what.is_empty() {
+        what.push("—".to_owned());
+    }
+    format!(
+        "| {} | {action} | {} | {} | {} |\n",
+        cell(&d.deployment),
+        cell(&d.function_name),
+        versions_md(d),
+        what.join(" · ")
+    )
+}
+
+/// The list under a service's table: packages, previews, triggers, the upgrade's moves
+/// and imports, other resources.
+fn after_table(run: &Report, facts: &PlanFacts) -> Vec<String> {
+    let mut after: Vec<String> = facts
+        .packages
         .iter()
-        .map(|pr| format!("+{}", code(&format!("pr-{pr}"))))
-        .chain(
-            facts
-                .previews
-                .removed
-                .iter()
-                .map(|pr| format!("-{}", code(&format!("pr-{pr}")))),
-        )
+        .map(|package| format!("- {}\n", package_line(package, run.applied(), &code)))
+        .collect();
+    let pr = |sign: &str, pr: &u64| format!("{sign}{}", code(&format!("pr-{pr}")));
+    let previews = &facts.previews;
+    let previews: Vec<String> = (previews.added.iter().map(|n| pr("+", n)))
+        .chain(previews.removed.iter().map(|n| pr("-", n)))
         .collect();
     if !previews.is_empty() {
         after.push(format!("- previews: {}\n", previews.join(" ")));
     }
-    let triggers: Vec<String> = facts
-        .triggers
-        .added
-        .iter()
-        .map(|p| format!("+{}", code(p)))
-        .chain(
-            facts
-                .triggers
-                .removed
-                .iter()
-                .map(|p| format!("-{}", code(p))),
-        )
+    let triggers = &facts.triggers;
+    let triggers: Vec<String> = (triggers.added.iter().map(|p| format!("+{}", code(p))))
+        .chain(triggers.removed.iter().map(|p| format!("-{}", code(p))))
         .collect();
     if !triggers.is_empty() {
         after.push(format!("- triggers: {}\n", triggers.join(" ")));
@@ -435,59 +445,62 @@ fn service_details(run: &Report, facts: &PlanFacts, details: &mut Vec<String>) {
             names.join(", ")
         ));
     }
-    for other in &facts.other {
-        let verb = if run.applied() {
-            other.action.past()
-        } else {
-            other.action.as_str()
+    after.extend(facts.other.iter().map(|other| other_item(run, other)));
+    after
+}
+
+/// `- address replace — what it is: why`.
+fn other_item(run: &Report, other: &super::facts::OtherChange) -> String {
+    let verb = if run.applied() {
+        other.action.past()
+    } else {
+        other.action.as_str()
+    };
+    let why = if other.reasons.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", other.reasons.join("; "))
+    };
+    let meaning = if other.meaning.is_empty() {
+        String::new()
+    } else {
+        format!(" — {}", other.meaning)
+    };
+    format!("- {} {verb}{meaning}{why}\n", code(&other.address))
+}
+
+/// What changed outside the gitops repo, a line per attribute.
+fn drift_block(facts: &PlanFacts) -> String {
+    let mut block = String::from("\n**Changed outside the gitops repo:**\n\n");
+    for drift in &facts.drift {
+        let what = match &drift.deployment {
+            Some(d) => code(d),
+            None => code(&drift.address),
         };
-        let why = if other.reasons.is_empty() {
-            String::new()
+        let outcome = if drift.reverted {
+            "this plan reverts it"
         } else {
-            format!(": {}", other.reasons.join("; "))
+            "this plan does not change it back"
         };
-        let meaning = if other.meaning.is_empty() {
-            String::new()
-        } else {
-            format!(" — {}", other.meaning)
-        };
-        after.push(format!("- {} {verb}{meaning}{why}\n", code(&other.address)));
-    }
-    if !after.is_empty() {
-        details.push(format!("\n{}", after.join("")));
-    }
-    if !facts.drift.is_empty() {
-        let mut block = String::from("\n**Changed outside the gitops repo:**\n\n");
-        for drift in &facts.drift {
-            let what = match &drift.deployment {
-                Some(d) => code(d),
-                None => code(&drift.address),
-            };
-            let outcome = if drift.reverted {
-                "this plan reverts it"
-            } else {
-                "this plan does not change it back"
-            };
-            match &drift.attribute {
-                Some(attribute) => block.push_str(&format!(
-                    "- {what} {}: {} → {}, {outcome}\n",
-                    code(attribute),
-                    code(drift.before.as_deref().unwrap_or("(none)")),
-                    code(drift.after.as_deref().unwrap_or("(none)"))
-                )),
-                None => block.push_str(&format!(
-                    "- {what} {}: deleted outside the gitops repo, {}\n",
-                    code(&drift.address),
-                    if drift.reverted {
-                        "this plan re-creates it"
-                    } else {
-                        outcome
-                    }
-                )),
-            }
+        match &drift.attribute {
+            Some(attribute) => block.push_str(&format!(
+                "- {what} {}: {} → {}, {outcome}\n",
+                code(attribute),
+                code(drift.before.as_deref().unwrap_or("(none)")),
+                code(drift.after.as_deref().unwrap_or("(none)"))
+            )),
+            None => block.push_str(&format!(
+                "- {what} {}: deleted outside the gitops repo, {}\n",
+                code(&drift.address),
+                if drift.reverted {
+                    "this plan re-creates it"
+                } else {
+                    outcome
+                }
+            )),
         }
-        details.push(block);
     }
+    block
 }
 
 /// An error and its causes on one line, as `error::render` shows them.

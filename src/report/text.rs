@@ -35,37 +35,14 @@ pub fn setting_pieces(
     deployment: &DeploymentChange,
     quote: &dyn Fn(&str) -> String,
 ) -> Vec<String> {
-    let mut pieces = Vec::new();
     if deployment.action == Action::Create {
-        if let Some(s) = &deployment.settings {
-            let unknown = || "(known after apply)".to_owned();
-            pieces.push(format!(
-                "runtime {}",
-                quote(s.runtime.as_deref().unwrap_or(""))
-            ));
-            pieces.push(format!(
-                "handler {}",
-                quote(s.handler.as_deref().unwrap_or(""))
-            ));
-            if let Some(m) = s.memory_size {
-                pieces.push(format!("memory {}", quote(&format!("{m} MiB"))));
-            }
-            if let Some(t) = s.timeout {
-                pieces.push(format!("timeout {}", quote(&format!("{t} s"))));
-            }
-            pieces.push(format!(
-                "role {}",
-                quote(&s.role.clone().unwrap_or_else(unknown))
-            ));
-            if !s.environment_keys.is_empty() {
-                pieces.push(format!(
-                    "environment keys {}",
-                    quote(&s.environment_keys.join(", "))
-                ));
-            }
-        }
-        return pieces;
+        return deployment
+            .settings
+            .as_ref()
+            .map(|settings| new_function_pieces(settings, quote))
+            .unwrap_or_default();
     }
+    let mut pieces = Vec::new();
     for SettingChange {
         name,
         before,
@@ -75,7 +52,51 @@ pub fn setting_pieces(
         let shown = |v: &Option<String>| quote(v.as_deref().unwrap_or("(none)"));
         pieces.push(format!("{name} {} → {}", shown(before), shown(after)));
     }
-    let keys = &deployment.environment_keys;
+    pieces.extend(environment_keys_piece(&deployment.environment_keys, quote));
+    if deployment.trigger_before != deployment.trigger_after && deployment.action != Action::Delete
+    {
+        if let (Some(before), Some(after)) = (&deployment.trigger_before, &deployment.trigger_after)
+        {
+            pieces.push(format!("trigger {} → {}", quote(before), quote(after)));
+        }
+    }
+    pieces
+}
+
+/// Everything a new function runs with.
+fn new_function_pieces(
+    s: &super::facts::FunctionSettings,
+    quote: &dyn Fn(&str) -> String,
+) -> Vec<String> {
+    let unknown = || "(known after apply)".to_owned();
+    let mut pieces = vec![
+        format!("runtime {}", quote(s.runtime.as_deref().unwrap_or(""))),
+        format!("handler {}", quote(s.handler.as_deref().unwrap_or(""))),
+    ];
+    if let Some(m) = s.memory_size {
+        pieces.push(format!("memory {}", quote(&format!("{m} MiB"))));
+    }
+    if let Some(t) = s.timeout {
+        pieces.push(format!("timeout {}", quote(&format!("{t} s"))));
+    }
+    pieces.push(format!(
+        "role {}",
+        quote(&s.role.clone().unwrap_or_else(unknown))
+    ));
+    if !s.environment_keys.is_empty() {
+        pieces.push(format!(
+            "environment keys {}",
+            quote(&s.environment_keys.join(", "))
+        ));
+    }
+    pieces
+}
+
+/// `environment keys added A, removed B, value changed C`, when any changes.
+fn environment_keys_piece(
+    keys: &super::facts::KeyChanges,
+    quote: &dyn Fn(&str) -> String,
+) -> Option<String> {
     let list = |keys: &[String]| keys.iter().map(|k| quote(k)).collect::<Vec<_>>().join(" ");
     let mut env = Vec::new();
     if !keys.added.is_empty() {
@@ -87,30 +108,55 @@ pub fn setting_pieces(
     if !keys.changed.is_empty() {
         env.push(format!("value changed {}", list(&keys.changed)));
     }
-    if !env.is_empty() {
-        pieces.push(format!("environment keys {}", env.join(", ")));
-    }
-    if deployment.trigger_before != deployment.trigger_after && deployment.action != Action::Delete
-    {
-        if let (Some(before), Some(after)) = (&deployment.trigger_before, &deployment.trigger_after)
-        {
-            pieces.push(format!("trigger {} → {}", quote(before), quote(after)));
-        }
-    }
-    pieces
+    (!env.is_empty()).then(|| format!("environment keys {}", env.join(", ")))
 }
 
 /// The human report of one service's plan (or, `applied`, of what its apply did).
 pub fn text(facts: &PlanFacts, applied: bool) -> String {
-    let service = &facts.service;
     if !facts.has_changes {
-        let mut out = format!("{service}: no changes\n");
-        for drift in &facts.drift {
-            out.push_str(&format!("  drift: {drift}\n"));
-        }
+        let mut out = format!("{}: no changes\n", facts.service);
+        out.push_str(&drift_lines(facts));
         return out;
     }
-    let counts = facts.counts;
+    let mut out = headline(facts, applied);
+    for warning in &facts.warnings {
+        out.push_str(&warning_line(warning, applied));
+    }
+    out.push_str(&deployment_lines(facts, applied));
+    let plain = |s: &str| s.to_owned();
+    for package in &facts.packages {
+        out.push_str(&format!("  {}\n", package_line(package, applied, &plain)));
+    }
+    for other in &facts.other {
+        out.push_str(&other_line(other, applied));
+    }
+    let previews = preview_changes(facts);
+    if !previews.is_empty() {
+        out.push_str(&format!("  previews: {}\n", previews.join("  ")));
+    }
+    let mut triggers: Vec<String> = facts
+        .triggers
+        .added
+        .iter()
+        .map(|p| format!("+{p}"))
+        .collect();
+    triggers.extend(facts.triggers.removed.iter().map(|p| format!("-{p}")));
+    if !triggers.is_empty() {
+        out.push_str(&format!("  triggers: {}\n", triggers.join("  ")));
+    }
+    if !facts.upgrade.imported.is_empty() {
+        out.push_str(&format!(
+            "  adopted (exist already, imported): {}\n",
+            facts.upgrade.imported.join(", ")
+        ));
+    }
+    out.push_str(&drift_lines(facts));
+    out
+}
+
+/// `svc: 1 to import, 2 to add, 1 to change, 0 to destroy (3 moved)`, or what was applied.
+fn headline(facts: &PlanFacts, applied: bool) -> String {
+    let (service, counts) = (&facts.service, facts.counts);
     let import = match counts.import {
         0 => String::new(),
         n if applied => format!("{n} imported, "),
@@ -120,7 +166,7 @@ pub fn text(facts: &PlanFacts, applied: bool) -> String {
         0 => String::new(),
         n => format!(" ({n} moved)"),
     };
-    let mut out = if applied {
+    if applied {
         format!(
             "{service}: applied: {import}{} added, {} changed, {} destroyed{moved}\n",
             counts.add, counts.change, counts.destroy
@@ -130,25 +176,32 @@ pub fn text(facts: &PlanFacts, applied: bool) -> String {
             "{service}: {import}{} to add, {} to change, {} to destroy{moved}\n",
             counts.add, counts.change, counts.destroy
         )
-    };
-    for warning in &facts.warnings {
-        if applied {
-            out.push_str(&format!(
-                "  WARNING: the {} function `{}` {}{}\n",
-                warning.environment,
-                warning.function_name,
-                warning.outcome_past(),
-                warning.because()
-            ));
-        } else {
-            out.push_str(&format!("  WARNING: {warning}\n"));
-        }
     }
+}
+
+fn warning_line(warning: &super::facts::Warning, applied: bool) -> String {
+    if applied {
+        format!(
+            "  WARNING: the {} function `{}` {}{}\n",
+            warning.environment,
+            warning.function_name,
+            warning.outcome_past(),
+            warning.because()
+        )
+    } else {
+        format!("  WARNING: {warning}\n")
+    }
+}
+
+/// A line per deployment in aligned columns, each followed by a line of what changes when
+/// anything does.
+fn deployment_lines(facts: &PlanFacts, applied: bool) -> String {
     let width =
         |f: fn(&DeploymentChange) -> usize| facts.deployments.iter().map(f).max().unwrap_or(0);
     let env_width = width(|d| d.deployment.chars().count());
     let name_width = width(|d| d.function_name.chars().count());
     let plain = |s: &str| s.to_owned();
+    let mut out = String::new();
     for d in &facts.deployments {
         let action = if applied {
             d.action.past()
@@ -183,52 +236,36 @@ pub fn text(facts: &PlanFacts, applied: bool) -> String {
             ));
         }
     }
-    for package in &facts.packages {
-        out.push_str(&format!("  {}\n", package_line(package, applied, &plain)));
-    }
-    for other in &facts.other {
-        let mut line = format!(
-            "  {} {}",
-            other.address,
-            if applied {
-                other.action.past()
-            } else {
-                other.action.as_str()
-            }
-        );
-        if !other.meaning.is_empty() {
-            line.push_str(&format!(" ({})", other.meaning));
-        }
-        if !other.reasons.is_empty() {
-            line.push_str(&format!(": {}", other.reasons.join("; ")));
-        }
-        out.push_str(&line);
-        out.push('\n');
-    }
-    let previews = preview_changes(facts);
-    if !previews.is_empty() {
-        out.push_str(&format!("  previews: {}\n", previews.join("  ")));
-    }
-    let mut triggers: Vec<String> = facts
-        .triggers
-        .added
-        .iter()
-        .map(|p| format!("+{p}"))
-        .collect();
-    triggers.extend(facts.triggers.removed.iter().map(|p| format!("-{p}")));
-    if !triggers.is_empty() {
-        out.push_str(&format!("  triggers: {}\n", triggers.join("  ")));
-    }
-    if !facts.upgrade.imported.is_empty() {
-        out.push_str(&format!(
-            "  adopted (exist already, imported): {}\n",
-            facts.upgrade.imported.join(", ")
-        ));
-    }
-    for drift in &facts.drift {
-        out.push_str(&format!("  drift: {drift}\n"));
-    }
     out
+}
+
+/// A resource outside the deployments: its address, action, meaning and why.
+fn other_line(other: &super::facts::OtherChange, applied: bool) -> String {
+    let mut line = format!(
+        "  {} {}",
+        other.address,
+        if applied {
+            other.action.past()
+        } else {
+            other.action.as_str()
+        }
+    );
+    if !other.meaning.is_empty() {
+        line.push_str(&format!(" ({})", other.meaning));
+    }
+    if !other.reasons.is_empty() {
+        line.push_str(&format!(": {}", other.reasons.join("; ")));
+    }
+    line.push('\n');
+    line
+}
+
+fn drift_lines(facts: &PlanFacts) -> String {
+    facts
+        .drift
+        .iter()
+        .map(|drift| format!("  drift: {drift}\n"))
+        .collect()
 }
 
 /// `+pr-9`, `-pr-7`: previews added and removed.

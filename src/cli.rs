@@ -490,10 +490,20 @@ fn parse_key_value(text: &str) -> Result<String, String> {
     }
 }
 
+/// `scan` and `status`: text or JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Text,
     Json,
+}
+
+impl From<Format> for crate::report::format::ListFormat {
+    fn from(format: Format) -> Self {
+        match format {
+            Format::Text => Self::Text,
+            Format::Json => Self::Json,
+        }
+    }
 }
 
 /// Parses a duration as terraform writes them: `90s`, `5m`, `1h`, `1h30m`, `500ms` (a plain number

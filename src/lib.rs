@@ -79,17 +79,17 @@ fn dispatch(command: Command, settings: &Settings, stderr_is_terminal: bool) -> 
     // Validation only: no network, no children, and the default signal handling.
     let command = match command {
         Command::Scan { format } => {
-            return commands::scan::run(settings, format).map(|()| exit_code::SUCCESS)
+            return commands::scan::run(settings, format.into()).map(|()| exit_code::SUCCESS)
         }
         // Edits of the gitops dir without the network: the default signal handling too (a
         // killed edit leaves the old file or the new one, never half of one).
-        Command::SetVersion(args) => return commands::set_version::run(settings, args),
+        Command::SetVersion(args) => return commands::set_version::run(settings, args.into()),
         Command::Preview {
             command: PreviewCommand::Set(args),
-        } => return commands::preview::set(settings, args),
+        } => return commands::preview::set(settings, args.into()),
         Command::Preview {
             command: PreviewCommand::Remove(args),
-        } => return commands::preview::remove(settings, args),
+        } => return commands::preview::remove(settings, args.into()),
         Command::Matrix => return commands::matrix::run(settings).map(|()| exit_code::SUCCESS),
         other => other,
     };
@@ -142,13 +142,15 @@ fn dispatch(command: Command, settings: &Settings, stderr_is_terminal: bool) -> 
             }
             Command::Preview {
                 command: PreviewCommand::Prune(args),
-            } => commands::preview::prune(settings, args, interrupts, env).await,
+            } => commands::preview::prune(settings, args.into(), interrupts, env).await,
             Command::Status { services, format } => {
-                commands::status::run(settings, services, format, progress, interrupts).await
+                commands::status::run(settings, services, format.into(), progress, interrupts).await
             }
-            Command::Destroy(args) => commands::destroy::run(settings, args, interrupts, env).await,
+            Command::Destroy(args) => {
+                commands::destroy::run(settings, args.into(), interrupts, env).await
+            }
             Command::Promote(args) => {
-                commands::promote::run(settings, args, progress, interrupts).await
+                commands::promote::run(settings, args.into(), progress, interrupts).await
             }
             Command::SetVersion(_) | Command::Preview { .. } => unreachable!("handled above"),
         }

@@ -199,7 +199,7 @@ proptest! {
     ) {
         let (mut reads, mut expected) = (Vec::new(), Vec::new());
         for (version, sha, key) in &batch {
-            let release = Release::new(version, sha.as_deref()).unwrap();
+            let release = lambda_gitops::run::edit::release(version, sha.as_deref()).unwrap();
             for file in ENV_FILES {
                 // set-version into staging, then promote what staging now says.
                 let staging = set_version(file, &release);

@@ -7,13 +7,13 @@
 
 use std::io::{IsTerminal, Write};
 
-use crate::cli::DestroyArgs;
 use crate::error::Error;
 use crate::exit_code;
 use crate::process::child_env::ChildEnv;
 use crate::process::interrupts::Interrupts;
 use crate::report;
 use crate::run::runner::{Runner, RunnerSettings};
+use crate::settings::DestroySettings;
 use crate::settings::Settings;
 use crate::terminal::prompt;
 use crate::validate::rules;
@@ -21,7 +21,7 @@ use crate::workdir::WorkRoot;
 
 pub async fn run(
     settings: &Settings,
-    args: DestroyArgs,
+    args: DestroySettings,
     interrupts: Interrupts,
     env: ChildEnv,
 ) -> Result<u8, Error> {
@@ -57,7 +57,7 @@ pub async fn run(
     let root = WorkRoot::lock(
         &settings.work_dir,
         &settings.checkout,
-        args.terraform.lock_timeout.duration,
+        args.terraform.lock_timeout,
         || interrupts.first(),
     )
     .await?;
@@ -66,9 +66,8 @@ pub async fn run(
     work_dir.place_packages(std::iter::empty())?;
     work_dir.write_vars(&vars)?;
 
-    let prepared = super::terraform_env(settings, &(&args.terraform).into(), env)?;
-    let runner =
-        super::runner_settings(settings, &(&args.terraform).into(), prepared, &interrupts).await?;
+    let prepared = super::terraform_env(settings, &args.terraform, env)?;
+    let runner = super::runner_settings(settings, &args.terraform, prepared, &interrupts).await?;
     let mut runner = Runner::new(
         RunnerSettings {
             destroy: true,

@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::cli::{PreviewArgs, PreviewSetArgs, PruneArgs};
 use crate::error::Error;
 use crate::exit_code;
 use crate::github::pulls::PrState;
@@ -19,9 +18,10 @@ use crate::process::child_env::ChildEnv;
 use crate::process::interrupts::Interrupts;
 use crate::run::edit::{self, describe, service_arg, FileChange, Session};
 use crate::settings::Settings;
+use crate::settings::{PreviewSetSettings, PreviewSettings, PruneSettings};
 use crate::validate::rules;
 
-pub fn set(settings: &Settings, args: PreviewSetArgs) -> Result<u8, Error> {
+pub fn set(settings: &Settings, args: PreviewSetSettings) -> Result<u8, Error> {
     let service = service_arg(&args.preview.service)?;
     let pr = args.preview.pr;
     let release = edit::release(&args.version, args.sha.as_deref())?;
@@ -74,7 +74,7 @@ pub fn set(settings: &Settings, args: PreviewSetArgs) -> Result<u8, Error> {
     Ok(exit_code::SUCCESS)
 }
 
-pub fn remove(settings: &Settings, args: PreviewArgs) -> Result<u8, Error> {
+pub fn remove(settings: &Settings, args: PreviewSettings) -> Result<u8, Error> {
     let service = service_arg(&args.service)?;
     let mut session = Session::open(settings)?;
     session.lambda_service(service)?;
@@ -114,7 +114,7 @@ struct Candidate {
 
 pub async fn prune(
     settings: &Settings,
-    args: PruneArgs,
+    args: PruneSettings,
     interrupts: Interrupts,
     env: ChildEnv,
 ) -> Result<u8, Error> {

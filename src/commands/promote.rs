@@ -8,7 +8,6 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use crate::cli::PromoteArgs;
 use crate::desired::Deployment;
 use crate::desired::Environment;
 use crate::error::Error;
@@ -18,12 +17,13 @@ use crate::gitops::Release;
 use crate::problem;
 use crate::process::interrupts::Interrupts;
 use crate::run::edit::{service_arg, Session};
+use crate::settings::PromoteSettings;
 use crate::settings::Settings;
 use crate::terminal::progress::Progress;
 
 pub async fn run(
     settings: &Settings,
-    args: PromoteArgs,
+    args: PromoteSettings,
     progress: Arc<dyn Progress>,
     interrupts: Interrupts,
 ) -> Result<u8, Error> {

@@ -20,21 +20,21 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use crate::cli::Format;
 use crate::desired::{Deployment, DeploymentKey, FunctionSettings, PackageRef, Repo};
 use crate::error::Error;
+use crate::report::format::ListFormat;
 use crate::settings::Settings;
 
-pub fn run(settings: &Settings, format: Format) -> Result<(), Error> {
+pub fn run(settings: &Settings, format: ListFormat) -> Result<(), Error> {
     let repo = super::load_repo(settings)?;
     let text = match format {
-        Format::Json => {
+        ListFormat::Json => {
             let mut json = serde_json::to_string_pretty(&ScanJson::from(&repo))
                 .expect("scan output serializes");
             json.push('\n');
             json
         }
-        Format::Text => text(&repo),
+        ListFormat::Text => text(&repo),
     };
     std::io::stdout()
         .lock()

@@ -1,14 +1,14 @@
 //! `lambda-gitops set-version`: the version (and commit) staging or production runs, set in
 //! its `environments/<env>/<service>/config.yaml` without touching anything else there.
 
-use crate::cli::SetVersionArgs;
 use crate::error::Error;
 use crate::exit_code;
 use crate::gitops::layout;
 use crate::run::edit::{self, service_arg, Session};
+use crate::settings::SetVersionSettings;
 use crate::settings::Settings;
 
-pub fn run(settings: &Settings, args: SetVersionArgs) -> Result<u8, Error> {
+pub fn run(settings: &Settings, args: SetVersionSettings) -> Result<u8, Error> {
     let service = service_arg(&args.service)?;
     let release = edit::release(&args.version, args.sha.as_deref())?;
     let env = args.env;

@@ -11,18 +11,18 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::aws::status::{self, DeploymentStatus, StatusError};
-use crate::cli::Format;
 use crate::error::Error;
 use crate::exit_code;
 use crate::process::interrupts::Interrupts;
 use crate::render::render;
+use crate::report::format::ListFormat;
 use crate::settings::Settings;
 use crate::terminal::progress::Progress;
 
 pub async fn run(
     settings: &Settings,
     services: Vec<String>,
-    format: Format,
+    format: ListFormat,
     progress: Arc<dyn Progress>,
     interrupts: Interrupts,
 ) -> Result<u8, Error> {
@@ -68,8 +68,8 @@ pub async fn run(
         (None, false) => exit_code::SUCCESS,
     };
     match format {
-        Format::Text => super::print_lines(&text(&report))?,
-        Format::Json => {
+        ListFormat::Text => super::print_lines(&text(&report))?,
+        ListFormat::Json => {
             let mut json = serde_json::to_string_pretty(&json(&report, code)).expect("serializes");
             json.push('\n');
             super::print_lines(&[json.trim_end().to_owned()])?;

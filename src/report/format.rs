@@ -20,3 +20,11 @@ impl Format {
         }
     }
 }
+
+/// How `scan` and `status` print what they found: text, or one JSON document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ListFormat {
+    #[default]
+    Text,
+    Json,
+}

@@ -4,8 +4,13 @@
 use std::path::{Path, PathBuf};
 
 pub mod deploy;
+pub mod edit;
 
 pub use deploy::{DeploySettings, Handoff, Mode, TerraformSettings};
+pub use edit::{
+    DestroySettings, PreviewSetSettings, PreviewSettings, PromoteSettings, PruneSettings,
+    SetVersionSettings,
+};
 
 pub use crate::ci::CiSettings;
 use crate::cli::{ColorChoice, GlobalArgs};

@@ -21,6 +21,7 @@ pub mod stage;
 pub mod validate;
 // The edges: processes, AWS, GitHub, files.
 pub mod aws;
+pub mod git;
 pub mod github;
 pub mod gitops;
 pub mod process;
@@ -47,8 +48,8 @@ use cli::{Cli, Command, PreviewCommand};
 use error::Error;
 use process::child_env::ChildEnv;
 use process::interrupts::Interrupts;
+use settings::DeploySettings;
 use settings::Settings;
-use settings::{DeploySettings, Handoff, Mode};
 
 /// Runs a parsed command line; prints the error (once) on stderr.
 pub fn run(cli: Cli) -> ExitCode {
@@ -76,22 +77,9 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 fn dispatch(command: Command, settings: &Settings, stderr_is_terminal: bool) -> Result<u8, Error> {
-    // Validation only: no network, no children, and the default signal handling.
-    let command = match command {
-        Command::Scan { format } => {
-            return commands::scan::run(settings, format.into()).map(|()| exit_code::SUCCESS)
-        }
-        // Edits of the gitops dir without the network: the default signal handling too (a
-        // killed edit leaves the old file or the new one, never half of one).
-        Command::SetVersion(args) => return commands::set_version::run(settings, args.into()),
-        Command::Preview {
-            command: PreviewCommand::Set(args),
-        } => return commands::preview::set(settings, args.into()),
-        Command::Preview {
-            command: PreviewCommand::Remove(args),
-        } => return commands::preview::remove(settings, args.into()),
-        Command::Matrix => return commands::matrix::run(settings).map(|()| exit_code::SUCCESS),
-        other => other,
+    let command = match offline(command, settings) {
+        Ok(code) => return code,
+        Err(command) => command,
     };
     let progress: Arc<dyn terminal::progress::Progress> =
         if stderr_is_terminal && settings.verbosity >= 0 {
@@ -109,54 +97,78 @@ fn dispatch(command: Command, settings: &Settings, stderr_is_terminal: bool) -> 
         let interrupts = Interrupts::listen()
             .map_err(|e| Error::io("listen for signals", std::path::Path::new("."), e))?;
         let env = ChildEnv::inherit(settings.github.token.iter());
-        match command {
-            Command::Scan { .. } | Command::Matrix => unreachable!("handled above"),
-            Command::Vars { service } => {
-                commands::vars::run(settings, service, progress, interrupts)
-                    .await
-                    .map(|()| exit_code::SUCCESS)
-            }
-            Command::Plan {
-                terraform,
-                detailed_exitcode,
-                out_dir,
-            } => {
-                let handoff = out_dir.map_or(Handoff::None, Handoff::Save);
-                let mode = Mode::Plan { detailed_exitcode };
-                let args = DeploySettings::resolve(terraform, mode, handoff);
-                commands::deploy::run(settings, args, progress, interrupts, env).await
-            }
-            Command::Apply {
-                terraform,
-                auto_approve,
-                refresh,
-                plan_dir,
-            } => {
-                let handoff = plan_dir.map_or(Handoff::None, Handoff::Apply);
-                let mode = Mode::Apply {
-                    auto_approve,
-                    refresh,
-                };
-                let args = DeploySettings::resolve(terraform, mode, handoff);
-                commands::deploy::run(settings, args, progress, interrupts, env).await
-            }
-            Command::Preview {
-                command: PreviewCommand::Prune(args),
-            } => commands::preview::prune(settings, args.into(), interrupts, env).await,
-            Command::Status { services, format } => {
-                commands::status::run(settings, services, format.into(), progress, interrupts).await
-            }
-            Command::Destroy(args) => {
-                commands::destroy::run(settings, args.into(), interrupts, env).await
-            }
-            Command::Promote(args) => {
-                commands::promote::run(settings, args.into(), progress, interrupts).await
-            }
-            Command::SetVersion(_) | Command::Preview { .. } => unreachable!("handled above"),
-        }
+        online(command, settings, progress, interrupts, env).await
     });
     // A prompt interrupted while it read stdin leaves a thread blocked there: do not wait
     // for it.
     runtime.shutdown_background();
     result
+}
+
+/// The commands that need no network and keep the default signal handling: validation,
+/// and edits of the gitops dir (a killed edit leaves the old file or the new one, never
+/// half of one). Any other command is given back.
+fn offline(command: Command, settings: &Settings) -> Result<Result<u8, Error>, Command> {
+    let done = |result: Result<(), Error>| Ok(result.map(|()| exit_code::SUCCESS));
+    match command {
+        Command::Scan { format } => done(commands::scan::run(settings, format.into())),
+        Command::Matrix => done(commands::matrix::run(settings)),
+        Command::SetVersion(args) => Ok(commands::set_version::run(settings, args.into())),
+        Command::Preview { command } => match command {
+            PreviewCommand::Set(args) => Ok(commands::preview::set(settings, args.into())),
+            PreviewCommand::Remove(args) => Ok(commands::preview::remove(settings, args.into())),
+            prune => Err(Command::Preview { command: prune }),
+        },
+        other => Err(other),
+    }
+}
+
+/// The commands that reach AWS, GitHub or terraform, on the async runtime.
+async fn online(
+    command: Command,
+    settings: &Settings,
+    progress: Arc<dyn terminal::progress::Progress>,
+    interrupts: Interrupts,
+    env: ChildEnv,
+) -> Result<u8, Error> {
+    match command {
+        Command::Vars { service } => commands::vars::run(settings, service, progress, interrupts)
+            .await
+            .map(|()| exit_code::SUCCESS),
+        Command::Plan {
+            terraform,
+            detailed_exitcode,
+            out_dir,
+        } => {
+            let args = DeploySettings::plan(terraform, detailed_exitcode, out_dir);
+            commands::deploy::run(settings, args, progress, interrupts, env).await
+        }
+        Command::Apply {
+            terraform,
+            auto_approve,
+            refresh,
+            plan_dir,
+        } => {
+            let args = DeploySettings::apply(terraform, auto_approve, refresh, plan_dir);
+            commands::deploy::run(settings, args, progress, interrupts, env).await
+        }
+        Command::Preview {
+            command: PreviewCommand::Prune(args),
+        } => commands::preview::prune(settings, args.into(), interrupts, env).await,
+        Command::Status { services, format } => {
+            commands::status::run(settings, services, format.into(), progress, interrupts).await
+        }
+        Command::Destroy(args) => {
+            commands::destroy::run(settings, args.into(), interrupts, env).await
+        }
+        Command::Promote(args) => {
+            commands::promote::run(settings, args.into(), progress, interrupts).await
+        }
+        Command::Scan { .. }
+        | Command::Matrix
+        | Command::SetVersion(_)
+        | Command::Preview { .. } => {
+            unreachable!("run by `offline`")
+        }
+    }
 }

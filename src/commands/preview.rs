@@ -4,22 +4,18 @@
 //! left in it; `prune` removes, as `remove` does, every preview whose pull request GitHub
 //! reports closed (`--closed`) or whose file has not changed for a while (`--older-than`).
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::collections::BTreeSet;
 
 use crate::error::Error;
 use crate::exit_code;
-use crate::github::pulls::PrState;
 use crate::gitops::{layout, release, Change};
 use crate::problem::excerpt;
 use crate::process::child_env::ChildEnv;
 use crate::process::interrupts::Interrupts;
 use crate::run::edit::{self, describe, service_arg, FileChange, Session};
+use crate::run::prune;
 use crate::settings::Settings;
 use crate::settings::{PreviewSetSettings, PreviewSettings, PruneSettings};
-use crate::validate::rules;
 
 pub fn set(settings: &Settings, args: PreviewSetSettings) -> Result<u8, Error> {
     let service = service_arg(&args.preview.service)?;
@@ -105,128 +101,23 @@ fn removed_dirs(session: &Session, prs: &BTreeSet<u64>) -> Result<Vec<String>, E
         .collect())
 }
 
-/// A Lambda preview file that prune may remove.
-struct Candidate {
-    pr: u64,
-    relative: PathBuf,
-    shown: String,
-}
-
 pub async fn prune(
     settings: &Settings,
     args: PruneSettings,
     interrupts: Interrupts,
     env: ChildEnv,
 ) -> Result<u8, Error> {
-    for service in &args.services {
-        service_arg(service)?;
-    }
     let mut session = Session::open(settings)?;
-    let (checked, problems) = session.validate();
-    for service in &args.services {
-        if !checked.services.contains_key(service) {
-            session.lambda_service(service)?;
-        }
-    }
-    if !problems.is_empty() {
-        tracing::debug!(
-            "the gitops dir has {} problem(s) before pruning",
-            problems.len()
-        );
-    }
-    let wanted = |service: &String| {
-        checked.services.contains_key(service)
-            && (args.services.is_empty() || args.services.contains(service))
-    };
-    let mut candidates: Vec<Candidate> = session
-        .tree
-        .previews
-        .iter()
-        .filter(|preview| wanted(&preview.service))
-        .filter_map(|preview| {
-            let pr = rules::preview_dir(&preview.dir).ok()?;
-            let relative = layout::preview_values(pr, &preview.service);
-            Some(Candidate {
-                pr,
-                shown: excerpt(&session.gitops.shown(&relative).display().to_string()),
-                relative,
-            })
-        })
-        .collect();
-    candidates.sort_by(|a, b| (a.pr, &a.relative).cmp(&(b.pr, &b.relative)));
+    let candidates = prune::candidates(&session, &args.services)?;
     if candidates.is_empty() {
         tracing::info!("no Lambda previews to look at");
         return Ok(exit_code::SUCCESS);
     }
-
-    // Why each candidate goes, by index.
-    let mut reasons: BTreeMap<usize, String> = BTreeMap::new();
-    if args.closed {
-        let repository = args
-            .repo
-            .clone()
-            .or_else(|| settings.ci.repository.clone())
-            .ok_or(Error::NoRepository)?;
-        rules::repository(&repository).map_err(|message| Error::Argument {
-            name: "--repo",
-            message: message
-                .find('`')
-                .map_or(message.clone(), |i| message[i..].to_owned()),
-        })?;
-        let numbers: BTreeSet<u64> = candidates.iter().map(|c| c.pr).collect();
-        let client = crate::github::Client::new(&settings.github, settings.download_stall_timeout)
-            .with_waits(settings.github_waits);
-        let answer = interrupts
-            .guard(client.pull_request_states(&repository, &numbers))
-            .await?
-            .map_err(|source| Error::Github {
-                action: format!("ask GitHub which pull requests of `{repository}` are closed"),
-                source,
-            })?;
-        tracing::info!(
-            "asked GitHub about {} pull request(s) of `{repository}` in {} request(s)",
-            numbers.len(),
-            answer.requests
-        );
-        for (i, candidate) in candidates.iter().enumerate() {
-            match answer.states.get(&candidate.pr) {
-                Some(PrState::Closed { merged }) => {
-                    let how = if *merged { "merged" } else { "closed" };
-                    reasons.insert(i, format!("pull request #{} is {how}", candidate.pr));
-                }
-                Some(PrState::Missing) => tracing::warn!(
-                    "`{}`: GitHub found no pull request #{} in `{repository}` (HTTP 404): there is none, or the repository is private and the token may be missing access to it (reading pull requests needs `pull-requests: read`); the preview is kept",
-                    candidate.shown,
-                    candidate.pr
-                ),
-                Some(PrState::NotClosed) | None => {}
-            }
-        }
-    }
-    if let Some(age) = args.older_than {
-        let now = SystemTime::now();
-        for (i, candidate) in candidates.iter().enumerate() {
-            if reasons.contains_key(&i) {
-                continue;
-            }
-            let Some((changed, how)) = last_change(&session, &candidate.relative, &env) else {
-                tracing::warn!(
-                    "`{}`: could not tell when it last changed; kept",
-                    candidate.shown
-                );
-                continue;
-            };
-            let elapsed = now.duration_since(changed).unwrap_or(Duration::ZERO);
-            if elapsed > age {
-                reasons.insert(i, format!("{how} {} ago", days(elapsed)));
-            }
-        }
-    }
+    let reasons = prune::reasons(settings, &args, &session, &candidates, &interrupts, &env).await?;
     if reasons.is_empty() {
         tracing::info!("no preview to prune among {}", candidates.len());
         return Ok(exit_code::SUCCESS);
     }
-
     let changes: Vec<FileChange> = reasons
         .keys()
         .map(|i| FileChange::Remove {
@@ -249,56 +140,4 @@ pub async fn prune(
     }
     super::print_lines(&lines)?;
     Ok(exit_code::SUCCESS)
-}
-
-/// When the file last changed: its last commit (`git log -1 --format=%ct`) in a git work
-/// tree, else — untracked, or no git — its modification time.
-fn last_change(
-    session: &Session,
-    relative: &Path,
-    env: &ChildEnv,
-) -> Option<(SystemTime, &'static str)> {
-    let root = session.gitops.canonical();
-    if let Some(committed) = last_commit(root, relative, env) {
-        return Some((committed, "last committed"));
-    }
-    let modified = std::fs::metadata(root.join(relative))
-        .ok()?
-        .modified()
-        .ok()?;
-    Some((modified, "last modified"))
-}
-
-/// git runs with the explicit child environment (no token), stdin from null, in the
-/// gitops dir, never prompting and taking no optional locks.
-fn last_commit(root: &Path, relative: &Path, env: &ChildEnv) -> Option<SystemTime> {
-    let output = Command::new("git")
-        .env_clear()
-        .envs(env.iter())
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env("GIT_OPTIONAL_LOCKS", "0")
-        .current_dir(root)
-        .args(["log", "-1", "--format=%ct", "--"])
-        .arg(relative)
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
-        .ok()?;
-    if !output.status.success() {
-        return None;
-    }
-    let seconds: u64 = String::from_utf8_lossy(&output.stdout)
-        .trim()
-        .parse()
-        .ok()?;
-    Some(UNIX_EPOCH + Duration::from_secs(seconds))
-}
-
-fn days(elapsed: Duration) -> String {
-    let hours = elapsed.as_secs() / 3_600;
-    if hours < 48 {
-        format!("{hours} hours")
-    } else {
-        format!("{} days", hours / 24)
-    }
 }

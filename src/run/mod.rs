@@ -19,6 +19,7 @@ pub mod last_applied;
 pub mod noop;
 pub mod orphans;
 pub mod prepare;
+pub mod prune;
 pub mod repo;
 pub mod runner;
 pub mod schedule;

@@ -72,7 +72,27 @@ pub struct DeploySettings {
 }
 
 impl DeploySettings {
-    pub fn resolve(args: TerraformArgs, mode: Mode, handoff: Handoff) -> Self {
+    /// `plan`, with `--detailed-exitcode` and `--out-dir`.
+    pub fn plan(args: TerraformArgs, detailed_exitcode: bool, out_dir: Option<PathBuf>) -> Self {
+        let handoff = out_dir.map_or(Handoff::None, Handoff::Save);
+        Self::resolve(args, Mode::Plan { detailed_exitcode }, handoff)
+    }
+
+    /// `apply`, with `--auto-approve`, `--refresh` and `--plan-dir`.
+    pub fn apply(
+        args: TerraformArgs,
+        auto_approve: bool,
+        refresh: bool,
+        plan_dir: Option<PathBuf>,
+    ) -> Self {
+        let mode = Mode::Apply {
+            auto_approve,
+            refresh,
+        };
+        Self::resolve(args, mode, plan_dir.map_or(Handoff::None, Handoff::Apply))
+    }
+
+    fn resolve(args: TerraformArgs, mode: Mode, handoff: Handoff) -> Self {
         Self {
             mode,
             terraform: TerraformSettings::from(&args.terraform),

@@ -61,6 +61,14 @@ pub struct DesiredService {
 }
 
 impl DesiredService {
+    /// The deployment of a long-lived environment, when the service has one there.
+    pub fn environment(&self, env: Environment) -> Option<&Deployment> {
+        match env {
+            Environment::Staging => self.staging.as_ref(),
+            Environment::Production => self.production.as_ref(),
+        }
+    }
+
     /// Staging, production, then previews by PR number.
     pub fn deployments(&self) -> impl Iterator<Item = &Deployment> {
         self.staging

@@ -5,8 +5,6 @@
 //! `--auto-approve` given), and exactly that plan is applied. The same guards as `apply`
 //! hold: a state holding another service's resources is refused, the work dir is locked.
 
-use std::io::{IsTerminal, Write};
-
 use crate::error::Error;
 use crate::exit_code;
 use crate::process::child_env::ChildEnv;
@@ -16,7 +14,6 @@ use crate::run::runner::{Runner, RunnerSettings};
 use crate::settings::DestroySettings;
 use crate::settings::Settings;
 use crate::terminal::prompt;
-use crate::validate::rules;
 use crate::workdir::WorkRoot;
 
 pub async fn run(
@@ -26,34 +23,7 @@ pub async fn run(
     env: ChildEnv,
 ) -> Result<u8, Error> {
     let service = args.service.as_str();
-    rules::service_name(service).map_err(|message| Error::DestroyRefused {
-        service: service.to_owned(),
-        reason: message,
-    })?;
-    if !args.auto_approve && !std::io::stdin().is_terminal() {
-        return Err(Error::DestroyRefused {
-            service: service.to_owned(),
-            reason: "stdin is not a terminal to type its name on; pass `--auto-approve`".to_owned(),
-        });
-    }
-    // The repo must be valid and must not declare the service any more: an apply would
-    // otherwise create again what this destroys. Destroying the last one leaves none.
-    let declared = match super::load_repo(settings) {
-        Ok(repo) => super::known(&repo),
-        Err(Error::NoServices { .. }) => Vec::new(),
-        Err(error) => return Err(error),
-    };
-    if declared.iter().any(|name| name == service) {
-        return Err(Error::DestroyDeclared {
-            service: service.to_owned(),
-        });
-    }
-    if settings.aws_region.is_empty() {
-        return Err(Error::NoRegion);
-    }
-    // Credentials only: a removed service's buckets are no longer declared anywhere.
-    super::preflight(settings, &[], false, &interrupts).await?;
-
+    crate::run::destroy::refuse(settings, &args, &interrupts).await?;
     let root = WorkRoot::lock(
         &settings.work_dir,
         &settings.checkout,
@@ -77,7 +47,7 @@ pub async fn run(
     );
 
     let summary = runner.plan(service, &work_dir, &vars).await?;
-    print(&report::text::text(&summary, false))?;
+    crate::run::print(&report::text::text(&summary, false))?;
     if !summary.has_changes {
         tracing::info!("{service}: its state holds nothing to destroy");
         return Ok(exit_code::SUCCESS);
@@ -95,14 +65,6 @@ pub async fn run(
         }
     }
     runner.apply(service, &work_dir).await?;
-    print(&report::text::applied_line(&summary))?;
+    crate::run::print(&report::text::applied_line(&summary))?;
     Ok(exit_code::SUCCESS)
-}
-
-fn print(text: &str) -> Result<(), Error> {
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-        .map_err(Error::Stdout)
 }

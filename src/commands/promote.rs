@@ -39,44 +39,7 @@ pub async fn run(
         });
     }
     let mut session = Session::open(settings)?;
-    let (checked, problems) = session.validate();
-    if !checked.services.contains_key(service) {
-        session.lambda_service(service)?;
-    }
-    let source_path = layout::env_config(from, service);
-    let Some(source) = checked
-        .environments
-        .iter()
-        .find(|env| env.env == from && env.config.service_name == service)
-    else {
-        let shown = session.gitops.shown(&source_path);
-        // The problems of both files the promotion touches (or of a folder on their way).
-        let target = session.gitops.shown(&layout::env_config(to, service));
-        let own: Vec<_> = problems
-            .into_iter()
-            .filter(|p| shown.starts_with(&p.file) || target.starts_with(&p.file))
-            .collect();
-        return Err(if own.is_empty() {
-            Error::NoEnvironment {
-                service: service.to_owned(),
-                env: from.as_str(),
-                path: shown,
-            }
-        } else {
-            Error::Invalid {
-                problems: problem::sorted(own),
-            }
-        });
-    };
-    let release = Release {
-        version: source.config.lambda.version.clone(),
-        sha: source
-            .config
-            .git_version
-            .as_ref()
-            .map(|git| git.sha.clone()),
-    };
-
+    let release = source_release(&session, service, from, to)?;
     let target_path = layout::env_config(to, service);
     let edited = session
         .edit(&target_path, |edit| release.write(edit, false))?
@@ -95,7 +58,6 @@ pub async fn run(
             to: to.as_str(),
         });
     }
-
     if args.require_deployed {
         let repo = super::load_repo(settings)?;
         let desired = repo
@@ -103,18 +65,61 @@ pub async fn run(
             .iter()
             .find(|s| s.name == service)
             .expect("validated above");
-        let deployment = match from {
-            Environment::Staging => desired.staging.as_ref(),
-            Environment::Production => desired.production.as_ref(),
-        }
-        .expect("its config passed validation");
+        let deployment = desired
+            .environment(from)
+            .expect("its config passed validation");
         require_deployed(settings, service, from, deployment, progress, &interrupts).await?;
     }
-
     let changes: Vec<_> = edited.change.iter().cloned().collect();
     session.commit(settings, &changes, false)?;
     super::print_lines(&edited.lines())?;
     Ok(exit_code::SUCCESS)
+}
+
+/// The version and commit `from` runs, from its validated config. A config that is not
+/// there, or not valid, is an error naming the problems of both files the promotion
+/// touches (or of a folder on their way).
+fn source_release(
+    session: &Session,
+    service: &str,
+    from: Environment,
+    to: Environment,
+) -> Result<Release, Error> {
+    let (checked, problems) = session.validate();
+    if !checked.services.contains_key(service) {
+        session.lambda_service(service)?;
+    }
+    let source = checked
+        .environments
+        .iter()
+        .find(|env| env.env == from && env.config.service_name == service);
+    let Some(source) = source else {
+        let shown = session.gitops.shown(&layout::env_config(from, service));
+        let target = session.gitops.shown(&layout::env_config(to, service));
+        let own: Vec<_> = problems
+            .into_iter()
+            .filter(|p| shown.starts_with(&p.file) || target.starts_with(&p.file))
+            .collect();
+        return Err(if own.is_empty() {
+            Error::NoEnvironment {
+                service: service.to_owned(),
+                env: from.as_str(),
+                path: shown,
+            }
+        } else {
+            Error::Invalid {
+                problems: problem::sorted(own),
+            }
+        });
+    };
+    Ok(Release {
+        version: source.config.lambda.version.clone(),
+        sha: source
+            .config
+            .git_version
+            .as_ref()
+            .map(|git| git.sha.clone()),
+    })
 }
 
 /// Stages the deployment's package (as `plan` would) and compares it, and the version,

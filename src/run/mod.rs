@@ -12,6 +12,7 @@
 
 pub mod applied;
 pub mod deploy;
+pub mod destroy;
 pub mod edit;
 pub mod fingerprint;
 pub mod handoff;

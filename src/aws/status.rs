@@ -101,23 +101,7 @@ pub async fn running(
         .await
         .map_err(|e| StatusError::from_sdk(function, &e))?;
     let version_tag = got.tags().and_then(|tags| tags.get(VERSION_TAG)).cloned();
-    let alias = match client
-        .get_alias()
-        .function_name(function)
-        .name(LIVE_ALIAS)
-        .send()
-        .await
-    {
-        Ok(alias) => alias.function_version().map(str::to_owned),
-        Err(error)
-            if error
-                .as_service_error()
-                .is_some_and(|e| e.is_resource_not_found_exception()) =>
-        {
-            None
-        }
-        Err(error) => return Err(StatusError::from_sdk(function, &error)),
-    };
+    let alias = live_version(client, function).await?;
     let (qualifier, configuration) = match &alias {
         Some(version) => {
             let configuration = client
@@ -151,6 +135,30 @@ pub async fn running(
         version_tag,
         code_sha256: code_sha256.unwrap_or_default(),
     })
+}
+
+/// The function version behind the alias `live`; `None` when the function has no such alias.
+async fn live_version(
+    client: &aws_sdk_lambda::Client,
+    function: &str,
+) -> Result<Option<String>, StatusError> {
+    match client
+        .get_alias()
+        .function_name(function)
+        .name(LIVE_ALIAS)
+        .send()
+        .await
+    {
+        Ok(alias) => Ok(alias.function_version().map(str::to_owned)),
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
+            Ok(None)
+        }
+        Err(error) => Err(StatusError::from_sdk(function, &error)),
+    }
 }
 
 /// One deployment compared with what its function runs.

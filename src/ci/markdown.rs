@@ -26,25 +26,42 @@ const MIN_LOG: usize = 600;
 pub fn document(rendering: &Rendering, limit: usize, elsewhere: &str) -> String {
     let budget = limit.saturating_sub(MARGIN);
     let mut out = String::new();
-    let mut summary = rendering.summary.clone();
+    push_summary(&mut out, &rendering.summary, budget);
+    push_alerts(&mut out, rendering, budget, elsewhere);
+    push_details(
+        &mut out,
+        &rendering.details,
+        &rendering.logs,
+        budget,
+        elsewhere,
+    );
+    push_logs(&mut out, &rendering.logs, budget, elsewhere);
+    out
+}
+
+/// The summary, in at most a quarter of the budget.
+fn push_summary(out: &mut String, summary: &str, budget: usize) {
+    let mut summary = summary.to_owned();
     ensure_newline(&mut summary);
     if summary.len() > budget / 4 {
         // Never happens with a report's summary; a cut one still leaves room for errors.
         summary = cut_at_line(&summary, budget / 4);
     }
     out.push_str(&summary);
+}
 
-    // Errors, then warnings: whole, in order, while they fit with room for the notes.
+/// Errors, then warnings: whole, in order, while they fit with room for the notes.
+fn push_alerts(out: &mut String, rendering: &Rendering, budget: usize, elsewhere: &str) {
     let alert_limit = budget.saturating_sub(3 * NOTE_ROOM);
     for (blocks, what) in [
         (&rendering.errors, "error"),
         (&rendering.warnings, "warning"),
     ] {
-        let shown = push_blocks(&mut out, blocks, alert_limit, "\n");
+        let shown = push_blocks(out, blocks, alert_limit, "\n");
         let left = blocks.len() - shown;
         if left > 0 {
             push_note(
-                &mut out,
+                out,
                 &format!(
                     "{} more {what}{} did not fit here: see {elsewhere}.",
                     thousands(left),
@@ -53,19 +70,27 @@ pub fn document(rendering: &Rendering, limit: usize, elsewhere: &str) -> String 
             );
         }
     }
+}
 
-    // Details, leaving terraform's output a share of what is left.
-    let full_logs: usize = rendering.logs.iter().map(full_log_len).sum();
+/// Details, leaving terraform's output a share of what is left.
+fn push_details(
+    out: &mut String,
+    details: &[String],
+    logs: &[Log],
+    budget: usize,
+    elsewhere: &str,
+) {
+    let full_logs: usize = logs.iter().map(full_log_len).sum();
     let log_reserve = full_logs.min(budget / 4);
     let details_limit = budget.saturating_sub(NOTE_ROOM + log_reserve);
-    if !rendering.details.is_empty() {
+    if !details.is_empty() {
         out.push('\n');
     }
-    let shown = push_blocks(&mut out, &rendering.details, details_limit, "");
-    let left = rendering.details.len() - shown;
+    let shown = push_blocks(out, details, details_limit, "");
+    let left = details.len() - shown;
     if left > 0 {
         push_note(
-            &mut out,
+            out,
             &format!(
                 "The report is cut here to fit: {} more line{} in {elsewhere}.",
                 thousands(left),
@@ -73,14 +98,16 @@ pub fn document(rendering: &Rendering, limit: usize, elsewhere: &str) -> String 
             ),
         );
     }
+}
 
-    // Terraform's output: what is left, shared out; a log that cannot get a useful share is
-    // counted in a note instead.
+/// Terraform's output: what is left, shared out; a log that cannot get a useful share is
+/// counted in a note instead.
+fn push_logs(out: &mut String, logs: &[Log], budget: usize, elsewhere: &str) {
     let mut missing = 0;
     let logs_limit = budget.saturating_sub(NOTE_ROOM);
-    for (i, log) in rendering.logs.iter().enumerate() {
+    for (i, log) in logs.iter().enumerate() {
         let room = logs_limit.saturating_sub(out.len());
-        let share = room / (rendering.logs.len() - i);
+        let share = room / (logs.len() - i);
         match render_log(log, share) {
             Some(text) => {
                 if !out.ends_with("\n\n") {
@@ -92,7 +119,7 @@ pub fn document(rendering: &Rendering, limit: usize, elsewhere: &str) -> String 
         }
     }
     if missing > 0 {
-        let what = if missing == rendering.logs.len() {
+        let what = if missing == logs.len() {
             "Terraform's output".to_owned()
         } else {
             format!(
@@ -101,12 +128,8 @@ pub fn document(rendering: &Rendering, limit: usize, elsewhere: &str) -> String 
                 plural(missing)
             )
         };
-        push_note(
-            &mut out,
-            &format!("{what} did not fit here: see {elsewhere}."),
-        );
+        push_note(out, &format!("{what} did not fit here: see {elsewhere}."));
     }
-    out
 }
 
 /// Appends `blocks` in order while `out` stays within `limit`; returns how many.

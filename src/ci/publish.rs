@@ -41,55 +41,8 @@ pub async fn publish(
         let comments = client
             .issue_comments(&target.repository, target.number)
             .await?;
-        let marked = comment::marked(&comments, &marker);
-        if owner.is_none()
-            && marked
-                .iter()
-                .any(|c| !c.user.as_ref().is_some_and(|u| u.is_bot()))
-        {
-            // Someone other than a bot carries the marker: it is ours only if the token is
-            // that person's.
-            owner = Some(Owner {
-                login: client.token_login().await?,
-            });
-        }
-        let owner = owner.clone().unwrap_or_default();
-        let (ours, theirs): (Vec<&IssueComment>, Vec<&IssueComment>) =
-            marked.into_iter().partition(|c| owner.wrote(c));
-        for comment in theirs {
-            tracing::warn!(
-                "ignoring comment {} by `{}`: it carries the marker {marker} but was not written by this token",
-                comment.html_url.as_deref().unwrap_or("(no URL)"),
-                comment.user.as_ref().map_or("(unknown)", |u| u.login.as_str()),
-            );
-        }
-        let attempt = match comment::decide(&ours, rendering) {
-            Decision::Skip => {
-                tracing::info!(
-                    "no changes and no earlier comment for {marker} on #{}: nothing to post",
-                    target.number
-                );
-                return Ok(Published::Skipped);
-            }
-            Decision::Update { id, others } => {
-                if others > 0 {
-                    tracing::warn!(
-                        "#{} has {} comments marked {marker}; editing the newest ({id})",
-                        target.number,
-                        others + 1
-                    );
-                }
-                client
-                    .update_issue_comment(&target.repository, id, body)
-                    .await
-                    .map(|c| Published::Updated { url: c.html_url })
-            }
-            Decision::Create => client
-                .create_issue_comment(&target.repository, target.number, body)
-                .await
-                .map(|c| Published::Created { url: c.html_url }),
-        };
-        match attempt {
+        let ours = our_comments(client, &comments, &marker, &mut owner).await?;
+        match write(client, target, &ours, rendering, body, &marker).await {
             Ok(published) => return Ok(published),
             Err(error) if error.is_transient() => match delays.next() {
                 Some(delay) => {
@@ -103,6 +56,77 @@ pub async fn publish(
             },
             Err(error) => return Err(error),
         }
+    }
+}
+
+/// The comments carrying `marker` that this token wrote; the others are named in a warning.
+/// `owner` is the token's login, asked for once, when someone other than a bot carries the
+/// marker.
+async fn our_comments<'a>(
+    client: &Client,
+    comments: &'a [IssueComment],
+    marker: &str,
+    owner: &mut Option<Owner>,
+) -> Result<Vec<&'a IssueComment>, GithubError> {
+    let marked = comment::marked(comments, marker);
+    if owner.is_none()
+        && marked
+            .iter()
+            .any(|c| !c.user.as_ref().is_some_and(|u| u.is_bot()))
+    {
+        // Someone other than a bot carries the marker: it is ours only if the token is
+        // that person's.
+        *owner = Some(Owner {
+            login: client.token_login().await?,
+        });
+    }
+    let owner = owner.clone().unwrap_or_default();
+    let (ours, theirs): (Vec<&IssueComment>, Vec<&IssueComment>) =
+        marked.into_iter().partition(|c| owner.wrote(c));
+    for comment in theirs {
+        tracing::warn!(
+            "ignoring comment {} by `{}`: it carries the marker {marker} but was not written by this token",
+            comment.html_url.as_deref().unwrap_or("(no URL)"),
+            comment.user.as_ref().map_or("(unknown)", |u| u.login.as_str()),
+        );
+    }
+    Ok(ours)
+}
+
+/// Edits the newest of `ours`, creates a comment, or (nothing to say) skips.
+async fn write(
+    client: &Client,
+    target: &CommentTarget,
+    ours: &[&IssueComment],
+    rendering: &Rendering,
+    body: &str,
+    marker: &str,
+) -> Result<Published, GithubError> {
+    match comment::decide(ours, rendering) {
+        Decision::Skip => {
+            tracing::info!(
+                "no changes and no earlier comment for {marker} on #{}: nothing to post",
+                target.number
+            );
+            Ok(Published::Skipped)
+        }
+        Decision::Update { id, others } => {
+            if others > 0 {
+                tracing::warn!(
+                    "#{} has {} comments marked {marker}; editing the newest ({id})",
+                    target.number,
+                    others + 1
+                );
+            }
+            client
+                .update_issue_comment(&target.repository, id, body)
+                .await
+                .map(|c| Published::Updated { url: c.html_url })
+        }
+        Decision::Create => client
+            .create_issue_comment(&target.repository, target.number, body)
+            .await
+            .map(|c| Published::Created { url: c.html_url }),
     }
 }
 

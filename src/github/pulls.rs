@@ -81,52 +81,8 @@ impl Client {
         let mut answer = States::default();
         let mut unknown = numbers.clone();
         if numbers.len() >= 2 {
-            let per_page: u64 = PER_PAGE.parse().expect("a number");
-            let lowest_wanted = *numbers.first().expect("two numbers");
-            let mut url = self.endpoint(&["repos", owner, name, "pulls"])?;
-            url.query_pairs_mut()
-                .append_pair("state", "closed")
-                .append_pair("sort", "created")
-                .append_pair("direction", "desc")
-                .append_pair("per_page", PER_PAGE);
-            for _ in 0..MAX_PAGES {
-                let (items, next) = self.get_page::<PullRequest>(&url).await?;
-                answer.requests += 1;
-                for pr in &items {
-                    if unknown.remove(&pr.number) {
-                        answer.states.insert(pr.number, PrState::of(pr));
-                    }
-                }
-                let Some(next) = next else {
-                    // The whole listing: whatever it did not name is not closed.
-                    answer
-                        .states
-                        .extend(unknown.iter().map(|n| (*n, PrState::NotClosed)));
-                    unknown.clear();
-                    break;
-                };
-                let Some(lowest_listed) = items.iter().map(|pr| pr.number).min() else {
-                    break;
-                };
-                // Newest first: a closed pull request above the lowest number listed so
-                // far would have been listed already.
-                let above: Vec<u64> = unknown.range(lowest_listed..).copied().collect();
-                for number in above {
-                    unknown.remove(&number);
-                    answer.states.insert(number, PrState::NotClosed);
-                }
-                if unknown.is_empty() {
-                    break;
-                }
-                // At most this many further pages hold the numbers still wanted.
-                let pages_left = lowest_listed
-                    .saturating_sub(lowest_wanted)
-                    .div_ceil(per_page);
-                if pages_left > unknown.len() as u64 {
-                    break;
-                }
-                url = next;
-            }
+            self.read_closed_listing(owner, name, &mut answer, &mut unknown)
+                .await?;
         }
         for number in unknown {
             let state = match self.pull_request(repository, number).await? {
@@ -137,6 +93,65 @@ impl Client {
             answer.states.insert(number, state);
         }
         Ok(answer)
+    }
+
+    /// Answers what it can of `unknown` (taking it out) from the listing of closed pull
+    /// requests, newest first, reading a further page only while that is likely cheaper
+    /// than asking for the numbers left one by one.
+    async fn read_closed_listing(
+        &self,
+        owner: &str,
+        name: &str,
+        answer: &mut States,
+        unknown: &mut BTreeSet<u64>,
+    ) -> Result<(), GithubError> {
+        let per_page: u64 = PER_PAGE.parse().expect("a number");
+        let lowest_wanted = *unknown.first().expect("two numbers");
+        let mut url = self.endpoint(&["repos", owner, name, "pulls"])?;
+        url.query_pairs_mut()
+            .append_pair("state", "closed")
+            .append_pair("sort", "created")
+            .append_pair("direction", "desc")
+            .append_pair("per_page", PER_PAGE);
+        for _ in 0..MAX_PAGES {
+            let (items, next) = self.get_page::<PullRequest>(&url).await?;
+            answer.requests += 1;
+            for pr in &items {
+                if unknown.remove(&pr.number) {
+                    answer.states.insert(pr.number, PrState::of(pr));
+                }
+            }
+            let Some(next) = next else {
+                // The whole listing: whatever it did not name is not closed.
+                answer
+                    .states
+                    .extend(unknown.iter().map(|n| (*n, PrState::NotClosed)));
+                unknown.clear();
+                break;
+            };
+            let Some(lowest_listed) = items.iter().map(|pr| pr.number).min() else {
+                break;
+            };
+            // Newest first: a closed pull request above the lowest number listed so
+            // far would have been listed already.
+            let above: Vec<u64> = unknown.range(lowest_listed..).copied().collect();
+            for number in above {
+                unknown.remove(&number);
+                answer.states.insert(number, PrState::NotClosed);
+            }
+            if unknown.is_empty() {
+                break;
+            }
+            // At most this many further pages hold the numbers still wanted.
+            let pages_left = lowest_listed
+                .saturating_sub(lowest_wanted)
+                .div_ceil(per_page);
+            if pages_left > unknown.len() as u64 {
+                break;
+            }
+            url = next;
+        }
+        Ok(())
     }
 }
 

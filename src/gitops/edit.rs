@@ -294,32 +294,54 @@ impl<'d> FileEdit<'d> {
         let Kind::Mapping(entries) = &mapping.kind else {
             unreachable!("checked by the caller")
         };
-        if self.doc.is_flow_collection(mapping) {
-            let inline = match value {
-                [Inserted::Scalar(v)] => scalar::double_quoted(v),
-                [Inserted::Mapping(children)] => format!(
-                    "{{{}}}",
-                    children
-                        .iter()
-                        .map(|(k, v)| format!("{k}: {}", scalar::double_quoted(v)))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                _ => unreachable!("one value"),
-            };
-            let (at, separator) = match entries.last() {
-                Some(last) => (self.doc.content_end(&last.value), ", "),
-                None => (mapping.span.start + 1, ""),
-            };
-            self.splices.push((
-                Splice {
-                    range: at..at,
-                    text: format!("{separator}{key_token}: {inline}"),
-                },
-                0,
-            ));
-            return Ok(());
+        let splice = if self.doc.is_flow_collection(mapping) {
+            (self.flow_insertion(mapping, entries, &key_token, value), 0)
+        } else {
+            self.block_insertion(mapping, entries, &key_token, value)
+        };
+        self.splices.push(splice);
+        Ok(())
+    }
+
+    /// `key: value` after the last entry of a `{…}` mapping, on the same line.
+    fn flow_insertion(
+        &self,
+        mapping: &Node,
+        entries: &[Entry],
+        key_token: &str,
+        value: &[Inserted<'_>],
+    ) -> Splice {
+        let inline = match value {
+            [Inserted::Scalar(v)] => scalar::double_quoted(v),
+            [Inserted::Mapping(children)] => format!(
+                "{{{}}}",
+                children
+                    .iter()
+                    .map(|(k, v)| format!("{k}: {}", scalar::double_quoted(v)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            _ => unreachable!("one value"),
+        };
+        let (at, separator) = match entries.last() {
+            Some(last) => (self.doc.content_end(&last.value), ", "),
+            None => (mapping.span.start + 1, ""),
+        };
+        Splice {
+            range: at..at,
+            text: format!("{separator}{key_token}: {inline}"),
         }
+    }
+
+    /// `key: value` as lines after the last line of a block mapping, at its indentation
+    /// (returned too: it orders splices at the same place).
+    fn block_insertion(
+        &self,
+        mapping: &Node,
+        entries: &[Entry],
+        key_token: &str,
+        value: &[Inserted<'_>],
+    ) -> (Splice, usize) {
         let indent = " ".repeat(
             entries
                 .first()
@@ -327,20 +349,7 @@ impl<'d> FileEdit<'d> {
                 .saturating_sub(1),
         );
         let eol = self.doc.line_break();
-        let mut lines = Vec::new();
-        match value {
-            [Inserted::Scalar(v)] => {
-                lines.push(format!("{indent}{key_token}: {}", scalar::double_quoted(v)))
-            }
-            [Inserted::Mapping(children)] => {
-                let inner = format!("{indent}{}", " ".repeat(self.indent_step()));
-                lines.push(format!("{indent}{key_token}:"));
-                for (k, v) in *children {
-                    lines.push(format!("{inner}{k}: {}", scalar::double_quoted(v)));
-                }
-            }
-            _ => unreachable!("one value"),
-        }
+        let lines = self.block_lines(&indent, key_token, value);
         let content_end = self.doc.content_end(mapping);
         let text = &self.doc.text;
         let splice = match text[content_end..].find('\n') {
@@ -359,8 +368,26 @@ impl<'d> FileEdit<'d> {
                 text: format!("{eol}{}", lines.join(eol)),
             },
         };
-        self.splices.push((splice, indent.len()));
-        Ok(())
+        (splice, indent.len())
+    }
+
+    /// The lines of `key: value` in block style, starting at `indent`.
+    fn block_lines(&self, indent: &str, key_token: &str, value: &[Inserted<'_>]) -> Vec<String> {
+        let mut lines = Vec::new();
+        match value {
+            [Inserted::Scalar(v)] => {
+                lines.push(format!("{indent}{key_token}: {}", scalar::double_quoted(v)))
+            }
+            [Inserted::Mapping(children)] => {
+                let inner = format!("{indent}{}", " ".repeat(self.indent_step()));
+                lines.push(format!("{indent}{key_token}:"));
+                for (k, v) in *children {
+                    lines.push(format!("{inner}{k}: {}", scalar::double_quoted(v)));
+                }
+            }
+            _ => unreachable!("one value"),
+        }
+        lines
     }
 
     /// How far the file indents a nested block mapping (2 when it has none).

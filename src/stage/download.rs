@@ -266,98 +266,168 @@ async fn write(
     expected: Option<Digest>,
     task: &dyn Task,
 ) -> Result<Fetched, DownloadError> {
+    let attempt = Attempt {
+        name,
+        dest,
+        bounds,
+        task,
+    };
     let Body {
         declared,
-        mut chunks,
+        chunks,
         validators,
     } = body;
-    let too_large = || DownloadError::TooLarge {
-        url: name.to_owned(),
-        limit: bounds.max_size,
-    };
     if declared.is_some_and(|length| length > bounds.max_size) {
-        return Err(too_large());
+        return Err(attempt.too_large());
     }
     if let Some(length) = declared {
         task.set_total(length);
     }
-
-    let io_error = |source| DownloadError::Io {
-        path: dest.to_path_buf(),
-        source,
-    };
-    let dir = dest.parent().unwrap_or(Path::new("."));
-    tokio::fs::create_dir_all(dir).await.map_err(io_error)?;
     // A unique name; deleted when dropped — on an error return, or when this future is.
-    let temp = tempfile::Builder::new()
-        .prefix(PARTIAL_PREFIX)
-        .tempfile_in(dir)
-        .map_err(io_error)?;
-    let mut file = tokio::fs::File::from_std(temp.as_file().try_clone().map_err(io_error)?);
+    let (temp, file) = attempt.temp_file().await?;
+    let digest = attempt.copy(chunks, declared, file).await?;
+    attempt
+        .check(temp.path(), declared, digest, expected)
+        .await?;
+    temp.persist(dest)
+        .map_err(|error| attempt.io_error(error.error))?;
+    Ok(Fetched::Written { digest, validators })
+}
 
-    let mut hasher = Hasher::default();
-    let mut received: u64 = 0;
-    loop {
-        let next = tokio::time::timeout(bounds.stall, chunks.next())
-            .await
-            .map_err(|_| DownloadError::Stalled {
-                url: name.to_owned(),
-                after: bounds.stall,
-            })?;
-        let chunk = match next {
-            None => break,
-            Some(Ok(chunk)) => chunk,
-            Some(Err(error)) => match declared {
-                Some(expected) => {
-                    tracing::debug!("body of `{name}` ended early: {error}");
-                    return Err(DownloadError::Truncated {
-                        url: name.to_owned(),
-                        expected,
-                        received,
-                    });
-                }
-                None => return Err(error),
-            },
-        };
-        received += chunk.len() as u64;
-        if received > bounds.max_size {
-            return Err(too_large());
+/// One attempt at writing a download: its source's name, its destination and its bounds.
+struct Attempt<'a> {
+    name: &'a str,
+    dest: &'a Path,
+    bounds: Bounds,
+    task: &'a dyn Task,
+}
+
+impl Attempt<'_> {
+    fn io_error(&self, source: std::io::Error) -> DownloadError {
+        DownloadError::Io {
+            path: self.dest.to_path_buf(),
+            source,
         }
-        hasher.update(&chunk);
-        file.write_all(&chunk).await.map_err(io_error)?;
-        task.advance(chunk.len() as u64);
     }
-    if let Some(expected) = declared.filter(|expected| *expected != received) {
-        return Err(DownloadError::Truncated {
-            url: name.to_owned(),
+
+    fn too_large(&self) -> DownloadError {
+        DownloadError::TooLarge {
+            url: self.name.to_owned(),
+            limit: self.bounds.max_size,
+        }
+    }
+
+    fn truncated(&self, expected: u64, received: u64) -> DownloadError {
+        DownloadError::Truncated {
+            url: self.name.to_owned(),
             expected,
             received,
-        });
+        }
     }
-    file.flush().await.map_err(io_error)?;
-    file.sync_all().await.map_err(io_error)?;
-    drop(file);
 
-    let path = temp.path().to_path_buf();
-    let checked = tokio::task::spawn_blocking(move || verify::check_zip(&path))
-        .await
-        .expect("the zip check does not panic")
-        .map_err(io_error)?;
-    if let Err(problem) = checked {
-        return Err(DownloadError::NotZip {
-            url: name.to_owned(),
-            problem,
-            close_delimited: declared.is_none(),
-        });
+    /// A uniquely named temp file beside the destination, and a handle to write it with.
+    async fn temp_file(&self) -> Result<(tempfile::NamedTempFile, tokio::fs::File), DownloadError> {
+        let dir = self.dest.parent().unwrap_or(Path::new("."));
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(|source| self.io_error(source))?;
+        let temp = tempfile::Builder::new()
+            .prefix(PARTIAL_PREFIX)
+            .tempfile_in(dir)
+            .map_err(|source| self.io_error(source))?;
+        let handle = temp
+            .as_file()
+            .try_clone()
+            .map_err(|source| self.io_error(source))?;
+        Ok((temp, tokio::fs::File::from_std(handle)))
     }
-    let digest = hasher.finish();
-    if let Some(expected) = expected.filter(|expected| *expected != digest) {
-        return Err(DownloadError::ChecksumMismatch {
-            url: name.to_owned(),
-            expected: expected.hex(),
-            actual: digest.hex(),
-        });
+
+    /// Streams `chunks` into `file`, hashing and counting them; the body must stay within the
+    /// size limit and have its declared length. The file is synced before it is closed.
+    async fn copy(
+        &self,
+        mut chunks: Chunks,
+        declared: Option<u64>,
+        mut file: tokio::fs::File,
+    ) -> Result<Digest, DownloadError> {
+        let mut hasher = Hasher::default();
+        let mut received: u64 = 0;
+        while let Some(chunk) = self.next_chunk(&mut chunks, declared, received).await? {
+            received += chunk.len() as u64;
+            if received > self.bounds.max_size {
+                return Err(self.too_large());
+            }
+            hasher.update(&chunk);
+            file.write_all(&chunk)
+                .await
+                .map_err(|source| self.io_error(source))?;
+            self.task.advance(chunk.len() as u64);
+        }
+        if let Some(expected) = declared.filter(|expected| *expected != received) {
+            return Err(self.truncated(expected, received));
+        }
+        file.flush().await.map_err(|source| self.io_error(source))?;
+        file.sync_all()
+            .await
+            .map_err(|source| self.io_error(source))?;
+        Ok(hasher.finish())
     }
-    temp.persist(dest).map_err(|e| io_error(e.error))?;
-    Ok(Fetched::Written { digest, validators })
+
+    /// The next chunk, or `None` at the end. A body with a declared length that fails midway
+    /// was cut off.
+    async fn next_chunk(
+        &self,
+        chunks: &mut Chunks,
+        declared: Option<u64>,
+        received: u64,
+    ) -> Result<Option<Bytes>, DownloadError> {
+        let next = tokio::time::timeout(self.bounds.stall, chunks.next())
+            .await
+            .map_err(|_| DownloadError::Stalled {
+                url: self.name.to_owned(),
+                after: self.bounds.stall,
+            })?;
+        match next {
+            None => Ok(None),
+            Some(Ok(chunk)) => Ok(Some(chunk)),
+            Some(Err(error)) => match declared {
+                Some(expected) => {
+                    let name = self.name;
+                    tracing::debug!("body of `{name}` ended early: {error}");
+                    Err(self.truncated(expected, received))
+                }
+                None => Err(error),
+            },
+        }
+    }
+
+    /// The written file must be a whole zip and, when a digest is expected, have it.
+    async fn check(
+        &self,
+        path: &Path,
+        declared: Option<u64>,
+        digest: Digest,
+        expected: Option<Digest>,
+    ) -> Result<(), DownloadError> {
+        let path = path.to_path_buf();
+        let checked = tokio::task::spawn_blocking(move || verify::check_zip(&path))
+            .await
+            .expect("the zip check does not panic")
+            .map_err(|source| self.io_error(source))?;
+        if let Err(problem) = checked {
+            return Err(DownloadError::NotZip {
+                url: self.name.to_owned(),
+                problem,
+                close_delimited: declared.is_none(),
+            });
+        }
+        if let Some(expected) = expected.filter(|expected| *expected != digest) {
+            return Err(DownloadError::ChecksumMismatch {
+                url: self.name.to_owned(),
+                expected: expected.hex(),
+                actual: digest.hex(),
+            });
+        }
+        Ok(())
+    }
 }

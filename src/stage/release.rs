@@ -37,14 +37,15 @@ pub async fn stage(
         return Ok(cached);
     }
 
+    let refused = |source: GithubError| StageError::Release {
+        repository: repository.into(),
+        tag: tag.into(),
+        source,
+    };
     let release = client
         .release_by_tag(repository, tag)
         .await
-        .map_err(|source| StageError::Release {
-            repository: repository.into(),
-            tag: tag.into(),
-            source,
-        })?;
+        .map_err(refused)?;
     let Some(asset) = release.asset(asset_name) else {
         return Err(StageError::AssetNotFound {
             repository: repository.into(),
@@ -53,23 +54,42 @@ pub async fn stage(
             available: release.asset_names(),
         });
     };
-    let refused = |source: GithubError| StageError::Release {
-        repository: repository.into(),
-        tag: tag.into(),
-        source,
-    };
     asset.check_uploaded().map_err(refused)?;
-    let expected = expected_digest(client, &release, asset_name)
-        .await?
-        .map_or(Ok(None), |(file, sums)| agree(asset, &file, sums).map(Some))
-        .map_err(refused)?
-        .or_else(|| asset.sha256().and_then(Digest::from_hex));
+    let expected = expected(client, &release, asset, asset_name, refused).await?;
     if expected.is_none() {
         tracing::warn!(
             "{label}: the release has no `SHA256SUMS` or `{asset_name}.sha256`; the package is not verified against a checksum (GitHub gives no `digest` of it either)"
         );
     }
+    download(stager, progress, label, entry, asset, expected).await
+}
 
+/// The SHA-256 the asset must have: the release's checksum file's (GitHub's `digest` of the
+/// asset must agree with it), else GitHub's `digest`, else none.
+async fn expected(
+    client: &Client,
+    release: &Release,
+    asset: &crate::github::releases::Asset,
+    asset_name: &str,
+    refused: impl Fn(GithubError) -> StageError,
+) -> Result<Option<Digest>, StageError> {
+    Ok(expected_digest(client, release, asset_name)
+        .await?
+        .map_or(Ok(None), |(file, sums)| agree(asset, &file, sums).map(Some))
+        .map_err(refused)?
+        .or_else(|| asset.sha256().and_then(Digest::from_hex)))
+}
+
+/// The asset's bytes into the cache `entry`, checked against `expected`.
+async fn download(
+    stager: &Stager,
+    progress: &dyn Progress,
+    label: String,
+    entry: std::path::PathBuf,
+    asset: &crate::github::releases::Asset,
+    expected: Option<Digest>,
+) -> Result<StagedPackage, StageError> {
+    let client = &stager.github;
     let name = redact_url(&asset.url);
     let task = progress.start(&label, None);
     let open = || async {

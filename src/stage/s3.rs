@@ -4,7 +4,11 @@
 //! the same verified, retried writer as HTTP downloads ([`download`]). SDK errors become
 //! an [`S3Error`]: a status, a code, "not found", "access denied" — never a Debug dump.
 
+use std::path::PathBuf;
+use std::time::Duration;
+
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::operation::head_object::HeadObjectOutput;
 use futures_util::stream;
 
 use crate::retry::{with_retries, Transient};
@@ -101,23 +105,18 @@ pub async fn stage(
         package: name.clone(),
         source,
     };
-    let client = stager.s3_client().await;
+    let object = Object {
+        client: stager.s3_client().await,
+        name: &name,
+        stall: stager.bounds.stall,
+        bucket,
+        key,
+    };
     let entry = stager.cache.entry("s3", &format!("{bucket}\n{key}"), key);
-    let stall = stager.bounds.stall;
 
-    let head = with_retries(&format!("`{name}`"), || {
-        download::within_stall(&name, stall, async {
-            client
-                .head_object()
-                .bucket(bucket)
-                .key(key)
-                .send()
-                .await
-                .map_err(|e| DownloadError::S3(S3Error::from_sdk(&e)))
-        })
-    })
-    .await
-    .map_err(failed)?;
+    let head = with_retries(&format!("`{name}`"), || object.head())
+        .await
+        .map_err(failed)?;
     let size = head.content_length().unwrap_or(0).max(0) as u64;
     if size > stager.bounds.max_size {
         return Err(failed(DownloadError::TooLarge {
@@ -134,12 +133,44 @@ pub async fn stage(
         }
     }
 
-    let open = || async {
-        let object = download::within_stall(&name, stall, async {
-            client
+    let open = || object.open(etag.clone());
+    let task = progress.start(&name, Some(size));
+    let fetched = download::fetch(&name, &entry, stager.bounds, None, task.as_ref(), open).await;
+    staged(&name, entry, task.as_ref(), fetched).map_err(failed)
+}
+
+/// One object in a bucket, read within the stall timeout.
+struct Object<'a> {
+    client: &'a aws_sdk_s3::Client,
+    /// `s3://bucket/key`, for errors and logs.
+    name: &'a str,
+    stall: Duration,
+    bucket: &'a str,
+    key: &'a str,
+}
+
+impl Object<'_> {
+    /// The object's metadata (one attempt).
+    async fn head(&self) -> Result<HeadObjectOutput, DownloadError> {
+        download::within_stall(self.name, self.stall, async {
+            self.client
+                .head_object()
+                .bucket(self.bucket)
+                .key(self.key)
+                .send()
+                .await
+                .map_err(|e| DownloadError::S3(S3Error::from_sdk(&e)))
+        })
+        .await
+    }
+
+    /// The object's body (one attempt), only while its ETag is still `etag`.
+    async fn open(&self, etag: Option<String>) -> Result<Opened, DownloadError> {
+        let object = download::within_stall(self.name, self.stall, async {
+            self.client
                 .get_object()
-                .bucket(bucket)
-                .key(key)
+                .bucket(self.bucket)
+                .key(self.key)
                 .set_if_match(etag.clone())
                 .send()
                 .await
@@ -150,7 +181,7 @@ pub async fn stage(
             .content_length()
             .and_then(|length| u64::try_from(length).ok());
         let validators = Validators {
-            etag: object.e_tag().map(str::to_owned).or_else(|| etag.clone()),
+            etag: object.e_tag().map(str::to_owned).or(etag),
             last_modified: None,
         };
         let chunks = stream::try_unfold(object.body, |mut body| async move {
@@ -165,9 +196,17 @@ pub async fn stage(
             chunks: Box::pin(chunks),
             validators,
         }))
-    };
-    let task = progress.start(&name, Some(size));
-    match download::fetch(&name, &entry, stager.bounds, None, task.as_ref(), open).await {
+    }
+}
+
+/// The downloaded object as a staged package, its ETag recorded for the next run.
+fn staged(
+    name: &str,
+    entry: PathBuf,
+    task: &dyn crate::progress::Task,
+    fetched: Result<Fetched, DownloadError>,
+) -> Result<StagedPackage, DownloadError> {
+    match fetched {
         Ok(Fetched::Written { digest, validators }) => {
             task.finish("downloaded");
             if let Err(error) = Cache::write_validators(&entry, &validators) {
@@ -181,7 +220,7 @@ pub async fn stage(
         Ok(Fetched::NotModified) => unreachable!("the object request is not conditional"),
         Err(source) => {
             task.finish("failed");
-            Err(failed(source))
+            Err(source)
         }
     }
 }

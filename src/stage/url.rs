@@ -16,14 +16,7 @@ pub async fn stage(
     progress: &dyn Progress,
     url: &str,
 ) -> Result<StagedPackage, StageError> {
-    let file_name = url
-        .split(['?', '#'])
-        .next()
-        .unwrap_or(url)
-        .rsplit('/')
-        .next()
-        .unwrap_or("package.zip");
-    let entry = stager.cache.entry("url", url, file_name);
+    let entry = stager.cache.entry("url", url, file_name(url));
     let cached = stager.cached(&entry).await?;
     let validators = cached
         .as_ref()
@@ -31,34 +24,8 @@ pub async fn stage(
         .unwrap_or_default();
 
     let label = redact_url(url);
-    let open = || async {
-        let mut request = stager.http.get(url);
-        if let Some(etag) = &validators.etag {
-            request = request.header(IF_NONE_MATCH, etag);
-        }
-        if let Some(modified) = &validators.last_modified {
-            request = request.header(IF_MODIFIED_SINCE, modified);
-        }
-        let response = download::within_stall(&label, stager.bounds.stall, async {
-            request
-                .send()
-                .await
-                .map_err(|source| DownloadError::request(url, source))
-        })
-        .await?;
-        let status = response.status();
-        if status == StatusCode::NOT_MODIFIED && cached.is_some() {
-            return Ok(Opened::NotModified);
-        }
-        if !status.is_success() {
-            return Err(DownloadError::Status {
-                url: label.clone(),
-                status,
-                retry_after: retry::retry_after(response.headers()),
-            });
-        }
-        Ok(Opened::Body(download::http_body(&label, response)))
-    };
+    let revalidating = cached.is_some();
+    let open = || open_once(stager, url, &label, &validators, revalidating);
     let task = progress.start(&label, None);
     let fetched = download::fetch(&label, &entry, stager.bounds, None, task.as_ref(), open).await;
     match fetched {
@@ -84,4 +51,50 @@ pub async fn stage(
             })
         }
     }
+}
+
+/// The cache entry's file name: the URL's last path segment.
+fn file_name(url: &str) -> &str {
+    url.split(['?', '#'])
+        .next()
+        .unwrap_or(url)
+        .rsplit('/')
+        .next()
+        .unwrap_or("package.zip")
+}
+
+/// One attempt at the URL, conditional on the cached copy's `validators` when `revalidating`.
+async fn open_once(
+    stager: &Stager,
+    url: &str,
+    label: &str,
+    validators: &crate::stage::cache::Validators,
+    revalidating: bool,
+) -> Result<Opened, DownloadError> {
+    let mut request = stager.http.get(url);
+    if let Some(etag) = &validators.etag {
+        request = request.header(IF_NONE_MATCH, etag);
+    }
+    if let Some(modified) = &validators.last_modified {
+        request = request.header(IF_MODIFIED_SINCE, modified);
+    }
+    let response = download::within_stall(label, stager.bounds.stall, async {
+        request
+            .send()
+            .await
+            .map_err(|source| DownloadError::request(url, source))
+    })
+    .await?;
+    let status = response.status();
+    if status == StatusCode::NOT_MODIFIED && revalidating {
+        return Ok(Opened::NotModified);
+    }
+    if !status.is_success() {
+        return Err(DownloadError::Status {
+            url: label.to_owned(),
+            status,
+            retry_after: retry::retry_after(response.headers()),
+        });
+    }
+    Ok(Opened::Body(download::http_body(label, response)))
 }

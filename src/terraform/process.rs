@@ -156,6 +156,37 @@ pub async fn run(
     options: RunOptions,
     interrupts: &mut Interrupts,
 ) -> Result<Finished, StartError> {
+    let mut command = command(invocation);
+    interrupts.mark_seen();
+    let mut child = command.spawn().map_err(|source| StartError {
+        command: invocation.display(),
+        source,
+    })?;
+    let pgid = Pid::from_raw(child.id().expect("a just-spawned child has a pid") as i32);
+
+    let collected = Arc::new(Mutex::new(Collected::default()));
+    let started = Instant::now();
+    let readers = pump_output(&mut child, &options, &collected);
+    let mut supervisor = Supervisor::new(pgid, &options);
+    let status = supervisor.wait(&mut child, interrupts, invocation).await;
+    let status = status.map_err(|source| StartError {
+        command: invocation.display(),
+        source,
+    })?;
+
+    drain(readers, invocation).await;
+    tracing::debug!(
+        "`{}` finished in {:.2}s",
+        invocation.display(),
+        started.elapsed().as_secs_f64()
+    );
+    let collected = std::mem::take(&mut *collected.lock().expect("no reader panics"));
+    Ok(supervisor.finished(status, collected))
+}
+
+/// The command for `invocation`: its whole environment, stdin from null, output piped, in a
+/// process group of its own (a signal to the group reaches everything it started).
+fn command(invocation: &Invocation) -> Command {
     let mut command = Command::new(&invocation.program);
     command
         .args(&invocation.args)
@@ -170,73 +201,25 @@ pub async fn run(
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(false);
-    interrupts.mark_seen();
-    let mut child = command.spawn().map_err(|source| StartError {
-        command: invocation.display(),
-        source,
-    })?;
-    let pgid = Pid::from_raw(child.id().expect("a just-spawned child has a pid") as i32);
+    command
+}
 
-    let collected = Arc::new(Mutex::new(Collected::default()));
+/// Starts reading the child's stdout and stderr, each on a task of its own.
+fn pump_output(
+    child: &mut tokio::process::Child,
+    options: &RunOptions,
+    collected: &Arc<Mutex<Collected>>,
+) -> [JoinHandle<()>; 2] {
     let stdout = child.stdout.take().expect("stdout is piped");
     let stderr = child.stderr.take().expect("stderr is piped");
-    let started = Instant::now();
-    let readers = [
+    [
         read_lines(stdout, Stream::Stdout, options.clone(), collected.clone()),
         read_lines(stderr, Stream::Stderr, options.clone(), collected.clone()),
-    ];
+    ]
+}
 
-    let mut relayed: Option<Interrupt> = None;
-    let mut timed_out = false;
-    let mut killed = false;
-    let mut timeout = options.timeout.map(|after| Instant::now() + after);
-    let mut deadline: Option<Instant> = None;
-    let status = loop {
-        tokio::select! {
-            status = child.wait() => break status,
-            received = interrupts.next() => {
-                match (relayed, received, timed_out) {
-                    (None, Some(first), false) => {
-                        relayed = Some(first);
-                        deadline = Some(Instant::now() + options.grace);
-                        let _ = killpg(pgid, first.signal());
-                        tracing::warn!(
-                            "relayed {:?} to terraform once; waiting up to {}s for it to stop cleanly and release its state lock",
-                            first.signal(),
-                            options.grace.as_secs()
-                        );
-                    }
-                    (None, Some(first), true) => relayed = Some(first),
-                    _ => tracing::warn!("terraform is already stopping; not interrupting it again (that would abandon its state lock)"),
-                }
-            }
-            () = sleep_until(timeout) => {
-                timeout = None;
-                if relayed.is_none() {
-                    timed_out = true;
-                    deadline = Some(Instant::now() + options.grace);
-                    let _ = killpg(pgid, Signal::SIGINT);
-                    tracing::error!(
-                        "`{}` ran past its timeout of {}; asked it to stop (waiting up to {}s)",
-                        invocation.display(),
-                        humanize(options.timeout.unwrap_or_default()),
-                        options.grace.as_secs()
-                    );
-                }
-            }
-            () = sleep_until(deadline) => {
-                tracing::error!("terraform did not stop within {}s; killing it", options.grace.as_secs());
-                let _ = killpg(pgid, Signal::SIGKILL);
-                killed = true;
-                deadline = None;
-            }
-        }
-    };
-    let status = status.map_err(|source| StartError {
-        command: invocation.display(),
-        source,
-    })?;
-
+/// Waits for the readers once terraform has exited, each for at most [`DRAIN`].
+async fn drain(readers: [JoinHandle<()>; 2], invocation: &Invocation) {
     // A grandchild that inherited a pipe (a provider left behind, a backgrounded helper)
     // can keep it open long after terraform exits: read what is there, then stop waiting.
     for reader in readers {
@@ -249,26 +232,118 @@ pub async fn run(
             );
         }
     }
-    tracing::debug!(
-        "`{}` finished in {:.2}s",
-        invocation.display(),
-        started.elapsed().as_secs_f64()
-    );
-    let collected = std::mem::take(&mut *collected.lock().expect("no reader panics"));
-    let tail: Vec<String> = collected.lines.into_iter().collect();
-    let lock_id = find_lock_id(&tail);
-    let start = tail.len().saturating_sub(TAIL_LINES);
-    use std::os::unix::process::ExitStatusExt;
-    Ok(Finished {
-        code: status.code(),
-        signal: status.signal(),
-        stdout: String::from_utf8_lossy(&collected.stdout).into_owned(),
-        tail: tail[start..].to_vec(),
-        lock_id,
-        interrupted: relayed,
-        timed_out,
-        killed,
-    })
+}
+
+/// Watches one running command: relays the first interrupt to its process group exactly
+/// once, asks it to stop at its timeout, and kills it when the grace period after either
+/// is over.
+struct Supervisor {
+    pgid: Pid,
+    grace: Duration,
+    /// How long it may run, as asked.
+    limit: Option<Duration>,
+    relayed: Option<Interrupt>,
+    timed_out: bool,
+    killed: bool,
+    /// When it runs past its timeout; `None` once that has happened.
+    timeout: Option<Instant>,
+    /// When the grace period ends and it is killed.
+    deadline: Option<Instant>,
+}
+
+impl Supervisor {
+    fn new(pgid: Pid, options: &RunOptions) -> Self {
+        Self {
+            pgid,
+            grace: options.grace,
+            limit: options.timeout,
+            relayed: None,
+            timed_out: false,
+            killed: false,
+            timeout: options.timeout.map(|after| Instant::now() + after),
+            deadline: None,
+        }
+    }
+
+    /// Its exit status, once it has exited.
+    async fn wait(
+        &mut self,
+        child: &mut tokio::process::Child,
+        interrupts: &mut Interrupts,
+        invocation: &Invocation,
+    ) -> std::io::Result<std::process::ExitStatus> {
+        loop {
+            tokio::select! {
+                status = child.wait() => return status,
+                received = interrupts.next() => self.interrupted(received),
+                () = sleep_until(self.timeout) => self.ran_past_timeout(invocation),
+                () = sleep_until(self.deadline) => self.kill(),
+            }
+        }
+    }
+
+    /// The first interrupt is relayed once; a second would make terraform abandon its
+    /// state lock.
+    fn interrupted(&mut self, received: Option<Interrupt>) {
+        match (self.relayed, received, self.timed_out) {
+            (None, Some(first), false) => {
+                self.relayed = Some(first);
+                self.deadline = Some(Instant::now() + self.grace);
+                let _ = killpg(self.pgid, first.signal());
+                tracing::warn!(
+                    "relayed {:?} to terraform once; waiting up to {}s for it to stop cleanly and release its state lock",
+                    first.signal(),
+                    self.grace.as_secs()
+                );
+            }
+            (None, Some(first), true) => self.relayed = Some(first),
+            _ => tracing::warn!("terraform is already stopping; not interrupting it again (that would abandon its state lock)"),
+        }
+    }
+
+    /// Past its timeout it is asked to stop as if interrupted, unless it already was.
+    fn ran_past_timeout(&mut self, invocation: &Invocation) {
+        self.timeout = None;
+        if self.relayed.is_none() {
+            self.timed_out = true;
+            self.deadline = Some(Instant::now() + self.grace);
+            let _ = killpg(self.pgid, Signal::SIGINT);
+            tracing::error!(
+                "`{}` ran past its timeout of {}; asked it to stop (waiting up to {}s)",
+                invocation.display(),
+                humanize(self.limit.unwrap_or_default()),
+                self.grace.as_secs()
+            );
+        }
+    }
+
+    fn kill(&mut self) {
+        tracing::error!(
+            "terraform did not stop within {}s; killing it",
+            self.grace.as_secs()
+        );
+        let _ = killpg(self.pgid, Signal::SIGKILL);
+        self.killed = true;
+        self.deadline = None;
+    }
+
+    /// What came of the run, with what the readers collected.
+    fn finished(self, status: std::process::ExitStatus, collected: Collected) -> Finished {
+        let tail: Vec<String> = collected.lines.into_iter().collect();
+        let lock_id = find_lock_id(&tail);
+        let start = tail.len().saturating_sub(TAIL_LINES);
+        use std::os::unix::process::ExitStatusExt;
+        Finished {
+            code: status.code(),
+            signal: status.signal(),
+            stdout: String::from_utf8_lossy(&collected.stdout).into_owned(),
+            tail: tail[start..].to_vec(),
+            lock_id,
+            interrupted: self.relayed,
+            timed_out: self.timed_out,
+            killed: self.killed,
+        }
+    }
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

@@ -300,16 +300,7 @@ fn unclaimed(
     let doc = match document(file) {
         Ok(doc) => doc,
         Err(problem) => {
-            let declared = file
-                .bytes()
-                .ok()
-                .and_then(|bytes| probe::top_level_scalar(bytes, "deploymentType"));
-            if declared.is_some_and(|d| d != "lambda") {
-                return None;
-            }
-            problems.push(problem.with_hint(format!(
-                "no readable `{config}` says what `{service}` is, so this may be a Lambda file"
-            )));
+            problems.extend(unreadable(file, problem, service, &config));
             return None;
         }
     };
@@ -323,20 +314,14 @@ fn unclaimed(
         (Some(_), true) => Some(doc),
         (Some(_), false) => None,
         (None, true) => {
-            let line = doc
-                .line_of(&["deploymentType"])
-                .or_else(|| doc.line_of(&["lambda"]));
-            let mut problem = Problem::new(
-                &file.path,
-                line,
-                format!(
-                    "{what} of `{service}`, which is not a Lambda service: there is no `{config}`"
-                ),
-            );
-            if let Some(best) = closest(service, lambda_names) {
-                problem = problem.with_hint(format!("did you mean the directory `{best}`?"));
-            }
-            problems.push(problem);
+            problems.push(not_a_lambda_service(
+                file,
+                &doc,
+                service,
+                what,
+                &config,
+                lambda_names,
+            ));
             None
         }
         (None, false) => {
@@ -352,5 +337,44 @@ fn unclaimed(
             );
             None
         }
+    }
+}
+
+/// The problem of an unclaimed file that cannot be read, unless its `deploymentType` (read
+/// without a full parse) says it is not a Lambda file.
+fn unreadable(file: &SourceFile, problem: Problem, service: &str, config: &str) -> Option<Problem> {
+    let declared = file
+        .bytes()
+        .ok()
+        .and_then(|bytes| probe::top_level_scalar(bytes, "deploymentType"));
+    if declared.is_some_and(|d| d != "lambda") {
+        return None;
+    }
+    Some(problem.with_hint(format!(
+        "no readable `{config}` says what `{service}` is, so this may be a Lambda file"
+    )))
+}
+
+/// A Lambda-looking file of a service that has no config: the service is not a Lambda
+/// service (perhaps a misspelt directory).
+fn not_a_lambda_service(
+    file: &SourceFile,
+    doc: &Document,
+    service: &str,
+    what: &str,
+    config: &str,
+    lambda_names: &[&str],
+) -> Problem {
+    let line = doc
+        .line_of(&["deploymentType"])
+        .or_else(|| doc.line_of(&["lambda"]));
+    let problem = Problem::new(
+        &file.path,
+        line,
+        format!("{what} of `{service}`, which is not a Lambda service: there is no `{config}`"),
+    );
+    match closest(service, lambda_names) {
+        Some(best) => problem.with_hint(format!("did you mean the directory `{best}`?")),
+        None => problem,
     }
 }

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use saphyr_parser::{Event, Parser, ScalarStyle, Tag};
+use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Tag};
 
 use super::node::{Document, Entry, Kind, Node, Scalar, Span, Style};
 use crate::problem::excerpt;
@@ -113,21 +113,7 @@ fn parse_str(text: &str) -> Result<Node, LoadError> {
     let mut builder = Builder::new(text);
     let mut documents = 0;
     for event in Parser::new_from_str(text) {
-        let (event, span) = event.map_err(|error| {
-            // An error found at the end of the text (an unclosed `[`) is on the last line.
-            let last_line = text.trim_end_matches('\n').matches('\n').count() + 1;
-            let line = error.marker().line().clamp(1, last_line);
-            // The scanner's own limit on flow nesting (255) can fire before ours: the
-            // look-ahead for a `key:` reads ahead of the events.
-            if error.info().contains("recursion limit") {
-                LoadError::TooDeep { line }
-            } else {
-                LoadError::Syntax {
-                    line,
-                    message: excerpt(error.info()),
-                }
-            }
-        })?;
+        let (event, span) = event.map_err(|error| scan_error(text, &error))?;
         let span = builder.span(span);
         match event {
             Event::DocumentStart(_) => {
@@ -172,6 +158,23 @@ fn parse_str(text: &str) -> Result<Node, LoadError> {
         }
     }
     builder.root.ok_or(LoadError::Empty)
+}
+
+/// The parser's error, on a line of the text.
+fn scan_error(text: &str, error: &ScanError) -> LoadError {
+    // An error found at the end of the text (an unclosed `[`) is on the last line.
+    let last_line = text.trim_end_matches('\n').matches('\n').count() + 1;
+    let line = error.marker().line().clamp(1, last_line);
+    // The scanner's own limit on flow nesting (255) can fire before ours: the
+    // look-ahead for a `key:` reads ahead of the events.
+    if error.info().contains("recursion limit") {
+        LoadError::TooDeep { line }
+    } else {
+        LoadError::Syntax {
+            line,
+            message: excerpt(error.info()),
+        }
+    }
 }
 
 /// The parser's end mark for a quoted scalar runs on over trailing blanks and a comment;

@@ -73,61 +73,92 @@ fn walk(bytes: &[u8], mut visit: impl FnMut(&str, Option<&str>) -> ControlFlow<(
     }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let text = String::from_utf8_lossy(bytes);
-    let mut depth = 0usize;
-    // At depth 1 of a root mapping, events alternate key, value.
-    let mut root_is_mapping = false;
-    let mut key: Option<String> = None;
-    let mut expecting_key = true;
+    let mut walk = Walk {
+        depth: 0,
+        root_is_mapping: false,
+        key: None,
+        expecting_key: true,
+    };
     for event in Parser::new_from_str(&text) {
         let Ok((event, _)) = event else { return false };
-        let at_top = depth == 1 && root_is_mapping;
-        match event {
-            Event::MappingStart(..) | Event::SequenceStart(..) => {
-                if depth == 0 {
-                    root_is_mapping = matches!(event, Event::MappingStart(..));
-                } else if at_top {
-                    if let Some(name) = key.take() {
-                        if visit(&name, None).is_break() {
-                            return false;
-                        }
-                    }
-                    expecting_key = !expecting_key;
-                }
-                depth += 1;
-                if depth > MAX_DEPTH {
-                    return false;
-                }
-            }
-            Event::MappingEnd | Event::SequenceEnd => {
-                depth = depth.saturating_sub(1);
-                if depth == 0 {
-                    return true;
-                }
-            }
-            Event::Scalar(value, ..) if at_top => {
-                if expecting_key {
-                    key = Some(value.into_owned());
-                } else if let Some(name) = key.take() {
-                    if visit(&name, Some(&value)).is_break() {
-                        return false;
-                    }
-                }
-                expecting_key = !expecting_key;
-            }
-            Event::Alias(_) if at_top => {
-                if let Some(name) = key.take().filter(|_| !expecting_key) {
-                    if visit(&name, None).is_break() {
-                        return false;
-                    }
-                }
-                expecting_key = !expecting_key;
-            }
-            // A scalar (or empty) root: read to its end, nothing to say.
-            Event::DocumentEnd | Event::StreamEnd => return depth == 0,
-            _ => {}
+        if let Some(complete) = walk.event(event, &mut visit) {
+            return complete;
         }
     }
     false
+}
+
+/// How far a [`walk`] has come.
+struct Walk {
+    depth: usize,
+    root_is_mapping: bool,
+    /// At depth 1 of a root mapping, events alternate key, value.
+    key: Option<String>,
+    expecting_key: bool,
+}
+
+impl Walk {
+    /// Takes in one event; `Some(complete)` when the walk ends with it.
+    fn event(
+        &mut self,
+        event: Event<'_>,
+        visit: &mut impl FnMut(&str, Option<&str>) -> ControlFlow<()>,
+    ) -> Option<bool> {
+        let at_top = self.depth == 1 && self.root_is_mapping;
+        match event {
+            Event::MappingStart(..) | Event::SequenceStart(..) => {
+                if self.depth == 0 {
+                    self.root_is_mapping = matches!(event, Event::MappingStart(..));
+                } else if at_top {
+                    if offer(self.key.take(), None, visit).is_break() {
+                        return Some(false);
+                    }
+                    self.expecting_key = !self.expecting_key;
+                }
+                self.depth += 1;
+                if self.depth > MAX_DEPTH {
+                    return Some(false);
+                }
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                self.depth = self.depth.saturating_sub(1);
+                if self.depth == 0 {
+                    return Some(true);
+                }
+            }
+            Event::Scalar(value, ..) if at_top => {
+                if self.expecting_key {
+                    self.key = Some(value.into_owned());
+                } else if offer(self.key.take(), Some(&value), visit).is_break() {
+                    return Some(false);
+                }
+                self.expecting_key = !self.expecting_key;
+            }
+            Event::Alias(_) if at_top => {
+                let key = self.key.take().filter(|_| !self.expecting_key);
+                if offer(key, None, visit).is_break() {
+                    return Some(false);
+                }
+                self.expecting_key = !self.expecting_key;
+            }
+            // A scalar (or empty) root: read to its end, nothing to say.
+            Event::DocumentEnd | Event::StreamEnd => return Some(self.depth == 0),
+            _ => {}
+        }
+        None
+    }
+}
+
+/// `visit`s the key with its value, when there is a key.
+fn offer(
+    key: Option<String>,
+    value: Option<&str>,
+    visit: &mut impl FnMut(&str, Option<&str>) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    match key {
+        Some(name) => visit(&name, value),
+        None => ControlFlow::Continue(()),
+    }
 }
 
 #[cfg(test)]

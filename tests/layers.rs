@@ -24,6 +24,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "aws",
             "github",
             "gitops",
+            "git",
             "workdir",
             "terminal",
             "process",

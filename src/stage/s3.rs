@@ -203,7 +203,7 @@ impl Object<'_> {
 fn staged(
     name: &str,
     entry: PathBuf,
-    task: &dyn crate::progress::Task,
+    task: &dyn crate::terminal::progress::Task,
     fetched: Result<Fetched, DownloadError>,
 ) -> Result<StagedPackage, DownloadError> {
     match fetched {

@@ -271,7 +271,8 @@ impl Error {
         }
     }
 
-    /// What the user can do about it, where there is something.
+    /// What the user can do about it, where there is something. Long because it is a
+    /// table: one arm per error with advice, nothing else.
     pub fn hint(&self) -> Option<String> {
         match self {
             Self::TerraformFailed(failure) => failure

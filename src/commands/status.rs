@@ -32,6 +32,39 @@ pub async fn run(
     }
     let selected = super::select(&repo, &services)?;
     super::preflight(settings, &selected, false, &interrupts).await?;
+    let report = statuses(settings, &selected, progress, &interrupts).await?;
+    let unreadable: Vec<&StatusError> = report
+        .iter()
+        .flat_map(|(_, statuses)| statuses.iter())
+        .filter_map(|s| s.running.as_ref().err())
+        .filter(|e| !matches!(e, StatusError::NoFunction { .. }))
+        .collect();
+    let differs = report
+        .iter()
+        .flat_map(|(_, statuses)| statuses.iter())
+        .any(|s| !s.matches());
+    let code = match (unreadable.first(), differs) {
+        (Some(_), _) => exit_code::ERROR,
+        (None, true) => exit_code::CHANGES,
+        (None, false) => exit_code::SUCCESS,
+    };
+    print(&report, format, code)?;
+    if let Some(error) = unreadable.first() {
+        if let Some(hint) = error.hint() {
+            tracing::error!("{error}; hint: {hint}");
+        }
+    }
+    Ok(code)
+}
+
+/// Per service, each deployment compared with what its function runs: the packages are
+/// staged to know their hashes, then the Lambda API is asked.
+async fn statuses(
+    settings: &Settings,
+    selected: &[&crate::desired::DesiredService],
+    progress: Arc<dyn Progress>,
+    interrupts: &Interrupts,
+) -> Result<Vec<(String, Vec<DeploymentStatus>)>, Error> {
     let packages: BTreeSet<_> = selected
         .iter()
         .flat_map(|service| service.deployments().map(|d| d.package.clone()))
@@ -51,36 +84,21 @@ pub async fn run(
             .await?;
         report.push((service.name.clone(), statuses));
     }
+    Ok(report)
+}
 
-    let unreadable: Vec<&StatusError> = report
-        .iter()
-        .flat_map(|(_, statuses)| statuses.iter())
-        .filter_map(|s| s.running.as_ref().err())
-        .filter(|e| !matches!(e, StatusError::NoFunction { .. }))
-        .collect();
-    let differs = report
-        .iter()
-        .flat_map(|(_, statuses)| statuses.iter())
-        .any(|s| !s.matches());
-    let code = match (unreadable.first(), differs) {
-        (Some(_), _) => exit_code::ERROR,
-        (None, true) => exit_code::CHANGES,
-        (None, false) => exit_code::SUCCESS,
-    };
+fn print(
+    report: &[(String, Vec<DeploymentStatus>)],
+    format: ListFormat,
+    code: u8,
+) -> Result<(), Error> {
     match format {
-        ListFormat::Text => super::print_lines(&text(&report))?,
+        ListFormat::Text => super::print_lines(&text(report)),
         ListFormat::Json => {
-            let mut json = serde_json::to_string_pretty(&json(&report, code)).expect("serializes");
-            json.push('\n');
-            super::print_lines(&[json.trim_end().to_owned()])?;
+            let json = serde_json::to_string_pretty(&json(report, code)).expect("serializes");
+            super::print_lines(&[json])
         }
     }
-    if let Some(error) = unreadable.first() {
-        if let Some(hint) = error.hint() {
-            tracing::error!("{error}; hint: {hint}");
-        }
-    }
-    Ok(code)
 }
 
 /// One line a deployment, in columns: service, deployment, function, version, what runs

@@ -75,88 +75,25 @@ impl Settings {
         stderr_is_terminal: bool,
     ) -> Result<Self, Error> {
         let non_empty = |name: &str| env(name).filter(|v| !v.is_empty());
-
         let gitops_dir = args.gitops_dir.clone();
         if !gitops_dir.is_dir() {
             return Err(Error::GitopsDirMissing { path: gitops_dir });
         }
-
-        let cache_dir = match &args.cache_dir {
-            Some(dir) => dir.clone(),
-            None => match (
-                non_empty(env_vars::XDG_CACHE_HOME),
-                non_empty(env_vars::HOME),
-            ) {
-                (Some(xdg), _) => PathBuf::from(xdg).join("lambda-gitops"),
-                (None, Some(home)) => PathBuf::from(home).join(".cache").join("lambda-gitops"),
-                (None, None) => return Err(Error::NoCacheDir),
-            },
-        };
-
-        let checkout = match git_work_tree(&gitops_dir) {
-            Some(tree) => tree,
-            None => gitops_dir
-                .canonicalize()
-                .map_err(|source| Error::io("resolve the gitops dir", &gitops_dir, source))?,
-        };
-        let work_dir = match &args.work_dir {
-            Some(dir) => {
-                crate::workdir::refuse_inside_checkout("`--work-dir`", dir, &checkout)?;
-                dir.clone()
-            }
-            None => {
-                let runner_temp = non_empty(env_vars::RUNNER_TEMP).map(PathBuf::from);
-                let dir =
-                    crate::workdir::default_root(runner_temp.as_deref(), &cache_dir, &gitops_dir);
-                crate::workdir::refuse_inside_checkout("the default work dir", &dir, &checkout)?;
-                dir
-            }
-        };
-        let what = if args.cache_dir.is_some() {
-            "`--cache-dir`"
-        } else {
-            "the default cache dir"
-        };
-        crate::workdir::refuse_inside_checkout(what, &cache_dir, &checkout)?;
-
-        let package_root = match &args.package_root {
-            Some(root) => root.clone(),
-            None => git_work_tree(&gitops_dir).unwrap_or_else(|| gitops_dir.clone()),
-        };
-        let package_root = package_root
-            .canonicalize()
-            .map_err(|source| Error::io("resolve the package root", &package_root, source))?;
-
-        let api_text = args
-            .github_api_url
-            .clone()
-            .or_else(|| non_empty(env_vars::GITHUB_API_URL))
-            .unwrap_or_else(|| DEFAULT_GITHUB_API.to_owned());
-        let api_url = parse_api_url(&api_text, args.allow_insecure_api)?;
-        let token = non_empty(env_vars::GITHUB_TOKEN)
-            .or_else(|| non_empty(env_vars::GH_TOKEN))
-            .map(Secret::new);
-
-        let github_waits = rate_limit_waits(&non_empty)?;
-
+        let cache_dir = cache_dir(args, &non_empty)?;
+        let dirs = Directories::resolve(args, &gitops_dir, &cache_dir, &non_empty)?;
         let color = match args.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
             ColorChoice::Auto => stderr_is_terminal && non_empty(env_vars::NO_COLOR).is_none(),
         };
-
         Ok(Self {
             gitops_dir,
-            work_dir,
-            checkout,
+            work_dir: dirs.work_dir,
+            checkout: dirs.checkout,
             cache_dir,
-            package_root,
-            github: GithubSettings {
-                api_url,
-                token,
-                allow_insecure: args.allow_insecure_api,
-            },
-            github_waits,
+            package_root: dirs.package_root,
+            github: github(args, &non_empty)?,
+            github_waits: rate_limit_waits(&non_empty)?,
             max_package_size: args.max_package_size,
             download_timeout: args.download_timeout,
             download_stall_timeout: args.download_stall_timeout,
@@ -172,6 +109,98 @@ impl Settings {
             ci: CiSettings::resolve(&env),
         })
     }
+}
+
+/// `--cache-dir`, else `$XDG_CACHE_HOME/lambda-gitops`, else `~/.cache/lambda-gitops`.
+fn cache_dir(
+    args: &GlobalArgs,
+    non_empty: &dyn Fn(&str) -> Option<String>,
+) -> Result<PathBuf, Error> {
+    if let Some(dir) = &args.cache_dir {
+        return Ok(dir.clone());
+    }
+    match (
+        non_empty(env_vars::XDG_CACHE_HOME),
+        non_empty(env_vars::HOME),
+    ) {
+        (Some(xdg), _) => Ok(PathBuf::from(xdg).join("lambda-gitops")),
+        (None, Some(home)) => Ok(PathBuf::from(home).join(".cache").join("lambda-gitops")),
+        (None, None) => Err(Error::NoCacheDir),
+    }
+}
+
+/// The checkout holding the gitops dir, and the directories that must lie outside it
+/// (the work dir, the cache dir) or inside it (the package root).
+struct Directories {
+    checkout: PathBuf,
+    work_dir: PathBuf,
+    package_root: PathBuf,
+}
+
+impl Directories {
+    fn resolve(
+        args: &GlobalArgs,
+        gitops_dir: &Path,
+        cache_dir: &Path,
+        non_empty: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, Error> {
+        let checkout = match git_work_tree(gitops_dir) {
+            Some(tree) => tree,
+            None => gitops_dir
+                .canonicalize()
+                .map_err(|source| Error::io("resolve the gitops dir", gitops_dir, source))?,
+        };
+        let work_dir = match &args.work_dir {
+            Some(dir) => {
+                crate::workdir::refuse_inside_checkout("`--work-dir`", dir, &checkout)?;
+                dir.clone()
+            }
+            None => {
+                let runner_temp = non_empty(env_vars::RUNNER_TEMP).map(PathBuf::from);
+                let dir =
+                    crate::workdir::default_root(runner_temp.as_deref(), cache_dir, gitops_dir);
+                crate::workdir::refuse_inside_checkout("the default work dir", &dir, &checkout)?;
+                dir
+            }
+        };
+        let what = if args.cache_dir.is_some() {
+            "`--cache-dir`"
+        } else {
+            "the default cache dir"
+        };
+        crate::workdir::refuse_inside_checkout(what, cache_dir, &checkout)?;
+        let package_root = match &args.package_root {
+            Some(root) => root.clone(),
+            None => git_work_tree(gitops_dir).unwrap_or_else(|| gitops_dir.to_path_buf()),
+        };
+        let package_root = package_root
+            .canonicalize()
+            .map_err(|source| Error::io("resolve the package root", &package_root, source))?;
+        Ok(Self {
+            checkout,
+            work_dir,
+            package_root,
+        })
+    }
+}
+
+/// The GitHub API (`--github-api-url`, else `$GITHUB_API_URL`) and the token.
+fn github(
+    args: &GlobalArgs,
+    non_empty: &dyn Fn(&str) -> Option<String>,
+) -> Result<GithubSettings, Error> {
+    let api_text = args
+        .github_api_url
+        .clone()
+        .or_else(|| non_empty(env_vars::GITHUB_API_URL))
+        .unwrap_or_else(|| DEFAULT_GITHUB_API.to_owned());
+    Ok(GithubSettings {
+        api_url: parse_api_url(&api_text, args.allow_insecure_api)?,
+        token: non_empty(env_vars::GITHUB_TOKEN)
+            .or_else(|| non_empty(env_vars::GH_TOKEN))
+            .map(Secret::new),
+        allow_insecure: args.allow_insecure_api,
+    })
 }
 
 /// The API URL, checked by the GitHub client's transport policy; it ends in `/` so that

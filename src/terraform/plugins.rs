@@ -57,21 +57,7 @@ impl Plugins {
         std::fs::create_dir_all(&plugin_cache)
             .map_err(|e| TerraformError::io("create the plugin cache", &plugin_cache, e))?;
         let user_config = user_config(env);
-        let user_text = match &user_config {
-            Some(path) if crate::workdir::refuse_inside_checkout("", path, checkout).is_err() => {
-                tracing::warn!(
-                    "not giving terraform the CLI config `{}`: it is inside the checkout",
-                    path.display()
-                );
-                Some(String::new())
-            }
-            Some(path) => match std::fs::read_to_string(path) {
-                Ok(text) => Some(text),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-                Err(e) => return Err(TerraformError::io("read the terraform CLI config", path, e)),
-            },
-            None => None,
-        };
+        let user_text = user_text(user_config.as_deref(), checkout)?;
         let text = match mirror {
             Some(mirror) => {
                 crate::workdir::refuse_inside_checkout("`--plugin-mirror`", mirror, checkout)?;
@@ -89,16 +75,7 @@ impl Plugins {
             None => user_text.filter(|text| text.is_empty()),
         };
         let cli_config = match &text {
-            Some(text) => {
-                let dir = cache_dir.join(CONFIG_DIR);
-                std::fs::create_dir_all(&dir)
-                    .map_err(|e| TerraformError::io("create the CLI config dir", &dir, e))?;
-                let mut hasher = Hasher::default();
-                hasher.update(text.as_bytes());
-                let path = dir.join(format!("{}.tfrc", &hasher.finish().hex()[..16]));
-                crate::workdir::write_file(&path, text.as_bytes())?;
-                Some(path)
-            }
+            Some(text) => Some(write_config(cache_dir, text)?),
             None => None,
         };
         let mut hasher = Hasher::default();
@@ -151,6 +128,38 @@ impl Plugins {
 #[derive(Debug)]
 pub struct InitLock {
     _file: std::fs::File,
+}
+
+/// The user's CLI config as terraform would read it: empty when it lies inside the
+/// checkout (a pull request could write it), `None` when there is none.
+fn user_text(path: Option<&Path>, checkout: &Path) -> Result<Option<String>, TerraformError> {
+    match path {
+        Some(path) if crate::workdir::refuse_inside_checkout("", path, checkout).is_err() => {
+            tracing::warn!(
+                "not giving terraform the CLI config `{}`: it is inside the checkout",
+                path.display()
+            );
+            Ok(Some(String::new()))
+        }
+        Some(path) => match std::fs::read_to_string(path) {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(TerraformError::io("read the terraform CLI config", path, e)),
+        },
+        None => Ok(None),
+    }
+}
+
+/// Writes the CLI config under the cache dir, named by its content's hash.
+fn write_config(cache_dir: &Path, text: &str) -> Result<PathBuf, TerraformError> {
+    let dir = cache_dir.join(CONFIG_DIR);
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| TerraformError::io("create the CLI config dir", &dir, e))?;
+    let mut hasher = Hasher::default();
+    hasher.update(text.as_bytes());
+    let path = dir.join(format!("{}.tfrc", &hasher.finish().hex()[..16]));
+    crate::workdir::write_file(&path, text.as_bytes())?;
+    Ok(path)
 }
 
 /// The CLI config terraform would read: `TF_CLI_CONFIG_FILE`, else `~/.terraformrc`.

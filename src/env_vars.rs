@@ -52,6 +52,16 @@ pub const GITHUB_RUN_ID: &str = "GITHUB_RUN_ID";
 /// Not read but set, for every terraform command: its data dir, inside the service's work
 /// dir, whatever the caller's environment holds.
 pub const TF_DATA_DIR: &str = "TF_DATA_DIR";
+/// Read (the user's CLI config, to keep it) and set, for every terraform command: the CLI
+/// config lambda-gitops writes when it adds a plugin mirror or drops a config inside the
+/// checkout.
+pub const TF_CLI_CONFIG_FILE: &str = "TF_CLI_CONFIG_FILE";
+/// Set for every terraform command: the provider cache shared by every work dir and run.
+pub const TF_PLUGIN_CACHE_DIR: &str = "TF_PLUGIN_CACHE_DIR";
+/// Set for every terraform command: no "next steps" advice in its output.
+pub const TF_IN_AUTOMATION: &str = "TF_IN_AUTOMATION";
+/// Set to `0` for every terraform command: it never waits for input.
+pub const TF_INPUT: &str = "TF_INPUT";
 
 /// Variables that hold credentials lambda-gitops itself uses and that no child process needs.
 pub const TOKENS: [&str; 2] = [GITHUB_TOKEN, GH_TOKEN];

@@ -339,7 +339,7 @@ fn the_comment_body_snapshot() {
         "  # aws_lambda_function.staging[\"staging\"] will be updated in-place\n      ~ environment {\n          ~ variables = {\n              ~ \"MODE\" = \"a\" -> \"b\"\n            }\n        }\nPlan: 2 to add, 1 to change, 1 to destroy.\n".to_owned(),
     )];
     let rendering = report::rendering(&Report {
-        command: "plan",
+        command: lambda_gitops::report::Command::Plan,
         summaries: std::slice::from_ref(&summary),
         failures: &failures,
         error: None,
@@ -411,7 +411,7 @@ fn the_annotations_snapshot() {
         ..Failure::default()
     }];
     let rendering = report::rendering(&Report {
-        command: "apply",
+        command: lambda_gitops::report::Command::Apply,
         summaries: std::slice::from_ref(&summary),
         failures: &failures,
         error: None,
@@ -459,7 +459,7 @@ fn the_rendering_escapes_every_string_it_did_not_write_itself() {
         .collect();
     let summary = report::summarize("svc", &facts_plan()).unwrap();
     let rendering = report::rendering(&Report {
-        command: "plan",
+        command: lambda_gitops::report::Command::Plan,
         summaries: std::slice::from_ref(&summary),
         failures: &failures,
         error: None,

@@ -14,6 +14,7 @@
 //! `cargo insta review`.
 
 use lambda_gitops::ci::comment::{self, Scope};
+use lambda_gitops::report::Command;
 use lambda_gitops::report::{self, ApplyProgress, Failure, PlanFacts, Report};
 
 fn fixture(name: &str) -> PlanFacts {
@@ -25,7 +26,7 @@ fn fixture(name: &str) -> PlanFacts {
     PlanFacts::from_plan_json(service, &std::fs::read(path).unwrap()).unwrap()
 }
 
-fn run<'a>(command: &'a str, summaries: &'a [PlanFacts], failures: &'a [Failure]) -> Report<'a> {
+fn run<'a>(command: Command, summaries: &'a [PlanFacts], failures: &'a [Failure]) -> Report<'a> {
     Report {
         command,
         summaries,
@@ -96,7 +97,7 @@ fn a_pull_request_that_adds_a_preview_and_bumps_staging_reads_in_lambda_terms() 
         ["staging (aws_lambda_function.this[\"staging\"]): memory_size changed outside the gitops repo: 128 → 1024, this plan reverts it"]
     );
 
-    let report = run("plan", std::slice::from_ref(&facts), &[]);
+    let report = run(Command::Plan, std::slice::from_ref(&facts), &[]);
     let body = comment_body(&report);
     assert!(
         body.contains("`staging` update `1.1.0` → `1.2.0` (new package)"),
@@ -114,7 +115,7 @@ fn a_pull_request_that_adds_a_preview_and_bumps_staging_reads_in_lambda_terms() 
 #[test]
 fn the_json_report_carries_the_same_facts_with_its_schema_version() {
     let facts = fixture("preview-and-staging.json");
-    let report = run("plan", std::slice::from_ref(&facts), &[]);
+    let report = run(Command::Plan, std::slice::from_ref(&facts), &[]);
     let json: serde_json::Value = serde_json::from_str(&report::json::json(&report)).unwrap();
     assert_eq!(json["schemaVersion"], 1);
     assert_eq!(json["command"], "plan");
@@ -143,7 +144,7 @@ fn the_json_report_carries_the_same_facts_with_its_schema_version() {
 #[test]
 fn after_apply_the_report_speaks_in_the_past_tense() {
     let facts = fixture("preview-and-staging.json");
-    let report = run("apply", std::slice::from_ref(&facts), &[]);
+    let report = run(Command::Apply, std::slice::from_ref(&facts), &[]);
     let body = comment_body(&report);
     assert!(
         body.starts_with("<!-- lambda-gitops: all -->\n## lambda-gitops apply: applied — 10 added, 4 changed, 10 destroyed\n"),
@@ -176,7 +177,7 @@ fn a_failed_apply_says_how_far_it_got_and_shows_terraforms_own_error() {
         facts: Some(facts.clone()),
         applied: Some(ApplyProgress { done: 6, total: 24 }),
     }];
-    let report = run("apply", &[], &failures);
+    let report = run(Command::Apply, &[], &failures);
     let body = comment_body(&report);
     assert!(
         body.starts_with("<!-- lambda-gitops: all -->\n## lambda-gitops apply failed\n\n- `cap` :x: failed after 6 of 24 changes\n"),
@@ -203,7 +204,7 @@ fn a_failed_apply_says_how_far_it_got_and_shows_terraforms_own_error() {
 fn no_changes_is_one_short_line() {
     let facts = PlanFacts::unchanged("cap");
     assert_eq!(report::text::text(&facts, false), "cap: no changes\n");
-    let report = run("plan", std::slice::from_ref(&facts), &[]);
+    let report = run(Command::Plan, std::slice::from_ref(&facts), &[]);
     let body = comment_body(&report);
     assert_eq!(
         body,
@@ -228,7 +229,7 @@ fn an_upgrade_from_the_first_module_reads_as_moves_and_adoptions_not_scary_repla
             "{deployment:?}"
         );
     }
-    let report = run("plan", std::slice::from_ref(&facts), &[]);
+    let report = run(Command::Plan, std::slice::from_ref(&facts), &[]);
     let body = comment_body(&report);
     snapshot!("upgrade_comment", body);
 }

@@ -73,7 +73,7 @@ async fn finish(
         rendering: &rendering,
         markdown: &markdown,
         json: &json,
-        command: args.mode.command(),
+        command: args.mode.command().as_str(),
         code,
         github: &github,
     };

@@ -14,7 +14,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 #[serde(rename_all = "camelCase")]
 struct ReportJson<'a> {
     schema_version: u32,
-    command: &'a str,
+    command: super::Command,
     /// `no-changes`, `changes` (a plan), `applied`, `failed`.
     outcome: &'static str,
     exit_code: u8,

@@ -28,10 +28,37 @@ pub fn summarize(service: &str, plan_json: &[u8]) -> Result<PlanFacts, serde_jso
     PlanFacts::from_plan_json(service, plan_json)
 }
 
+/// The command a report is of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    Plan,
+    Apply,
+}
+
+impl Command {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Plan => "plan",
+            Self::Apply => "apply",
+        }
+    }
+}
+
+impl std::fmt::Display for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Command {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
 /// What a `plan` or `apply` run produced: the one value every report is rendered from.
 pub struct Report<'a> {
-    /// `plan` or `apply`.
-    pub command: &'a str,
+    pub command: Command,
     /// The services that were planned (and, for `apply`, applied when they had changes).
     pub summaries: &'a [PlanFacts],
     pub failures: &'a [Failure],
@@ -46,7 +73,7 @@ pub struct Report<'a> {
 
 impl Report<'_> {
     pub fn applied(&self) -> bool {
-        self.command == "apply"
+        self.command == Command::Apply
     }
 }
 

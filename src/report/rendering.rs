@@ -235,7 +235,7 @@ fn versions_md(d: &super::facts::DeploymentChange) -> String {
 }
 
 fn early_error(
-    command: &str,
+    command: super::Command,
     error: &crate::error::Error,
     errors: &mut Vec<String>,
     annotations: &mut Vec<Annotation>,
@@ -560,7 +560,7 @@ mod tests {
         ];
         let summaries = [changed, quiet];
         let report = Report {
-            command: "plan",
+            command: super::super::Command::Plan,
             summaries: &summaries,
             failures: &[],
             error: None,

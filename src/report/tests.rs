@@ -19,7 +19,11 @@ fn text(facts: &PlanFacts) -> String {
 }
 
 /// The comment's Markdown for a plan run.
-fn markdown(command: &str, summaries: &[PlanFacts], failures: &[Failure]) -> String {
+fn markdown(
+    command: crate::report::Command,
+    summaries: &[PlanFacts],
+    failures: &[Failure],
+) -> String {
     let report = Report {
         command,
         summaries,
@@ -196,7 +200,11 @@ fn effective_settings_and_environment_keys_show_in_every_report_but_values_never
         shown.contains("runtime python3.12, handler app.handler, memory 256 MiB, timeout 3 s, role (known after apply), environment keys DB_PASSWORD, MODE"),
         "{shown}"
     );
-    let comment = markdown("plan", std::slice::from_ref(&summary), &[]);
+    let comment = markdown(
+        crate::report::Command::Plan,
+        std::slice::from_ref(&summary),
+        &[],
+    );
     assert!(comment.contains("memory `256 MiB`"), "{comment}");
     assert!(
         comment.contains("environment keys `DB_PASSWORD, MODE`"),
@@ -421,7 +429,7 @@ fn markdown_comments_have_a_table_per_service_warnings_and_failures() {
         error: "`terraform plan` exited with code 1 <oops|>".into(),
         ..Failure::default()
     };
-    let comment = markdown("plan", &[summary], &[failure]);
+    let comment = markdown(crate::report::Command::Plan, &[summary], &[failure]);
     assert!(
         comment.starts_with(
             "## lambda-gitops plan: 1 to add, 0 to change, 1 to destroy (1 service failed)\n"
@@ -542,7 +550,7 @@ fn the_markdown_report_escapes_every_string_it_did_not_write_itself() {
             ..Failure::default()
         })
         .collect();
-    let comment = markdown("plan", &summaries, &failures);
+    let comment = markdown(crate::report::Command::Plan, &summaries, &failures);
 
     let mut options = Options::empty();
     options.insert(Options::ENABLE_TABLES);
@@ -713,7 +721,7 @@ mod never_panics {
             let bytes = value.to_string().into_bytes();
             if let Ok(summary) = summarize("svc", &bytes) {
                 let _ = text(&summary);
-                let _ = markdown("plan", &[summary], &[]);
+                let _ = markdown(crate::report::Command::Plan, &[summary], &[]);
             }
         }
 
@@ -732,7 +740,7 @@ mod never_panics {
             let bytes = plan(Value::Array(resources));
             if let Ok(summary) = summarize("svc", &bytes) {
                 let _ = text(&summary);
-                let _ = markdown("plan", &[summary], &[]);
+                let _ = markdown(crate::report::Command::Plan, &[summary], &[]);
             }
         }
     }
@@ -776,7 +784,12 @@ fn drift_lists_real_changes_the_plan_reverts_without_null_to_empty_noise() {
             "staging (aws_lambda_function.this[\"staging\"]): memory_size changed outside the gitops repo: 128 → 1024, this plan reverts it",
         ]
     );
-    let shown = text(&facts) + &markdown("plan", std::slice::from_ref(&facts), &[]);
+    let shown = text(&facts)
+        + &markdown(
+            crate::report::Command::Plan,
+            std::slice::from_ref(&facts),
+            &[],
+        );
     assert!(!shown.contains("secret-slow"), "{shown}");
     assert!(
         !shown.contains("kms_key_arn") && !shown.contains("description"),

@@ -23,10 +23,10 @@ pub enum Mode {
 }
 
 impl Mode {
-    pub fn command(self) -> &'static str {
+    pub fn command(self) -> crate::report::Command {
         match self {
-            Mode::Plan { .. } => "plan",
-            Mode::Apply { .. } => "apply",
+            Mode::Plan { .. } => crate::report::Command::Plan,
+            Mode::Apply { .. } => crate::report::Command::Apply,
         }
     }
 

@@ -27,8 +27,7 @@ const INIT_LOCK: &str = "terraform-plugins.lock";
 /// Under the cache dir: the CLI configs lambda-gitops writes, named by their content.
 const CONFIG_DIR: &str = "terraform-cli";
 /// The variables terraform reads its CLI config and plugin cache from.
-pub const TF_CLI_CONFIG_FILE: &str = "TF_CLI_CONFIG_FILE";
-pub const TF_PLUGIN_CACHE_DIR: &str = "TF_PLUGIN_CACHE_DIR";
+pub use crate::env_vars::{TF_CLI_CONFIG_FILE, TF_PLUGIN_CACHE_DIR};
 
 /// The providers' settings of a run.
 #[derive(Debug, Clone)]

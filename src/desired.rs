@@ -30,6 +30,12 @@ impl Environment {
     }
 }
 
+impl fmt::Display for Environment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Defaults Lambda itself applies: 128 MiB, 3 seconds, 512 MiB of `/tmp`.
 pub const DEFAULT_MEMORY_MIB: u32 = 128;
 pub const DEFAULT_TIMEOUT_SECONDS: u32 = 3;
@@ -88,6 +94,15 @@ pub enum DeploymentKey {
 }
 
 impl DeploymentKey {
+    /// The long-lived environment it is, unless it is a preview.
+    pub fn environment(self) -> Option<Environment> {
+        match self {
+            Self::Staging => Some(Environment::Staging),
+            Self::Production => Some(Environment::Production),
+            Self::Preview(_) => None,
+        }
+    }
+
     /// The PR number of a preview.
     pub fn pr(self) -> Option<u64> {
         match self {

@@ -625,7 +625,11 @@ fn preview_set_creates_a_small_commented_valid_file() {
     let scan = tree.run(&["scan", "--format", "json"]);
     scan.success();
     let previews = &scan.json()["services"][0]["previews"];
-    assert_eq!(previews[1]["target"], "pr-9", "{previews}");
+    assert_eq!(previews[1]["deployment"], "pr-9", "{previews}");
+    assert_eq!(
+        previews[1]["target"], "pr-9",
+        "the key's first name stays readable"
+    );
     assert_eq!(previews[1]["package"]["kind"], "s3");
 }
 

@@ -7,7 +7,7 @@
 //!                   "role_arn", "settings": Settings,
 //!                   "staging": Deployment | null, "production": Deployment | null,
 //!                   "previews": [Deployment] } ] }
-//! Deployment = { "target", "pr" (previews only), "file", "version", "commit_sha",
+//! Deployment = { "deployment", "target" (the same key, its first name), "pr" (previews only), "file", "version", "commit_sha",
 //!                "function_name", "trigger_prefix", "package": { "kind", … },
 //!                "settings": Settings (after the environment's overrides), "keep_versions" }
 //! Settings = { "runtime", "handler", "architecture", "layers", "ephemeral_storage",
@@ -105,6 +105,9 @@ struct ServiceJson<'a> {
 
 #[derive(Serialize)]
 struct DeploymentJson<'a> {
+    /// The deployment key, as the report's JSON names it.
+    deployment: DeploymentKey,
+    /// The same key under its first name, kept for scripts that read it.
     target: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pr: Option<u64>,
@@ -121,6 +124,7 @@ struct DeploymentJson<'a> {
 impl<'a> From<&'a Deployment> for DeploymentJson<'a> {
     fn from(d: &'a Deployment) -> Self {
         Self {
+            deployment: d.key,
             target: d.key.to_string(),
             pr: match d.key {
                 DeploymentKey::Preview(pr) => Some(pr),

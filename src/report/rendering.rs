@@ -166,10 +166,7 @@ fn service_line(run: &Report, facts: &PlanFacts) -> String {
 /// `staging` update `1.0.0` → `1.1.0` (new package), for staging and production.
 fn environment_parts(run: &Report, facts: &PlanFacts) -> Vec<String> {
     let mut parts = Vec::new();
-    for d in facts
-        .changed()
-        .filter(|d| matches!(d.deployment.as_str(), "staging" | "production"))
-    {
+    for d in facts.changed().filter(|d| d.environment().is_some()) {
         let action = if run.applied() {
             d.action.past()
         } else {
@@ -328,7 +325,7 @@ fn warning_blocks(
         let verb = if run.applied() { "" } else { "will be " };
         warnings.push(format!(
             "> [!WARNING]\n> the {} function {} {verb}{outcome}{}\n",
-            code(&warning.environment),
+            code(warning.environment.as_str()),
             code(&warning.function_name),
             warning.because()
         ));

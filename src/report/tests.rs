@@ -534,7 +534,7 @@ fn the_markdown_report_escapes_every_string_it_did_not_write_itself() {
                 reverted: true,
             }];
             facts.warnings = vec![Warning {
-                environment: (*text).to_owned(),
+                environment: crate::desired::Environment::Production,
                 function_name: (*text).to_owned(),
                 action: Action::Delete,
                 reasons: Vec::new(),

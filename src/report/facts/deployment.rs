@@ -95,22 +95,25 @@ pub struct DeploymentChange {
 
 impl DeploymentChange {
     pub fn pr(&self) -> Option<u64> {
-        DeploymentKey::parse(&self.deployment).and_then(DeploymentKey::pr)
+        self.key().and_then(DeploymentKey::pr)
     }
 
-    pub(super) fn key_order(&self) -> (u8, u64, String) {
-        deployment_order(&self.deployment)
+    /// Its deployment key, unless another module's function names none.
+    pub fn key(&self) -> Option<DeploymentKey> {
+        DeploymentKey::parse(&self.deployment)
     }
-}
 
-/// staging, production, then previews by PR number.
-pub(super) fn deployment_order(deployment: &str) -> (u8, u64, String) {
-    match deployment {
-        "staging" => (0, 0, String::new()),
-        "production" => (1, 0, String::new()),
-        other => match other.strip_prefix("pr-").and_then(|n| n.parse().ok()) {
-            Some(pr) => (2, pr, String::new()),
-            None => (3, 0, other.to_owned()),
-        },
+    /// Staging or production (not a preview, nor another module's function).
+    pub fn environment(&self) -> Option<crate::desired::Environment> {
+        self.key().and_then(DeploymentKey::environment)
+    }
+
+    /// The keys' order (staging, production, previews by PR number), then anything else
+    /// by name.
+    pub(super) fn key_order(&self) -> (bool, Option<DeploymentKey>, String) {
+        match self.key() {
+            Some(key) => (false, Some(key), String::new()),
+            None => (true, None, self.deployment.clone()),
+        }
     }
 }

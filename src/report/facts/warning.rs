@@ -6,12 +6,13 @@ use std::fmt;
 use serde::Serialize;
 
 use super::{Action, DeploymentChange};
+use crate::desired::Environment;
 
 /// A delete or replace of a staging or production function.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(into = "String")]
 pub struct Warning {
-    pub environment: String,
+    pub environment: Environment,
     pub function_name: String,
     pub action: Action,
     /// Why, for a replace.
@@ -68,10 +69,10 @@ impl From<Warning> for String {
 pub(super) fn warnings(deployments: &[DeploymentChange]) -> Vec<Warning> {
     deployments
         .iter()
-        .filter(|d| matches!(d.deployment.as_str(), "staging" | "production"))
         .filter(|d| matches!(d.action, Action::Delete | Action::Replace))
-        .map(|d| Warning {
-            environment: d.deployment.clone(),
+        .filter_map(|d| Some((d.environment()?, d)))
+        .map(|(environment, d)| Warning {
+            environment,
             function_name: d.function_name.clone(),
             action: d.action,
             reasons: d.replace_reasons.clone(),

@@ -64,6 +64,15 @@ pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
 
 /// An S3 client for `config`. S3-compatible endpoints set through `AWS_ENDPOINT_URL` rarely
 /// serve virtual-hosted buckets, so those (and `path_style`) get path-style requests.
+/// An AWS call that failed: what was being done, and AWS's reason in one line
+/// ([`describe`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{doing}: {reason}")]
+pub struct AwsError {
+    pub doing: String,
+    pub reason: String,
+}
+
 /// A Lambda client for `region`: the one way every part of a run reaches the Lambda API.
 pub async fn lambda_client(region: &str) -> aws_sdk_lambda::Client {
     aws_sdk_lambda::Client::new(&sdk_config(region).await)

@@ -33,17 +33,25 @@ pub async fn clean_up(
     client: &aws_sdk_lambda::Client,
     function: &str,
     keep: u32,
-) -> Result<Cleaned, String> {
+) -> Result<Cleaned, super::AwsError> {
     let aliased = match aliased_versions(client, function).await {
         Ok(aliased) => aliased,
         Err(Listing::Missing) => return Ok(Cleaned::default()),
-        Err(Listing::Failed(e)) => return Err(format!("listing the aliases of `{function}`: {e}")),
+        Err(Listing::Failed(reason)) => {
+            return Err(super::AwsError {
+                doing: format!("listing the aliases of `{function}`"),
+                reason,
+            })
+        }
     };
     let versions = match published_versions(client, function).await {
         Ok(versions) => versions,
         Err(Listing::Missing) => return Ok(Cleaned::default()),
-        Err(Listing::Failed(e)) => {
-            return Err(format!("listing the versions of `{function}`: {e}"))
+        Err(Listing::Failed(reason)) => {
+            return Err(super::AwsError {
+                doing: format!("listing the versions of `{function}`"),
+                reason,
+            })
         }
     };
 
@@ -68,10 +76,10 @@ pub async fn clean_up(
                 );
             }
             Err(error) => {
-                return Err(format!(
-                    "deleting version {version} of `{function}`: {}",
-                    super::describe(&error)
-                ))
+                return Err(super::AwsError {
+                    doing: format!("deleting version {version} of `{function}`"),
+                    reason: super::describe(&error),
+                })
             }
         }
     }

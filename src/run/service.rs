@@ -154,9 +154,9 @@ async fn clean_up_versions(settings: &Settings, plan: &ServicePlan<'_>) -> Versi
                 }
                 cleanup.deleted += cleaned.deleted.len();
             }
-            Err(message) => {
-                tracing::warn!("{name}: version clean-up stopped: {message}");
-                cleanup.error = Some(message);
+            Err(error) => {
+                tracing::warn!("{name}: version clean-up stopped: {error}");
+                cleanup.error = Some(error.to_string());
                 break;
             }
         }

@@ -11,13 +11,14 @@
 //! `import` blocks for log groups the plan would create but that exist already (a function
 //! that ever ran has one) — found through the AWS API, after which the plan is made again.
 //!
-//! In: [`RunnerSettings`] and, per service, its [`WorkDir`] and [`TfVars`]. Out: the plan's
-//! [`PlanFacts`], terraform's own text of the plan and the apply, and errors that say which
-//! command failed how. This file holds the [`Runner`] and the one way it starts a terraform
-//! command ([`Runner::run_with`]: the command line shown or folded, the outcome mapped to an
-//! error); one file per step decides what to run and reads what came back: [`init`],
-//! [`plan`] (with `show -json` and the early apply), [`apply`], [`adopt`] (what exists
-//! already or an interrupted apply left) and [`guard`] (other services' resources).
+//! In: [`RunnerSettings`] and, per service, its [`WorkDir`] and
+//! [`TfVars`](crate::render::TfVars). Out: the plan's [`PlanFacts`], terraform's own text of
+//! the plan and the apply, and errors that say which command failed how. This file holds the
+//! [`Runner`] and the one way it starts a terraform command (`run_with`: the command line
+//! shown or folded, the outcome mapped to an error); one file per step decides what to run
+//! and reads what came back: `init.rs`, `plan.rs` (with `show -json` and the early apply),
+//! `apply.rs`, `adopt.rs` (what exists already or an interrupted apply left) and `guard.rs`
+//! (other services' resources).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -27,8 +28,6 @@ use crate::env_vars;
 use crate::error::{Error, TerraformFailure, TerraformTimeout};
 use crate::process::child_env::ChildEnv;
 use crate::process::interrupts::{Interrupt, Interrupts};
-#[cfg(doc)]
-use crate::render::TfVars;
 use crate::report::PlanFacts;
 use crate::terraform::backend::BackendSettings;
 use crate::terraform::binary::Terraform;

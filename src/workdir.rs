@@ -135,6 +135,50 @@ pub fn refuse_inside_checkout(what: &str, dir: &Path, checkout: &Path) -> Result
     Ok(())
 }
 
+/// Takes the lock on `file` (the work dir `path`'s `lock_path`), trying every 100 ms until
+/// `timeout` and saying once who holds it; stops when `interrupted` says so.
+async fn wait_for_lock(
+    file: &std::fs::File,
+    lock_path: &Path,
+    path: &Path,
+    timeout: Duration,
+    interrupted: impl Fn() -> Option<Interrupt>,
+) -> Result<(), WorkdirError> {
+    let deadline = Instant::now() + timeout;
+    let mut announced = false;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let pid = read_pid(lock_path);
+                if Instant::now() >= deadline {
+                    return Err(WorkdirError::Locked {
+                        path: path.to_path_buf(),
+                        pid,
+                    });
+                }
+                if !announced {
+                    announced = true;
+                    tracing::warn!(
+                        "waiting for the work dir lock held by {} on `{}` (up to {}s)…",
+                        pid.map(|pid| format!("pid {pid}"))
+                            .unwrap_or_else(|| "another run".to_owned()),
+                        path.display(),
+                        timeout.as_secs()
+                    );
+                }
+                if let Some(signal) = interrupted() {
+                    return Err(WorkdirError::Interrupted(signal));
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(WorkdirError::io("lock", lock_path, e))
+            }
+        }
+    }
+}
+
 /// The locked work dir root: released when dropped (or when the process dies).
 #[derive(Debug)]
 pub struct WorkRoot {
@@ -167,36 +211,7 @@ impl WorkRoot {
             .truncate(false)
             .open(&lock_path)
             .map_err(|e| WorkdirError::io("open", &lock_path, e))?;
-        let deadline = Instant::now() + timeout;
-        let mut announced = false;
-        loop {
-            match file.try_lock() {
-                Ok(()) => break,
-                Err(std::fs::TryLockError::WouldBlock) => {
-                    let pid = read_pid(&lock_path);
-                    if Instant::now() >= deadline {
-                        return Err(WorkdirError::Locked { path, pid });
-                    }
-                    if !announced {
-                        announced = true;
-                        tracing::warn!(
-                            "waiting for the work dir lock held by {} on `{}` (up to {}s)…",
-                            pid.map(|pid| format!("pid {pid}"))
-                                .unwrap_or_else(|| "another run".to_owned()),
-                            path.display(),
-                            timeout.as_secs()
-                        );
-                    }
-                    if let Some(signal) = interrupted() {
-                        return Err(WorkdirError::Interrupted(signal));
-                    }
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-                Err(std::fs::TryLockError::Error(e)) => {
-                    return Err(WorkdirError::io("lock", &lock_path, e))
-                }
-            }
-        }
+        wait_for_lock(&file, &lock_path, &path, timeout, interrupted).await?;
         let record = || -> std::io::Result<()> {
             file.set_len(0)?;
             (&file).write_all(format!("{}\n", std::process::id()).as_bytes())

@@ -80,6 +80,39 @@ const S3_SETTINGS: [&str; 18] = [
     "workspace_key_prefix",
 ];
 
+/// The last value of the backend setting `key` (a later `-backend-config` wins, as in
+/// terraform).
+fn value(pairs: &[(String, String)], key: &str) -> Option<String> {
+    pairs
+        .iter()
+        .rev()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.clone())
+}
+
+/// The AWS configuration the S3 backend settings `pairs` name: their region (else the
+/// run's), profile and static credentials.
+async fn s3_config(pairs: &[(String, String)], region: &str) -> aws_config::SdkConfig {
+    let region = value(pairs, "region").unwrap_or_else(|| region.to_owned());
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if !region.is_empty() {
+        loader = loader.region(aws_config::Region::new(region));
+    }
+    if let Some(profile) = value(pairs, "profile") {
+        loader = loader.profile_name(profile);
+    }
+    if let (Some(id), Some(secret)) = (value(pairs, "access_key"), value(pairs, "secret_key")) {
+        loader = loader.credentials_provider(aws_sdk_s3::config::Credentials::new(
+            id,
+            secret,
+            value(pairs, "token"),
+            None,
+            "backend-config",
+        ));
+    }
+    loader.load().await
+}
+
 impl Store {
     /// The store of `service`: `work_dir` is its terraform cwd (a relative local `path` is
     /// relative to it), `region` the run's.
@@ -97,67 +130,46 @@ impl Store {
                 Some((k.trim().to_owned(), v.to_owned()))
             })
             .collect();
-        let value = |key: &str| {
-            pairs
-                .iter()
-                .rev()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v.clone())
-        };
         match backend.backend {
             Backend::Local => {
-                let state = value("path").unwrap_or_else(|| "terraform.tfstate".into());
+                let state = value(&pairs, "path").unwrap_or_else(|| "terraform.tfstate".into());
                 let mut path = work_dir.join(state).into_os_string();
                 path.push(SUFFIX);
                 Self::Local(path.into())
             }
-            Backend::S3 => {
-                if let Some((key, _)) = pairs
-                    .iter()
-                    .find(|(k, _)| !S3_SETTINGS.contains(&k.as_str()))
-                {
-                    return Self::Unsupported(format!("the S3 backend setting `{key}`"));
-                }
-                let (Some(bucket), Some(key)) = (value("bucket"), value("key")) else {
-                    return Self::Unsupported("an S3 backend without `bucket` and `key`".into());
-                };
-                let truthy = |key: &str| value(key).is_some_and(|v| v == "true");
-                let region = value("region").unwrap_or_else(|| region.to_owned());
-                let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-                if !region.is_empty() {
-                    loader = loader.region(aws_config::Region::new(region));
-                }
-                if let Some(profile) = value("profile") {
-                    loader = loader.profile_name(profile);
-                }
-                if let (Some(id), Some(secret)) = (value("access_key"), value("secret_key")) {
-                    loader = loader.credentials_provider(aws_sdk_s3::config::Credentials::new(
-                        id,
-                        secret,
-                        value("token"),
-                        None,
-                        "backend-config",
-                    ));
-                }
-                let config = loader.load().await;
-                let client = crate::aws::s3_client(
-                    &config,
-                    truthy("use_path_style") || truthy("force_path_style"),
-                );
-                let encryption = match (value("kms_key_id"), truthy("encrypt")) {
-                    (Some(kms), _) => {
-                        Some((aws_sdk_s3::types::ServerSideEncryption::AwsKms, Some(kms)))
-                    }
-                    (None, true) => Some((aws_sdk_s3::types::ServerSideEncryption::Aes256, None)),
-                    (None, false) => None,
-                };
-                Self::S3 {
-                    client,
-                    bucket,
-                    key: format!("{key}{SUFFIX}"),
-                    encryption,
-                }
-            }
+            Backend::S3 => Self::s3(&pairs, region).await,
+        }
+    }
+
+    /// The record beside an S3 state (`pairs`: the backend's settings), reached with the
+    /// credentials and region they name; unsupported when they name one lambda-gitops
+    /// cannot apply itself.
+    async fn s3(pairs: &[(String, String)], region: &str) -> Self {
+        if let Some((key, _)) = pairs
+            .iter()
+            .find(|(k, _)| !S3_SETTINGS.contains(&k.as_str()))
+        {
+            return Self::Unsupported(format!("the S3 backend setting `{key}`"));
+        }
+        let (Some(bucket), Some(key)) = (value(pairs, "bucket"), value(pairs, "key")) else {
+            return Self::Unsupported("an S3 backend without `bucket` and `key`".into());
+        };
+        let truthy = |key: &str| value(pairs, key).is_some_and(|v| v == "true");
+        let config = s3_config(pairs, region).await;
+        let client = crate::aws::s3_client(
+            &config,
+            truthy("use_path_style") || truthy("force_path_style"),
+        );
+        let encryption = match (value(pairs, "kms_key_id"), truthy("encrypt")) {
+            (Some(kms), _) => Some((aws_sdk_s3::types::ServerSideEncryption::AwsKms, Some(kms))),
+            (None, true) => Some((aws_sdk_s3::types::ServerSideEncryption::Aes256, None)),
+            (None, false) => None,
+        };
+        Self::S3 {
+            client,
+            bucket,
+            key: format!("{key}{SUFFIX}"),
+            encryption,
         }
     }
 

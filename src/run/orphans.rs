@@ -154,7 +154,29 @@ async fn s3(
         return Ok(Vec::new());
     };
     let client = crate::aws::s3_client(&crate::aws::sdk_config(region).await, false);
-    let short = |e: &dyn std::fmt::Display| e.to_string();
+    let mut orphans = Vec::new();
+    for (service, key) in s3_candidates(&client, bucket, parts, known).await? {
+        let Some(bytes) = read_s3_state(&client, bucket, &key).await? else {
+            continue;
+        };
+        if manages_resources(&bytes) {
+            orphans.push(Orphan {
+                service,
+                state: format!("`s3://{bucket}/{key}`"),
+            });
+        }
+    }
+    Ok(orphans)
+}
+
+/// The keys under the template's prefix that name a service the repo lacks, with that
+/// service: `(service, key)`. At most [`MAX_LIST_PAGES`] pages are listed.
+async fn s3_candidates(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    parts: (&str, &str),
+    known: &BTreeSet<&str>,
+) -> Result<Vec<(String, String)>, String> {
     let mut candidates = Vec::new();
     let mut token: Option<String> = None;
     for _ in 0..MAX_LIST_PAGES {
@@ -169,7 +191,7 @@ async fn s3(
                 format!(
                     "listing `s3://{bucket}/{}`: {}",
                     parts.0,
-                    short(&crate::stage::s3::S3Error::from_sdk(&e))
+                    crate::stage::s3::S3Error::from_sdk(&e)
                 )
             })?;
         for object in page.contents() {
@@ -185,37 +207,37 @@ async fn s3(
             break;
         }
     }
-    let mut orphans = Vec::new();
-    for (service, key) in candidates {
-        let object = client
-            .get_object()
-            .bucket(bucket)
-            .key(&key)
-            .send()
-            .await
-            .map_err(|e| {
-                format!(
-                    "reading `s3://{bucket}/{key}`: {}",
-                    short(&crate::stage::s3::S3Error::from_sdk(&e))
-                )
-            })?;
-        if object.content_length().unwrap_or(0) as u64 > MAX_STATE_BYTES {
-            continue;
-        }
-        let bytes = object
-            .body
-            .collect()
-            .await
-            .map_err(|_| format!("reading `s3://{bucket}/{key}`: the body was cut off"))?
-            .into_bytes();
-        if manages_resources(&bytes) {
-            orphans.push(Orphan {
-                service,
-                state: format!("`s3://{bucket}/{key}`"),
-            });
-        }
+    Ok(candidates)
+}
+
+/// The bytes of the S3 object `key`; `None` when it is larger than a state is read.
+async fn read_s3_state(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<bytes::Bytes>, String> {
+    let object = client
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "reading `s3://{bucket}/{key}`: {}",
+                crate::stage::s3::S3Error::from_sdk(&e)
+            )
+        })?;
+    if object.content_length().unwrap_or(0) as u64 > MAX_STATE_BYTES {
+        return Ok(None);
     }
-    Ok(orphans)
+    let bytes = object
+        .body
+        .collect()
+        .await
+        .map_err(|_| format!("reading `s3://{bucket}/{key}`: the body was cut off"))?
+        .into_bytes();
+    Ok(Some(bytes))
 }
 
 /// Whether a terraform state (JSON) still holds a managed resource with an instance. A

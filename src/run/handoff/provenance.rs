@@ -128,6 +128,13 @@ fn check_backend(tfplan: &[u8], kind: &str, pairs: &[String]) -> Result<(), Stri
     if workspace != "default" {
         return Err("it was made in another workspace".into());
     }
+    same_settings(&config, pairs)
+}
+
+/// The backend configuration saved in the plan (a MessagePack object) sets exactly this
+/// run's `-backend-config` `pairs`, each to the same value.
+fn same_settings(config: &rmpv::Value, pairs: &[String]) -> Result<(), String> {
+    let unreadable = || "its backend cannot be read".to_owned();
     let mut wanted: BTreeMap<&str, &str> = BTreeMap::new();
     for pair in pairs {
         if let Some((key, value)) = pair.split_once('=') {

@@ -61,27 +61,8 @@ pub struct Planned<'a> {
 /// Saves one service's plan under `dir/<service>/`, replacing an earlier save there (a
 /// directory that holds anything but a save is refused).
 pub fn save(dir: &Path, planned: &Planned) -> Result<PathBuf, Error> {
-    let name = &planned.service.name;
-    let target = dir.join(name);
-    let refuse = |message: String| Error::PlanDir {
-        path: target.clone(),
-        message,
-    };
-    match std::fs::symlink_metadata(&target) {
-        Ok(meta) if meta.is_dir() => {
-            let ours = std::fs::symlink_metadata(target.join(MANIFEST)).is_ok_and(|m| m.is_file());
-            let empty = std::fs::read_dir(&target).is_ok_and(|mut e| e.next().is_none());
-            if !ours && !empty {
-                return Err(refuse(
-                    "it holds files that no `plan --out-dir` wrote; choose an empty directory"
-                        .into(),
-                ));
-            }
-            std::fs::remove_dir_all(&target).map_err(|e| Error::io("remove", &target, e))?;
-        }
-        Ok(_) => return Err(refuse("it is not a directory".into())),
-        Err(_) => {}
-    }
+    let target = dir.join(&planned.service.name);
+    clear(&target)?;
     let module_dir = target.join(MODULE_DIR);
     std::fs::create_dir_all(&module_dir).map_err(|e| Error::io("create", &module_dir, e))?;
 
@@ -101,6 +82,47 @@ pub fn save(dir: &Path, planned: &Planned) -> Result<PathBuf, Error> {
     if let Ok(json) = read(crate::run::runner::PLAN_JSON) {
         workdir::write_file(&target.join(PLAN_JSON), &json)?;
     }
+    let manifest = manifest(planned, &lock, &variables, &plan)?;
+    let mut text = serde_json::to_string_pretty(&manifest).expect("the manifest serializes");
+    text.push('\n');
+    // Last: a directory with a manifest is a whole save.
+    workdir::write_file(&target.join(MANIFEST), text.as_bytes())?;
+    Ok(target)
+}
+
+/// Removes an earlier save at `target`; refuses a directory that holds anything else, and
+/// anything that is not a directory.
+fn clear(target: &Path) -> Result<(), Error> {
+    let refuse = |message: String| Error::PlanDir {
+        path: target.to_path_buf(),
+        message,
+    };
+    match std::fs::symlink_metadata(target) {
+        Ok(meta) if meta.is_dir() => {
+            let ours = std::fs::symlink_metadata(target.join(MANIFEST)).is_ok_and(|m| m.is_file());
+            let empty = std::fs::read_dir(target).is_ok_and(|mut e| e.next().is_none());
+            if !ours && !empty {
+                return Err(refuse(
+                    "it holds files that no `plan --out-dir` wrote; choose an empty directory"
+                        .into(),
+                ));
+            }
+            std::fs::remove_dir_all(target).map_err(|e| Error::io("remove", target, e))?;
+        }
+        Ok(_) => return Err(refuse("it is not a directory".into())),
+        Err(_) => {}
+    }
+    Ok(())
+}
+
+/// The manifest of a save: what the plan was made from (`lock`: the lock file's text,
+/// `variables` and `plan`: the saved files' bytes).
+fn manifest(
+    planned: &Planned,
+    lock: &str,
+    variables: &[u8],
+    plan: &[u8],
+) -> Result<Manifest, Error> {
     let imports = planned
         .module
         .files
@@ -108,28 +130,23 @@ pub fn save(dir: &Path, planned: &Planned) -> Result<PathBuf, Error> {
         .find(|(file, _)| file == crate::terraform::module::IMPORTS_FILE)
         .map(|(_, text)| adopted_keys(text))
         .unwrap_or_default();
-    let manifest = Manifest {
+    Ok(Manifest {
         schema_version: SCHEMA_VERSION,
-        service: name.clone(),
+        service: planned.service.name.clone(),
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
         gitops_commit: planned.commit.clone(),
         terraform_version: planned.terraform_version.to_owned(),
-        providers: provider_versions(&lock),
+        providers: provider_versions(lock),
         has_changes: planned.has_changes,
         inputs: Inputs {
             configs: config_hashes(planned.service, planned.gitops_dir)?,
-            variables: sha256(&variables),
+            variables: sha256(variables),
             module: module_hashes(planned.module),
             packages: planned.vars.packages.keys().cloned().collect(),
             adopted_log_groups: imports,
-            plan: sha256(&plan),
+            plan: sha256(plan),
         },
-    };
-    let mut text = serde_json::to_string_pretty(&manifest).expect("the manifest serializes");
-    text.push('\n');
-    // Last: a directory with a manifest is a whole save.
-    workdir::write_file(&target.join(MANIFEST), text.as_bytes())?;
-    Ok(target)
+    })
 }
 
 /// Removes an earlier save of `service` under `dir` (one that holds a manifest), so a plan

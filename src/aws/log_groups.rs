@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 pub async fn existing(
     config: &aws_config::SdkConfig,
     names: &[String],
-) -> Result<BTreeSet<String>, String> {
+) -> Result<BTreeSet<String>, super::AwsError> {
     let client = aws_sdk_cloudwatchlogs::Client::new(config);
     let mut found = BTreeSet::new();
     for name in names {
@@ -21,7 +21,10 @@ pub async fn existing(
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| super::describe(&e))?;
+            let page = page.map_err(|e| super::AwsError {
+                doing: format!("looking up the log group `{name}`"),
+                reason: super::describe(&e),
+            })?;
             if page
                 .log_groups()
                 .iter()

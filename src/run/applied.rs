@@ -113,6 +113,33 @@ async fn s3_config(pairs: &[(String, String)], region: &str) -> aws_config::SdkC
     loader.load().await
 }
 
+/// The record could not be read, written or removed: what was being done, where, and why.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("{doing} `{location}`: {reason}")]
+    Failed {
+        doing: &'static str,
+        location: String,
+        reason: String,
+    },
+    #[error(transparent)]
+    Write(#[from] crate::io_error::IoError),
+}
+
+impl RecordError {
+    fn failed(
+        doing: &'static str,
+        location: impl std::fmt::Display,
+        reason: impl std::fmt::Display,
+    ) -> Self {
+        Self::Failed {
+            doing,
+            location: location.to_string(),
+            reason: reason.to_string(),
+        }
+    }
+}
+
 impl Store {
     /// The store of `service`: `work_dir` is its terraform cwd (a relative local `path` is
     /// relative to it), `region` the run's.
@@ -183,13 +210,13 @@ impl Store {
     }
 
     /// The record, when there is a readable one.
-    pub async fn read(&self) -> Result<Option<Record>, String> {
+    pub async fn read(&self) -> Result<Option<Record>, RecordError> {
         let bytes = match self {
             Self::Unsupported(_) => return Ok(None),
             Self::Local(path) => match std::fs::read(path) {
                 Ok(bytes) => bytes,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-                Err(e) => return Err(format!("reading `{}`: {e}", path.display())),
+                Err(e) => return Err(RecordError::failed("reading", path.display(), e)),
             },
             Self::S3 {
                 client,
@@ -201,16 +228,23 @@ impl Store {
                     .body
                     .collect()
                     .await
-                    .map_err(|_| format!("reading `s3://{bucket}/{key}`: the body was cut off"))?
+                    .map_err(|_| {
+                        RecordError::failed(
+                            "reading",
+                            format_args!("s3://{bucket}/{key}"),
+                            "the body was cut off",
+                        )
+                    })?
                     .into_bytes()
                     .to_vec(),
                 Err(error) if error.as_service_error().is_some_and(|e| e.is_no_such_key()) => {
                     return Ok(None)
                 }
                 Err(error) => {
-                    return Err(format!(
-                        "reading `s3://{bucket}/{key}`: {}",
-                        crate::aws::describe(&error)
+                    return Err(RecordError::failed(
+                        "reading",
+                        format_args!("s3://{bucket}/{key}"),
+                        crate::aws::describe(&error),
                     ))
                 }
             },
@@ -223,14 +257,12 @@ impl Store {
             .filter(|record| record.format_version == Record::FORMAT))
     }
 
-    pub async fn write(&self, record: &Record) -> Result<(), String> {
+    pub async fn write(&self, record: &Record) -> Result<(), RecordError> {
         let mut text = serde_json::to_string_pretty(record).expect("the record serializes");
         text.push('\n');
         match self {
             Self::Unsupported(_) => Ok(()),
-            Self::Local(path) => {
-                crate::workdir::write_file(path, text.as_bytes()).map_err(|e| e.to_string())
-            }
+            Self::Local(path) => Ok(crate::workdir::write_file(path, text.as_bytes())?),
             Self::S3 {
                 client,
                 bucket,
@@ -249,9 +281,10 @@ impl Store {
                         .set_ssekms_key_id(kms.clone());
                 }
                 put.send().await.map(|_| ()).map_err(|error| {
-                    format!(
-                        "writing `s3://{bucket}/{key}`: {}",
-                        crate::aws::describe(&error)
+                    RecordError::failed(
+                        "writing",
+                        format_args!("s3://{bucket}/{key}"),
+                        crate::aws::describe(&error),
                     )
                 })
             }
@@ -259,13 +292,13 @@ impl Store {
     }
 
     /// Removes the record (none there is fine).
-    pub async fn forget(&self) -> Result<(), String> {
+    pub async fn forget(&self) -> Result<(), RecordError> {
         match self {
             Self::Unsupported(_) => Ok(()),
             Self::Local(path) => match std::fs::remove_file(path) {
                 Ok(()) => Ok(()),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-                Err(e) => Err(format!("removing `{}`: {e}", path.display())),
+                Err(e) => Err(RecordError::failed("removing", path.display(), e)),
             },
             Self::S3 {
                 client,
@@ -280,9 +313,10 @@ impl Store {
                 .await
                 .map(|_| ())
                 .map_err(|error| {
-                    format!(
-                        "removing `s3://{bucket}/{key}`: {}",
-                        crate::aws::describe(&error)
+                    RecordError::failed(
+                        "removing",
+                        format_args!("s3://{bucket}/{key}"),
+                        crate::aws::describe(&error),
                     )
                 }),
         }

@@ -114,10 +114,10 @@ pub async fn forget(service: &str, last: Option<&LastApplied>) -> Result<(), Err
     let Some(last) = last.filter(|last| last.recorded) else {
         return Ok(());
     };
-    last.store.forget().await.map_err(|message| Error::Aws {
+    last.store.forget().await.map_err(|error| Error::Aws {
         service: service.to_owned(),
         action: "remove the record of the last apply",
-        message,
+        message: error.to_string(),
         hint: Some("the credentials need to delete the record beside the state (`s3:DeleteObject` on the state bucket)".into()),
     })
 }
@@ -136,8 +136,8 @@ pub async fn remember(service: &str, plan: &ServicePlan<'_>, last: &LastApplied,
             "{service}: recorded this apply at {}",
             last.store.location()
         ),
-        Err(message) => tracing::warn!(
-            "{service}: could not record this apply ({message}); the next apply runs terraform"
+        Err(error) => tracing::warn!(
+            "{service}: could not record this apply ({error}); the next apply runs terraform"
         ),
     }
 }

@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::aws::AwsError;
 use crate::desired::Repo;
 use crate::settings::Settings;
 use crate::terraform::backend::{Backend, BackendSettings, SERVICE_PLACEHOLDER};
@@ -37,7 +38,7 @@ pub async fn warn(settings: &Settings, repo: &Repo, backend: &BackendSettings) {
         Backend::S3 => {
             let region = setting(&backend.config, "region").unwrap_or(&settings.aws_region);
             match tokio::time::timeout(S3_TIMEOUT, s3(&backend.config, region, &known)).await {
-                Ok(found) => found,
+                Ok(found) => found.map_err(|error| error.to_string()),
                 Err(_) => Err(format!("no answer within {}s", S3_TIMEOUT.as_secs())),
             }
         }
@@ -145,7 +146,7 @@ async fn s3(
     config: &[String],
     region: &str,
     known: &BTreeSet<&str>,
-) -> Result<Vec<Orphan>, String> {
+) -> Result<Vec<Orphan>, AwsError> {
     let (Some(bucket), Some(key)) = (setting(config, "bucket"), setting(config, "key")) else {
         return Ok(Vec::new());
     };
@@ -176,7 +177,7 @@ async fn s3_candidates(
     bucket: &str,
     parts: (&str, &str),
     known: &BTreeSet<&str>,
-) -> Result<Vec<(String, String)>, String> {
+) -> Result<Vec<(String, String)>, AwsError> {
     let mut candidates = Vec::new();
     let mut token: Option<String> = None;
     for _ in 0..MAX_LIST_PAGES {
@@ -187,12 +188,9 @@ async fn s3_candidates(
             .set_continuation_token(token.take())
             .send()
             .await
-            .map_err(|e| {
-                format!(
-                    "listing `s3://{bucket}/{}`: {}",
-                    parts.0,
-                    crate::stage::s3::S3Error::from_sdk(&e)
-                )
+            .map_err(|e| AwsError {
+                doing: format!("listing `s3://{bucket}/{}`", parts.0),
+                reason: crate::stage::s3::S3Error::from_sdk(&e).to_string(),
             })?;
         for object in page.contents() {
             if let Some(service) = object.key().and_then(|k| orphan_name(k, parts, known)) {
@@ -215,18 +213,16 @@ async fn read_s3_state(
     client: &aws_sdk_s3::Client,
     bucket: &str,
     key: &str,
-) -> Result<Option<bytes::Bytes>, String> {
+) -> Result<Option<bytes::Bytes>, AwsError> {
     let object = client
         .get_object()
         .bucket(bucket)
         .key(key)
         .send()
         .await
-        .map_err(|e| {
-            format!(
-                "reading `s3://{bucket}/{key}`: {}",
-                crate::stage::s3::S3Error::from_sdk(&e)
-            )
+        .map_err(|e| AwsError {
+            doing: format!("reading `s3://{bucket}/{key}`"),
+            reason: crate::stage::s3::S3Error::from_sdk(&e).to_string(),
         })?;
     if object.content_length().unwrap_or(0) as u64 > MAX_STATE_BYTES {
         return Ok(None);
@@ -235,7 +231,10 @@ async fn read_s3_state(
         .body
         .collect()
         .await
-        .map_err(|_| format!("reading `s3://{bucket}/{key}`: the body was cut off"))?
+        .map_err(|_| AwsError {
+            doing: format!("reading `s3://{bucket}/{key}`"),
+            reason: "the body was cut off".to_owned(),
+        })?
         .into_bytes();
     Ok(Some(bytes))
 }

@@ -104,11 +104,11 @@ fn show_output(
     }
 }
 
+/// A service's name, what it gave (its summary and exit code) and what its runner kept.
+type Outcome = (String, Result<(PlanFacts, u8), Error>, Finished);
+
 /// Every service's outcome, in the order given, into one [`Ran`].
-fn gather(
-    results: Vec<(String, Result<(PlanFacts, u8), Error>, Finished)>,
-    format: Format,
-) -> Result<Ran, Error> {
+fn gather(results: Vec<Outcome>, format: Format) -> Result<Ran, Error> {
     let mut ran = Ran::default();
     for (name, outcome, finished) in results {
         if let Some(text) = finished.plan_output {

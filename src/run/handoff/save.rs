@@ -2,7 +2,6 @@
 //! when a plan fails.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use super::manifest::{config_hashes, module_hashes, provider_versions, Inputs, Manifest};
 use super::{sha256, MANIFEST, MODULE_DIR, PLAN_FILE, PLAN_JSON, SCHEMA_VERSION};
@@ -27,23 +26,9 @@ pub fn adopted_keys(imports: &str) -> Vec<String> {
         .collect()
 }
 
-/// The gitops checkout's commit, when it is a git work tree: git runs with the explicit
-/// child environment (no token), stdin from null, never prompting, taking no locks.
+/// The gitops checkout's commit, when it is a git work tree.
 pub fn gitops_commit(gitops_dir: &Path, env: &ChildEnv) -> Option<String> {
-    let output = Command::new("git")
-        .env_clear()
-        .envs(env.iter())
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env("GIT_OPTIONAL_LOCKS", "0")
-        .current_dir(gitops_dir)
-        .args(["rev-parse", "--verify", "HEAD"])
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
-        .ok()?;
-    let commit = String::from_utf8(output.stdout).ok()?.trim().to_owned();
-    (output.status.success() && commit.len() >= 40 && commit.bytes().all(|b| b.is_ascii_hexdigit()))
-        .then_some(commit)
+    crate::git::head_commit(gitops_dir, env)
 }
 
 /// What `plan --out-dir` knows of one service's plan.

@@ -185,10 +185,10 @@ async fn existing_log_groups(
     let names: Vec<String> = log_groups.iter().map(|(_, name)| name.clone()).collect();
     crate::aws::log_groups::existing(config, &names)
         .await
-        .map_err(|message| Error::Aws {
+        .map_err(|error| Error::Aws {
             service: service.to_owned(),
             action: "look up the log groups the plan creates",
-            message,
+            message: error.reason,
             hint: Some("the credentials need `logs:DescribeLogGroups`: a function that ever ran has its log group already, and creating it again would fail".into()),
         })
 }

@@ -77,10 +77,9 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 fn dispatch(command: Command, settings: &Settings, stderr_is_terminal: bool) -> Result<u8, Error> {
-    let command = match offline(command, settings) {
-        Ok(code) => return code,
-        Err(command) => command,
-    };
+    if runs_offline(&command) {
+        return offline(command, settings);
+    }
     let progress: Arc<dyn terminal::progress::Progress> =
         if stderr_is_terminal && settings.verbosity >= 0 {
             terminal::progress::Bars::new()
@@ -107,19 +106,32 @@ fn dispatch(command: Command, settings: &Settings, stderr_is_terminal: bool) -> 
 
 /// The commands that need no network and keep the default signal handling: validation,
 /// and edits of the gitops dir (a killed edit leaves the old file or the new one, never
-/// half of one). Any other command is given back.
-fn offline(command: Command, settings: &Settings) -> Result<Result<u8, Error>, Command> {
-    let done = |result: Result<(), Error>| Ok(result.map(|()| exit_code::SUCCESS));
+/// half of one).
+fn runs_offline(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Scan { .. }
+            | Command::Matrix
+            | Command::SetVersion(_)
+            | Command::Preview {
+                command: PreviewCommand::Set(_) | PreviewCommand::Remove(_)
+            }
+    )
+}
+
+fn offline(command: Command, settings: &Settings) -> Result<u8, Error> {
+    let done = |result: Result<(), Error>| result.map(|()| exit_code::SUCCESS);
     match command {
         Command::Scan { format } => done(commands::scan::run(settings, format.into())),
         Command::Matrix => done(commands::matrix::run(settings)),
-        Command::SetVersion(args) => Ok(commands::set_version::run(settings, args.into())),
-        Command::Preview { command } => match command {
-            PreviewCommand::Set(args) => Ok(commands::preview::set(settings, args.into())),
-            PreviewCommand::Remove(args) => Ok(commands::preview::remove(settings, args.into())),
-            prune => Err(Command::Preview { command: prune }),
-        },
-        other => Err(other),
+        Command::SetVersion(args) => commands::set_version::run(settings, args.into()),
+        Command::Preview {
+            command: PreviewCommand::Set(args),
+        } => commands::preview::set(settings, args.into()),
+        Command::Preview {
+            command: PreviewCommand::Remove(args),
+        } => commands::preview::remove(settings, args.into()),
+        _ => unreachable!("run by `online`"),
     }
 }
 

@@ -4,24 +4,24 @@
 //! lines, how far an apply got), the error that ended the run early (every validation
 //! problem with file and line), terraform's plan text. Out: pure renderings of it — text
 //! per service as it completes (`text.rs`), the JSON document (`json.rs`, `schemaVersion`)
-//! and the [`crate::ci::Rendering`] every CI output is made from (`rendering.rs`: the pull
+//! and the [`crate::ci::Rendering`] every CI output is made from (`for_ci.rs`: the pull
 //! request comment, the job summary, `--format markdown`, annotations).
 
 pub mod drift;
 pub mod facts;
+pub mod for_ci;
 pub mod format;
 pub mod guard;
 pub mod json;
-pub mod rendering;
 pub mod text;
 
 use serde::Serialize;
 
 pub use facts::{
     log_groups_to_create, tainted, to_create, Action, CodeChange, DeploymentChange, Drift,
-    FunctionSettings, KeyChanges, PlanFacts, VersionCleanup, Warning,
+    KeyChanges, PlanFacts, PlannedSettings, VersionCleanup, Warning,
 };
-pub use rendering::rendering;
+pub use for_ci::rendering;
 
 /// The plan facts of one service's plan JSON; any bytes give facts or an error.
 pub fn summarize(service: &str, plan_json: &[u8]) -> Result<PlanFacts, serde_json::Error> {

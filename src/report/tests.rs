@@ -6,7 +6,7 @@ use crate::desired::DeploymentKey;
 
 use super::facts::*;
 use super::guard::unqualified;
-use crate::report::rendering::rendering;
+use crate::report::for_ci::rendering;
 use crate::report::text::text as text_of;
 use crate::report::{Failure, Report};
 
@@ -186,7 +186,7 @@ fn effective_settings_and_environment_keys_show_in_every_report_but_values_never
     let function = &summary.deployments[0];
     assert_eq!(
         function.settings,
-        Some(FunctionSettings {
+        Some(PlannedSettings {
             runtime: Some("python3.12".into()),
             handler: Some("app.handler".into()),
             role: None,

@@ -65,7 +65,7 @@ pub fn setting_pieces(
 
 /// Everything a new function runs with.
 fn new_function_pieces(
-    s: &super::facts::FunctionSettings,
+    s: &super::facts::PlannedSettings,
     quote: &dyn Fn(&str) -> String,
 ) -> Vec<String> {
     let unknown = || "(known after apply)".to_owned();

@@ -6,8 +6,8 @@
 //! and its single-value rules; validate never reads this stage.
 
 mod cross;
+mod overrides;
 mod package;
-mod settings;
 
 use std::path::Path;
 
@@ -60,7 +60,7 @@ fn resolve_service(
     let context = Context {
         name,
         service,
-        defaults: settings::service(lambda),
+        defaults: overrides::service(lambda),
         keep_versions: lambda.keep_versions.unwrap_or(DEFAULT_KEEP_VERSIONS),
         roots,
     };
@@ -101,13 +101,13 @@ fn environment_deployment(
         Environment::Production => DeploymentKey::Production,
     };
     let settings =
-        settings::overridden(&context.defaults, &config.overrides(), &config.environment);
-    let origins = settings::Origins {
+        overrides::overridden(&context.defaults, &config.overrides(), &config.environment);
+    let origins = overrides::Origins {
         service: &context.service.source,
         overrides: Some((&env.source, &["lambda"])),
         what: key.to_string(),
     };
-    settings::check(&settings, &origins, problems);
+    overrides::check(&settings, &origins, problems);
     let package = package::resolve(
         context.service,
         &config.version,
@@ -149,17 +149,17 @@ fn previews(
         return Vec::new();
     };
     let preview = &context.service.config.lambda.preview;
-    let settings = settings::overridden(
-        &settings::preview_base(&context.defaults),
+    let settings = overrides::overridden(
+        &overrides::preview_base(&context.defaults),
         &preview.overrides(),
         &preview.environment,
     );
-    let origins = settings::Origins {
+    let origins = overrides::Origins {
         service: &context.service.source,
         overrides: Some((&context.service.source, &["lambda", "preview"])),
         what: "previews".to_owned(),
     };
-    settings::check(&settings, &origins, problems);
+    overrides::check(&settings, &origins, problems);
     previews
         .into_iter()
         .filter_map(|p| preview_deployment(context, p, &template, &settings, problems))

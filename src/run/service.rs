@@ -128,6 +128,7 @@ fn save_plan(
             vars: &plan.vars,
             module,
             terraform_version: &runner.terraform().version,
+            adopted_log_groups: runner.adopted_log_groups(),
             commit: handoff::gitops_commit(&settings.gitops_dir, runner.child_env()),
             has_changes,
         },

@@ -8,9 +8,9 @@
 
 pub mod cache;
 pub mod download;
+pub mod github_release;
 pub mod labels;
 pub mod path;
-pub mod release;
 pub mod s3;
 pub mod url;
 pub mod verify;
@@ -213,7 +213,7 @@ impl Stager {
                 repository,
                 tag,
                 asset,
-            } => release::stage(self, progress, repository, tag, asset).await,
+            } => github_release::stage(self, progress, repository, tag, asset).await,
             PackageRef::Url { url } => url::stage(self, progress, url).await,
             PackageRef::Path { path } => path::stage(path, self.bounds.max_size).await,
             PackageRef::S3 { bucket, key } => s3::stage(self, progress, bucket, key).await,

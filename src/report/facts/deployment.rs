@@ -1,5 +1,5 @@
 //! One deployment's change, the types a report shows per row: [`DeploymentChange`] with
-//! what its function runs with ([`FunctionSettings`]), whether its code changes
+//! what its function runs with ([`PlannedSettings`]), whether its code changes
 //! ([`CodeChange`]), its settings ([`SettingChange`]) and environment keys
 //! ([`KeyChanges`]) before → after. Also the order deployments are listed in.
 
@@ -11,7 +11,7 @@ use crate::desired::DeploymentKey;
 /// What a function runs with, as the plan has it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct FunctionSettings {
+pub struct PlannedSettings {
     pub runtime: Option<String>,
     pub handler: Option<String>,
     /// `None` when only known after apply (a role the module creates).
@@ -77,7 +77,7 @@ pub struct DeploymentChange {
     pub version_after: Option<String>,
     pub code: CodeChange,
     /// After the change (for a new function, everything it runs with); `None` when deleted.
-    pub settings: Option<FunctionSettings>,
+    pub settings: Option<PlannedSettings>,
     /// Before → after of each setting that changes (an update or replace).
     pub changes: Vec<SettingChange>,
     pub environment_keys: KeyChanges,

@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use super::plan_json::{environment, text_at, ResourceChange};
-use super::settings::{displayed_settings, function_settings};
+use super::planned_settings::{displayed_settings, function_settings};
 use super::{Action, CodeChange, DeploymentChange, KeyChanges, SettingChange};
 
 pub(super) fn function_change(resource: &ResourceChange, action: Action) -> DeploymentChange {

@@ -24,7 +24,7 @@ mod build;
 mod deployment;
 mod function;
 mod plan_json;
-mod settings;
+mod planned_settings;
 mod warning;
 
 use serde::Serialize;
@@ -32,7 +32,7 @@ use serde::Serialize;
 pub use super::drift::Drift;
 pub use super::guard::ForeignChange;
 pub use action::Action;
-pub use deployment::{CodeChange, DeploymentChange, FunctionSettings, KeyChanges, SettingChange};
+pub use deployment::{CodeChange, DeploymentChange, KeyChanges, PlannedSettings, SettingChange};
 pub(super) use plan_json::{environment, text_at, Change, PlanJson, ResourceChange};
 pub use plan_json::{log_groups_to_create, tainted, to_create};
 pub use warning::Warning;
@@ -174,7 +174,7 @@ impl PlanFacts {
                 version_before: Some(deployment.version.clone()),
                 version_after: Some(deployment.version.clone()),
                 code: CodeChange::Same,
-                settings: Some(FunctionSettings {
+                settings: Some(PlannedSettings {
                     runtime: Some(deployment.settings.runtime.clone()),
                     handler: Some(deployment.settings.handler.clone()),
                     role: Some(vars.role_arn.clone()).filter(|role| !role.is_empty()),

@@ -12,20 +12,6 @@ use crate::render::TfVars;
 use crate::terraform::module::{ModuleFiles, LOCK_FILE};
 use crate::workdir::{self, WorkDir, VARS_FILE};
 
-/// The deployment keys of the log groups an `import` file adopts (as lambda-gitops
-/// writes it: `to = aws_cloudwatch_log_group.this["<key>"]`).
-pub fn adopted_keys(imports: &str) -> Vec<String> {
-    imports
-        .lines()
-        .filter_map(|line| {
-            let rest = line
-                .trim()
-                .strip_prefix("to = aws_cloudwatch_log_group.this[\"")?;
-            Some(rest.split('"').next()?.to_owned())
-        })
-        .collect()
-}
-
 /// The gitops checkout's commit, when it is a git work tree.
 pub fn gitops_commit(gitops_dir: &Path, env: &ChildEnv) -> Option<String> {
     crate::git::head_commit(gitops_dir, env)
@@ -39,6 +25,8 @@ pub struct Planned<'a> {
     pub vars: &'a TfVars,
     pub module: &'a ModuleFiles,
     pub terraform_version: &'a str,
+    /// The deployments whose existing log group the plan adopts.
+    pub adopted_log_groups: &'a [crate::desired::DeploymentKey],
     pub commit: Option<String>,
     pub has_changes: bool,
 }
@@ -109,12 +97,10 @@ fn manifest(
     plan: &[u8],
 ) -> Result<Manifest, Error> {
     let imports = planned
-        .module
-        .files
+        .adopted_log_groups
         .iter()
-        .find(|(file, _)| file == crate::terraform::module::IMPORTS_FILE)
-        .map(|(_, text)| adopted_keys(text))
-        .unwrap_or_default();
+        .map(ToString::to_string)
+        .collect();
     Ok(Manifest {
         schema_version: SCHEMA_VERSION,
         service: planned.service.name.clone(),
@@ -144,19 +130,4 @@ pub fn forget(dir: &Path, service: &str) -> Result<(), Error> {
         std::fs::remove_dir_all(&target).map_err(|e| Error::io("remove", &target, e))?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::desired::DeploymentKey;
-
-    #[test]
-    fn adopted_log_groups_are_read_back_from_the_generated_imports() {
-        let text = crate::render::log_group_imports(&[
-            (DeploymentKey::Staging, "/aws/lambda/a".into()),
-            (DeploymentKey::Preview(7), "/aws/lambda/b".into()),
-        ]);
-        assert_eq!(adopted_keys(&text), ["staging", "pr-7"]);
-    }
 }

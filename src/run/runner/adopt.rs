@@ -33,6 +33,7 @@ impl Runner {
         mut generated: Generated,
         plan_json: String,
     ) -> Result<Option<String>, Error> {
+        self.adopted_log_groups.clear();
         if self.settings.module_dir.is_some() {
             return Ok(Some(plan_json));
         }
@@ -45,6 +46,7 @@ impl Runner {
             crate::problem::backticked(&adopt.names())
         );
         generated.imports = render::imports(&adopt);
+        self.adopted_log_groups = adopt.log_groups.iter().map(|(key, _)| *key).collect();
         for (key, _) in &adopt.untainted {
             self.untaint(
                 service,

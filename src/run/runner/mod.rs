@@ -24,6 +24,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::ci::annotations::{self, StopCommands};
+use crate::desired::DeploymentKey;
 use crate::env_vars;
 use crate::error::{Error, TerraformFailure, TerraformTimeout};
 use crate::process::child_env::ChildEnv;
@@ -91,6 +92,8 @@ pub struct Runner {
     apply_early: bool,
     /// The last plan was applied already (it could only create).
     applied: bool,
+    /// The deployments whose existing log group the last plan adopts.
+    adopted_log_groups: Vec<DeploymentKey>,
 }
 
 impl Runner {
@@ -106,6 +109,7 @@ impl Runner {
             buffer: None,
             apply_early: false,
             applied: false,
+            adopted_log_groups: Vec::new(),
         }
     }
 
@@ -164,6 +168,11 @@ impl Runner {
     }
 
     /// The module files the last plan wrote into the work dir (for `plan --out-dir`).
+    /// The deployments whose existing log group the last plan adopts (`import` blocks).
+    pub fn adopted_log_groups(&self) -> &[DeploymentKey] {
+        &self.adopted_log_groups
+    }
+
     pub fn written_module(&self) -> Option<&ModuleFiles> {
         self.module.as_ref()
     }

@@ -1,12 +1,12 @@
 //! A function's settings as a plan has them: its `before` or `after` object (and
-//! `after_unknown`) → [`FunctionSettings`] (what it runs with) and the display text of each
+//! `after_unknown`) → [`PlannedSettings`] (what it runs with) and the display text of each
 //! setting a reviewer compares (memory with its unit, `(known after apply)`, reserved
 //! concurrency `unreserved`, …). Environment values are never among them.
 
 use serde_json::Value;
 
 use super::plan_json::{environment, text_at};
-use super::FunctionSettings;
+use super::PlannedSettings;
 
 /// Said of a setting whose value the plan only knows after apply.
 const KNOWN_AFTER_APPLY: &str = "(known after apply)";
@@ -21,10 +21,10 @@ fn known_after_apply(unknown: Option<&Value>, key: &str) -> bool {
 pub(super) fn function_settings(
     value: Option<&Value>,
     unknown: Option<&Value>,
-) -> Option<FunctionSettings> {
+) -> Option<PlannedSettings> {
     let value = value.filter(|v| v.is_object())?;
     let number = |key: &str| value.get(key).and_then(Value::as_u64);
-    Some(FunctionSettings {
+    Some(PlannedSettings {
         runtime: text_at(Some(value), &["runtime"]),
         handler: text_at(Some(value), &["handler"]),
         role: text_at(Some(value), &["role"]).filter(|_| !known_after_apply(unknown, "role")),

@@ -5,7 +5,8 @@ usage: bench.py BINARY [--rounds N] [--only staging,scan,deploy,services,handoff
                 [--old-binary OLD]
 
   staging   `vars` staging a 200 MiB `path` package vs `sha256sum` of the file; peak memory
-  scan      `scan --format json` of 40 services x 100 previews vs `cat` of the same files
+  scan      `scan --format json` of 40 services x 100 previews and of 500 services x 10 previews
+            vs `cat` of the same files; its peak memory at 500 services against 50
   deploy    the reference design's hand-written workflow (../shared/baseline or
             $SEED_BASELINE: seed-workflow.sh + its Terraform) vs lambda-gitops vs bare
             `terraform apply` of lambda-gitops's own module with the same variables (the
@@ -111,27 +112,42 @@ def bench_staging(binary, scratch, runs):
     ]
 
 
-def bench_scan(binary, scratch, runs):
-    wide = os.path.join(scratch, "wide")
+def wide_tree(root, services, previews):
+    """`services` Lambda services, each with staging, production and `previews` previews."""
     files = 0
-    for s in range(40):
+    for s in range(services):
         name = f"svc{s}"
-        write(f"{wide}/services/{name}/config.yaml",
+        write(f"{root}/services/{name}/config.yaml",
               f"serviceName: {name}\ndeploymentType: lambda\nlambda:\n  runtime: python3.12\n  handler: a.h\n"
               f"  triggerBucket: {name}-up\n  packageBucket: {name}-pk\n  package:\n    url: \"https://example.com/{name}-{{version}}.zip\"\n")
-        write(f"{wide}/environments/staging/{name}/config.yaml",
+        write(f"{root}/environments/staging/{name}/config.yaml",
               f"serviceName: {name}\nenvName: staging\nlambda:\n  version: \"1\"\n  functionName: {name}-s\n  s3TriggerPrefix: s/\n")
-        write(f"{wide}/environments/production/{name}/config.yaml",
+        write(f"{root}/environments/production/{name}/config.yaml",
               f"serviceName: {name}\nenvName: production\nlambda:\n  version: \"1\"\n  functionName: {name}-p\n  s3TriggerPrefix: p/\n")
         files += 3
-        for pr in range(1, 101):
-            write(f"{wide}/environments/preview/pr-{pr}/services/{name}.values.yaml",
+        for pr in range(1, previews + 1):
+            write(f"{root}/environments/preview/pr-{pr}/services/{name}.values.yaml",
                   f"serviceName: {name}\ndeploymentType: lambda\nlambda:\n  version: \"1-pr{pr}\"\n  commitSha: abcdef1\n")
             files += 1
-    tool, _ = median_of(runs, [binary, "scan", "--gitops-dir", wide, "--format", "json"])
-    base, _ = median_of(runs, ["sh", "-c", f"find {wide} -name '*.yaml' -exec cat {{}} + > /dev/null"])
-    return [(f"`scan --format json` of {files} files (40 services × 100 previews)", ms(tool),
-             f"`cat` of the same files: {ms(base)}", tool / base)]
+    return files
+
+
+def bench_scan(binary, scratch, runs):
+    rows = []
+    peaks = {}
+    for services, previews in ((40, 100), (50, 10), (500, 10)):
+        root = os.path.join(scratch, f"wide-{services}x{previews}")
+        files = wide_tree(root, services, previews)
+        tool, peak = median_of(runs, [binary, "scan", "--gitops-dir", root, "--format", "json"])
+        base, _ = median_of(runs, ["sh", "-c", f"find {root} -name '*.yaml' -exec cat {{}} + > /dev/null"])
+        peaks[services, previews] = peak
+        if (services, previews) != (50, 10):
+            rows.append((f"`scan --format json` of {files} files ({services} services × {previews} previews)",
+                         ms(tool), f"`cat` of the same files: {ms(base)}", tool / base))
+    small, large = peaks[50, 10], peaks[500, 10]
+    rows.append(("peak memory of `scan --format json`, 500 services × 10 previews",
+                 f"{large / 1024:.1f} MiB", f"50 services × 10 previews: {small / 1024:.1f} MiB", large / small))
+    return rows
 
 
 # --- deploys against emulators -----------------------------------------------------------

@@ -12,7 +12,17 @@
 
 use crate::ci::markdown::{self, COMMENT_LIMIT};
 use crate::ci::rendering::Rendering;
-use crate::github::comments::IssueComment;
+use crate::github::comments::{IssueComment, Repository};
+
+/// The pull request a comment goes to, and for which scope.
+#[derive(Debug, Clone)]
+pub struct CommentTarget {
+    pub repository: Repository,
+    pub number: u64,
+    pub scope: Scope,
+    /// The pull request's head commit (from the event), named in the comment.
+    pub head_sha: Option<String>,
+}
 
 /// Which part of the repo a comment speaks for.
 #[derive(Debug, Clone, PartialEq, Eq)]

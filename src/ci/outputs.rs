@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::ci::annotations::Annotation;
-use crate::ci::comment::Scope;
+use crate::ci::comment::{CommentTarget, Scope};
 use crate::ci::event;
 use crate::ci::CiError;
 use crate::ci::CiSettings;
@@ -42,16 +42,6 @@ pub struct Outputs {
     pub workspace: Option<PathBuf>,
     /// The workflow run's page, for links.
     pub run_url: Option<String>,
-}
-
-/// The pull request a comment goes to, and for which scope.
-#[derive(Debug, Clone)]
-pub struct CommentTarget {
-    pub repository: Repository,
-    pub number: u64,
-    pub scope: Scope,
-    /// The pull request's head commit (from the event), named in the comment.
-    pub head_sha: Option<String>,
 }
 
 impl Outputs {

@@ -6,8 +6,7 @@
 //! (a 5xx after which the comment may exist all the same), the comments are listed again
 //! first, so a retry edits what the failed attempt created instead of adding a second one.
 
-use crate::ci::comment::{self, Decision, Owner};
-use crate::ci::outputs::CommentTarget;
+use crate::ci::comment::{self, CommentTarget, Decision, Owner};
 use crate::ci::rendering::Rendering;
 use crate::github::comments::IssueComment;
 use crate::github::{Client, GithubError};

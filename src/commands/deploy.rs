@@ -16,7 +16,7 @@ use crate::process::child_env::ChildEnv;
 use crate::process::interrupts::Interrupts;
 use crate::report::format::Format;
 use crate::report::{self, Report};
-use crate::run::deploy::Ran;
+use crate::run::services::Ran;
 use crate::settings::{DeploySettings, Settings};
 use crate::terminal::progress::Progress;
 

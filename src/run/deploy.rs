@@ -15,24 +15,15 @@ use crate::exit_code;
 use crate::process::child_env::ChildEnv;
 use crate::process::interrupts::Interrupts;
 use crate::report::format::Format;
-use crate::report::{Failure, PlanFacts};
+use crate::report::PlanFacts;
 use crate::run::last_applied::LastApplied;
 use crate::run::noop::Decision;
 use crate::run::prepare::ServicePlan;
 use crate::run::runner::RunnerSettings;
+use crate::run::services::{Ran, ToRun};
 use crate::settings::{DeploySettings, Settings};
 use crate::terminal::progress::Progress;
 use crate::workdir::WorkRoot;
-
-/// What the services' plans and applies gave.
-#[derive(Debug, Default)]
-pub struct Ran {
-    pub code: u8,
-    pub summaries: Vec<PlanFacts>,
-    pub failures: Vec<Failure>,
-    /// Terraform's own plan text per service.
-    pub plan_outputs: Vec<(String, String)>,
-}
 
 /// The pipeline: everything up to the reports at the end.
 pub async fn execute(
@@ -113,9 +104,6 @@ async fn run_prepared(
     ran.plan_outputs.sort_by_key(|(service, _)| order(service));
     Ok(ran)
 }
-
-/// A service to run, with what its last apply left (for `apply`).
-pub type ToRun<'p, 'a> = (&'p ServicePlan<'a>, Option<LastApplied>);
 
 /// Services whose last apply is what this run would do are reported as declared; the
 /// others are returned to run.

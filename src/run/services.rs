@@ -12,11 +12,23 @@ use crate::exit_code;
 use crate::process::interrupts::Interrupts;
 use crate::report::format::Format;
 use crate::report::{self, ApplyProgress, Failure, PlanFacts};
-use crate::run::deploy::{Ran, ToRun};
-use crate::run::last_applied;
+use crate::run::last_applied::{self, LastApplied};
 use crate::run::prepare::ServicePlan;
 use crate::run::runner::{Runner, RunnerSettings};
 use crate::settings::{DeploySettings, Mode, Settings};
+
+/// What the services' plans and applies gave.
+#[derive(Debug, Default)]
+pub struct Ran {
+    pub code: u8,
+    pub summaries: Vec<PlanFacts>,
+    pub failures: Vec<Failure>,
+    /// Terraform's own plan text per service.
+    pub plan_outputs: Vec<(String, String)>,
+}
+
+/// A service to run, with what its last apply left (for `apply`).
+pub type ToRun<'p, 'a> = (&'p ServicePlan<'a>, Option<LastApplied>);
 
 /// Runs `services` and gathers what they gave.
 pub async fn run(
@@ -65,7 +77,7 @@ pub async fn run(
 async fn one(
     runner: &mut Runner,
     plan: &ServicePlan<'_>,
-    last: Option<last_applied::LastApplied>,
+    last: Option<LastApplied>,
     args: &DeploySettings,
     interrupts: &Interrupts,
     settings: &Settings,

@@ -1,7 +1,7 @@
 """The benchmarks behind BENCHMARKS.md, each against a baseline measured in the same run on the
 same input, reported as ratios (absolute times vary by machine; ratios much less).
 
-usage: bench.py BINARY [--rounds N] [--only staging,scan,deploy,services,handoff] [--previews 3,20]
+usage: bench.py BINARY [--rounds N] [--only staging,scan,deploy,services,fleet,handoff] [--previews 3,20]
                 [--old-binary OLD]
 
   staging   `vars` staging a 200 MiB `path` package vs `sha256sum` of the file; peak memory
@@ -14,6 +14,9 @@ usage: bench.py BINARY [--rounds N] [--only staging,scan,deploy,services,handoff
             at 3 and at 20 previews. Each side has its own emulator (moto on 127.0.0.1); the
             sides take turns step by step; every round starts from empty emulators.
   services  three services in one run (default --jobs, and --jobs 1) vs one run per service
+  fleet     30 services x 2 previews applied once, then a commit bumping one service: `plan` of
+            every service vs `plan --service` of that one, `apply`, `matrix --changed-since`,
+            with the terraform commands each run starts
   handoff   the merge job: `apply --plan-dir` of the plan `plan --out-dir` saved for a staging
             version bump (one service, staging, production, 3 previews, applied once before)
             vs plain `apply` of the same change, each side with its own emulator, every round
@@ -26,6 +29,7 @@ mirror ($TF_PLUGIN_MIRROR, else terraform's implied mirror directories, else /op
 import argparse
 import json
 import os
+import re
 import shutil
 import socket
 import statistics
@@ -390,6 +394,86 @@ def bench_services(binary, scratch, rounds, env):
     return {mode: statistics.median(values) for mode, values in times.items()}
 
 
+# --- a fleet: many services, one of them changed ---------------------------------------
+
+def bench_fleet(binary, scratch, rounds, env, services=30, previews=2):
+    """`services` services with `previews` previews each, applied once (untimed); then a pull
+    request bumps one service's staging version. Timed: `plan` of every service against
+    `plan --service` of the changed one alone, `apply` of every service, and `matrix
+    --changed-since` of the commit before; each run's terraform processes are counted
+    through a `--terraform-bin` wrapper that logs every invocation."""
+    emulator = Emulator(scratch, "fleet")
+    names = [f"s{i:02d}" for i in range(services)]
+    gitops = os.path.join(scratch, "gitops-fleet")
+    for name in names:
+        gitops_tree(gitops, name, previews)
+    git = ["git", "-C", gitops, "-c", "user.name=bench", "-c", "user.email=bench@example.com"]
+    subprocess.run(git[:3] + ["init", "-q", "-b", "main"], check=True)
+    subprocess.run(git + ["add", "-A"], check=True)
+    subprocess.run(git + ["commit", "-q", "-m", "fleet"], check=True)
+    log = os.path.join(scratch, "terraform-invocations.log")
+    wrapper = os.path.join(scratch, "terraform-counting")
+    write(wrapper, f'#!/bin/sh\necho "$1" >> "{log}"\nexec "{shutil.which("terraform")}" "$@"\n')
+    os.chmod(wrapper, 0o755)
+    run_env = emulator.env(env)
+    work = os.path.join(scratch, "work-fleet")
+    base = [binary, "-q", "--gitops-dir", gitops, "--work-dir", work,
+            "--cache-dir", os.path.join(scratch, "cache-fleet")]
+    tf = ["--terraform-bin", wrapper]
+
+    def counted(argv):
+        open(log, "w").close()
+        seconds = timed(argv, env=run_env)
+        lines = open(log).read().split()
+        return seconds, sum(1 for line in lines if line != "version")
+
+    results = {}
+    try:
+        emulator.reset([b for s in names for b in (f"{s}-uploads", f"{s}-packages")])
+        print(f"  fleet: first apply of {services} services", file=sys.stderr)
+        timed([*base[:1], "apply", *base[1:], *tf, "--auto-approve"], env=run_env)
+        changed = names[services // 3]
+        for round_ in range(rounds):
+            version = f"1.2.{round_}"
+            path = f"{gitops}/environments/staging/{changed}/config.yaml"
+            text = open(path).read()
+            write(path, re.sub(r'version: "[^"]*"', f'version: "{version}"', text, count=1))
+            package(f"{gitops}/packages/{changed}-{version}.zip", f"{changed} {version}")
+            subprocess.run(git + ["add", "-A"], check=True)
+            subprocess.run(git + ["commit", "-q", "-m", f"bump {changed}"], check=True)
+            runs = {
+                "plan, every service": [*base[:1], "plan", *base[1:], *tf],
+                "plan --service (the changed one)": [*base[:1], "plan", *base[1:], *tf, "--service", changed],
+                "matrix --changed-since HEAD~1": [*base[:1], "matrix", *base[1:], "--changed-since", "HEAD~1"],
+                "apply, every service": [*base[:1], "apply", *base[1:], *tf, "--auto-approve"],
+            }
+            for name, argv in runs.items():
+                seconds, processes = counted(argv)
+                results.setdefault(name, []).append((seconds, processes))
+                print(f"  fleet round {round_ + 1}: {name:<34} {seconds:6.2f} s, {processes} terraform commands",
+                      file=sys.stderr)
+        listed = subprocess.run([*base[:1], "matrix", *base[1:], "--changed-since", "HEAD~1"], env=run_env,
+                                stdout=subprocess.PIPE, check=True).stdout.decode().strip()
+    finally:
+        emulator.stop()
+    return results, changed, listed
+
+
+def fleet_section(results, changed, listed, rounds, services, previews):
+    one = statistics.median(s for s, _ in results["plan --service (the changed one)"])
+    rows = ""
+    for name, values in results.items():
+        seconds = statistics.median(s for s, _ in values)
+        processes = max(p for _, p in values)
+        ratio = f"{seconds / one:.2f}×" if name.startswith("plan") else "—"
+        rows += f"| {name} | {seconds:.2f} s | {processes} | {ratio} |\n"
+    return (f"{services} services × {previews} previews, applied once; then each round a commit bumps the "
+            f"staging version of `{changed}`. Medians of {rounds} rounds; terraform commands counted through a "
+            f"`--terraform-bin` wrapper (`version` left out).\n\n"
+            "| run | time | terraform commands | vs `plan --service` of the changed one |\n|---|---|---|---|\n"
+            + rows + f"\n`matrix --changed-since HEAD~1` listed: `{listed}`\n")
+
+
 # --- the merge job: the reviewed plan's apply ---------------------------------------------
 
 def set_staging(root, service, version):
@@ -557,6 +641,10 @@ def main():
                 f"| one run, `--jobs 3` (one per service) | {times['jobs3']:.2f} s | {times['jobs3'] / times['jobs1']:.2f}× |\n"
                 f"| one run, `--jobs 1` | {times['jobs1']:.2f} s | 1.00× |\n"
                 f"| one run per service, in turn | {apart:.2f} s | {apart / times['jobs1']:.2f}× |\n")))
+        if "fleet" in only:
+            results, changed, listed = bench_fleet(args.binary, scratch, args.rounds, env)
+            sections.append(("A fleet, one service changed",
+                             fleet_section(results, changed, listed, args.rounds, 30, 2)))
         if "handoff" in only:
             sections.append(("The reviewed plan's apply (`apply --plan-dir`)",
                              handoff_section(bench_handoff(args.binary, args.old_binary, scratch, args.rounds, env),
@@ -567,7 +655,7 @@ def main():
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown")
     load = os.getloadavg()[0]
     out = [f"Measured by `scripts/bench {' '.join(sys.argv[2:])}` on {time.strftime('%Y-%m-%d')} ({os.cpu_count()} cores,"
-           f" {cpu}; load average {load:.1f} at the end), release build."]
+           f" {cpu}; load average {load:.1f} at the end), {'debug' if '/debug/' in args.binary else 'release'} build."]
     for title, body in sections:
         out.append(f"\n### {title}\n\n{body}")
     print("\n".join(out).rstrip())

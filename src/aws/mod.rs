@@ -6,8 +6,11 @@
 pub mod adopt;
 pub mod log_groups;
 pub mod preflight;
+mod s3_error;
 pub mod status;
 pub mod versions;
+
+pub use s3_error::S3Error;
 
 use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
 

@@ -190,7 +190,7 @@ async fn s3_candidates(
             .await
             .map_err(|e| AwsError {
                 doing: format!("listing `s3://{bucket}/{}`", parts.0),
-                reason: crate::stage::s3::S3Error::from_sdk(&e).to_string(),
+                reason: crate::aws::S3Error::from_sdk(&e).to_string(),
             })?;
         for object in page.contents() {
             if let Some(service) = object.key().and_then(|k| orphan_name(k, parts, known)) {
@@ -222,7 +222,7 @@ async fn read_s3_state(
         .await
         .map_err(|e| AwsError {
             doing: format!("reading `s3://{bucket}/{key}`"),
-            reason: crate::stage::s3::S3Error::from_sdk(&e).to_string(),
+            reason: crate::aws::S3Error::from_sdk(&e).to_string(),
         })?;
     if object.content_length().unwrap_or(0) as u64 > MAX_STATE_BYTES {
         return Ok(None);

@@ -18,12 +18,12 @@ use reqwest::header::{HeaderMap, CONTENT_LENGTH, ETAG, LAST_MODIFIED};
 use reqwest::StatusCode;
 use tokio::io::AsyncWriteExt;
 
+use crate::aws::S3Error;
 use crate::github::GithubError;
 use crate::hash::{Digest, Hasher};
 use crate::retry::{with_retries, Transient};
 use crate::secret::redact_url;
 use crate::stage::cache::{Validators, PARTIAL_PREFIX};
-use crate::stage::s3::S3Error;
 use crate::stage::verify::{self, NotZip};
 use crate::terminal::progress::Task;
 

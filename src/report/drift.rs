@@ -9,7 +9,8 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::facts::{environment, Action, PlanJson, ResourceChange};
+use super::action::Action;
+use super::plan_json::{environment, PlanJson, ResourceChange};
 use crate::desired::DeploymentKey;
 
 /// Something changed outside the gitops repo (terraform's `resource_drift`).

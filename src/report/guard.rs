@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::facts::{text_at, Action, Change, ResourceChange};
+use super::action::Action;
+use super::plan_json::{text_at, Change, ResourceChange};
 
 /// A change to a resource that belongs to another service: its `service` tag, or for
 /// untagged resources the tagged function or role they point at, names `owner`.

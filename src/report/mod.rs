@@ -7,12 +7,14 @@
 //! and the [`crate::ci::Rendering`] every CI output is made from (`for_ci.rs`: the pull
 //! request comment, the job summary, `--format markdown`, annotations).
 
+mod action;
 pub mod drift;
 pub mod facts;
 pub mod for_ci;
 pub mod format;
 pub mod guard;
 pub mod json;
+mod plan_json;
 pub mod text;
 
 use serde::Serialize;

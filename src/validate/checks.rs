@@ -12,7 +12,7 @@ use crate::config::{
 use crate::desired::Environment;
 use crate::desired::{Architecture, Tracing};
 use crate::problem::{excerpt, Problem};
-use crate::validate::files::Source;
+use crate::validate::checked::Source;
 use crate::validate::rules;
 
 /// Lambda's limits on a function's layers, subnets and security groups.

@@ -8,6 +8,7 @@
 //! [`crate::resolve`], the next stage, which reads this stage's output and never the other
 //! way round. Nothing is fetched or written.
 
+pub mod checked;
 pub mod checks;
 pub mod files;
 pub mod near_miss;

@@ -24,7 +24,7 @@ use std::path::Path;
 
 use crate::problem::Problem;
 use crate::scan::{Stray, StrayKind, Tree};
-use crate::validate::files::ServiceKind;
+use crate::validate::checked::ServiceKind;
 use crate::validate::near_miss::{guess, Guess};
 use crate::yaml::probe::Look;
 

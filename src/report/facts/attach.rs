@@ -8,8 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use super::build::prefixes;
-use super::plan_json::{replace_reason, ResourceChange};
+use super::super::plan_json::{replace_reason, ResourceChange};
 use super::{Action, DeploymentChange, OtherChange, PlanFacts, SettingChange};
 
 /// Attaches a resource that is not a function to its deployment, the packages or `other`.
@@ -188,4 +187,22 @@ fn meaning(resource: &ResourceChange) -> &'static str {
         ("aws_s3_bucket_notification", _) => "the trigger bucket's notifications",
         _ => "",
     }
+}
+
+/// `(prefix, block id)` of each function block of a bucket notification.
+pub(super) fn prefixes(notification: Option<&Value>) -> BTreeSet<(String, Option<String>)> {
+    notification
+        .and_then(|value| value.get("lambda_function"))
+        .and_then(Value::as_array)
+        .map(|blocks| {
+            blocks
+                .iter()
+                .filter_map(|block| {
+                    let prefix = block.get("filter_prefix").and_then(Value::as_str)?;
+                    let id = block.get("id").and_then(Value::as_str).map(str::to_owned);
+                    Some((prefix.to_owned(), id))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }

@@ -3,15 +3,15 @@
 //! belongs to it, in `attach.rs`), trigger prefixes added and removed, previews added and
 //! removed, warnings, package objects uploaded or superseded and drift.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde_json::Value;
 
 use super::super::drift::drift;
 use super::super::guard::Owners;
-use super::attach::attach;
+use super::super::plan_json::{text_at, PlanJson, ResourceChange};
+use super::attach::{attach, prefixes};
 use super::function::function_change;
-use super::plan_json::{text_at, PlanJson, ResourceChange};
 use super::warning::warnings;
 use super::{
     Action, DeploymentChange, ForeignChange, PackageChange, PlanFacts, PreviewChange, TriggerChange,
@@ -119,24 +119,6 @@ fn preview_changes(deployments: &[DeploymentChange]) -> PreviewChange {
         }
     }
     previews
-}
-
-/// `(prefix, block id)` of each function block of a bucket notification.
-pub(super) fn prefixes(notification: Option<&Value>) -> BTreeSet<(String, Option<String>)> {
-    notification
-        .and_then(|value| value.get("lambda_function"))
-        .and_then(Value::as_array)
-        .map(|blocks| {
-            blocks
-                .iter()
-                .filter_map(|block| {
-                    let prefix = block.get("filter_prefix").and_then(Value::as_str)?;
-                    let id = block.get("id").and_then(Value::as_str).map(str::to_owned);
-                    Some((prefix.to_owned(), id))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// The package objects uploaded and removed, each with the deployments that run it after

@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use super::plan_json::{environment, text_at, ResourceChange};
+use super::super::plan_json::{environment, text_at, ResourceChange};
 use super::planned_settings::{displayed_settings, function_settings};
 use super::{Action, CodeChange, DeploymentChange, KeyChanges, SettingChange};
 

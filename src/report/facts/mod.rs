@@ -13,28 +13,26 @@
 //! upgrade plan reads right. It also names every change to a resource of another service
 //! (`foreign`), which the runner refuses.
 //!
-//! Inside: `plan_json.rs` reads the JSON; `build.rs` makes the facts of it, with
+//! Inside: `../plan_json.rs` reads the JSON; `build.rs` makes the facts of it, with
 //! `function.rs` (a function → its deployment's change), `settings.rs` (a function's
 //! settings as text), `attach.rs` (everything else → its deployment or `other`) and
-//! `warning.rs`; `deployment.rs` and `action.rs` hold the per-deployment types.
+//! `warning.rs`; `deployment.rs` (and `../action.rs`) hold the per-deployment types.
 
-mod action;
 mod attach;
 mod build;
 mod deployment;
 mod function;
-mod plan_json;
 mod planned_settings;
 mod warning;
 
 use serde::Serialize;
 
+pub use super::action::Action;
 pub use super::drift::Drift;
 pub use super::guard::ForeignChange;
-pub use action::Action;
+use super::plan_json::PlanJson;
+pub use super::plan_json::{log_groups_to_create, tainted, to_create};
 pub use deployment::{CodeChange, DeploymentChange, KeyChanges, PlannedSettings, SettingChange};
-pub(super) use plan_json::{environment, text_at, Change, PlanJson, ResourceChange};
-pub use plan_json::{log_groups_to_create, tainted, to_create};
 pub use warning::Warning;
 
 /// A package object in the bucket (content-addressed: its key is its SHA-256).

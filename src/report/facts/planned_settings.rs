@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use super::plan_json::{environment, text_at};
+use super::super::plan_json::{environment, text_at};
 use super::PlannedSettings;
 
 /// Said of a setting whose value the plan only knows after apply.

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::Action;
+use super::action::Action;
 use crate::desired::DeploymentKey;
 
 #[derive(Deserialize)]

@@ -582,6 +582,47 @@ fn a_300_preview_plan_stays_under_the_limit_with_its_summary_intact() {
 }
 
 #[test]
+fn a_pull_request_changing_120_services_gets_one_comment_under_the_limit_in_a_few_github_calls() {
+    let names: Vec<String> = (0..120).map(|i| format!("s{i:03}")).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let ci = Ci::new(&refs);
+    for name in &names {
+        let json = plan_json(vec![function_change(
+            name,
+            "staging",
+            &["update"],
+            Some("1.0.0"),
+            Some("1.1.0"),
+        )]);
+        let text = format!(
+            "Terraform will perform the following actions:\n\n  # aws_lambda_function.this[\"staging\"] will be updated in-place\n{}Plan: 0 to add, 1 to change, 0 to destroy.\n",
+            "      ~ description = \"old\" -> \"new\"\n".repeat(40)
+        );
+        ci.terraform.plans(name, &text, &json);
+    }
+
+    let run = ci.run(&["plan", "--github-comment"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let ours = ci.ours();
+    assert_eq!(ours.len(), 1, "one sticky comment for the run");
+    let body = &ours[0].body;
+    assert!(
+        body.chars().count() <= COMMENT_LIMIT,
+        "{} characters",
+        body.chars().count()
+    );
+    assert!(
+        body.contains("## lambda-gitops plan: 0 to add, 120 to change, 0 to destroy"),
+        "the summary counts every service: {}",
+        &body[..400.min(body.len())]
+    );
+    // Listing the comments and writing one: a bounded number of calls, none per service.
+    let calls = ci.github.api_requests();
+    assert!(calls <= 4, "{calls} GitHub API calls for 120 services");
+    assert_eq!(ci.writes().len(), 1, "{:?}", ci.writes());
+}
+
+#[test]
 fn a_comment_that_cannot_be_published_fails_the_run_after_the_report_and_says_what_the_plan_was() {
     let ci = Ci::new(&["a"]);
     ci.github.read_only(TOKEN);

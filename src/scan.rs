@@ -20,6 +20,7 @@
 //! The gitops dir may be spelt any way (`.`, `./`, `repo/`, absolute, through a symlink): it
 //! is walked through its canonical path, and paths are shown under the spelling given.
 
+mod listed;
 mod position;
 
 use std::ffi::OsString;
@@ -31,6 +32,7 @@ use crate::problem::{excerpt, Problem};
 use crate::yaml::probe::{self, Look};
 use crate::yaml::{LoadError, MAX_BYTES};
 
+pub use listed::from_listing;
 pub use position::{is_yaml_name, LayoutFile};
 
 /// Directories nested deeper than this under the gitops dir are not walked: a problem.

@@ -258,3 +258,11 @@ fn the_grouped_matrix_of_300_services_fits_in_256_jobs_with_every_service_once()
         .collect();
     assert_eq!(sizes, [75, 75, 75, 75]);
 }
+
+#[test]
+fn plan_takes_a_jobs_space_separated_services_and_names_the_one_unknown() {
+    let (tree, _repo) = three_services();
+    let run = tree.run(&["plan", "--aws-region", "eu-west-2", "--service", "a nosuch"]);
+    run.fails_with(&["`nosuch` is not a Lambda service"]);
+    assert!(!run.stderr.contains("`a nosuch`"), "{}", run.stderr);
+}

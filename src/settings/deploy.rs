@@ -170,3 +170,29 @@ impl From<&crate::cli::CiArgs> for crate::ci::outputs::OutputFlags {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    #[test]
+    fn a_service_value_of_several_names_is_split_and_a_blank_one_kept_to_be_refused() {
+        let cli = Cli::parse_from([
+            "lambda-gitops",
+            "plan",
+            "--service",
+            " a  b",
+            "--service",
+            "c",
+            "--service",
+            " ",
+        ]);
+        let Command::Plan { terraform, .. } = cli.command else {
+            panic!("plan")
+        };
+        let settings = DeploySettings::plan(terraform, false, None);
+        assert_eq!(settings.services, ["a", "b", "c", " "]);
+    }
+}

@@ -131,7 +131,7 @@ pub fn files_at(
     tops: &[&str],
     max_bytes: u64,
 ) -> Result<Vec<TreeFile>, GitError> {
-    let mut args = vec![
+    let args = [
         "ls-tree",
         "-r",
         "-z",
@@ -140,8 +140,8 @@ pub fn files_at(
         commit,
         "--",
     ];
-    args.extend(tops);
-    let listing = run(dir, env, &args.map_os(), None)?;
+    let args: Vec<&OsStr> = args.iter().chain(tops).map(OsStr::new).collect();
+    let listing = run(dir, env, &args, None)?;
     let entries = parse_ls_tree(&listing);
     let wanted: Vec<&LsTreeEntry> = entries
         .iter()
@@ -173,16 +173,6 @@ pub fn files_at(
         });
     }
     Ok(files)
-}
-
-trait MapOs {
-    fn map_os(&self) -> Vec<&OsStr>;
-}
-
-impl MapOs for Vec<&str> {
-    fn map_os(&self) -> Vec<&OsStr> {
-        self.iter().map(OsStr::new).collect()
-    }
 }
 
 struct LsTreeEntry {

@@ -266,3 +266,12 @@ fn plan_takes_a_jobs_space_separated_services_and_names_the_one_unknown() {
     run.fails_with(&["`nosuch` is not a Lambda service"]);
     assert!(!run.stderr.contains("`a nosuch`"), "{}", run.stderr);
 }
+
+#[test]
+fn a_bump_that_deletes_the_old_path_package_lists_only_that_service() {
+    let (tree, _repo) = three_services();
+    tree.env("staging", "a", "1.2.0", "a-staging", "staging/");
+    tree.package("packages/a-1.2.0.zip", "a 1.2.0");
+    tree.remove("packages/a-1.1.0.zip");
+    assert_eq!(listed(&tree, "HEAD"), services(&["a"]));
+}

@@ -13,43 +13,32 @@ use crate::error::Error;
 use crate::problem::Problem;
 use crate::process::child_env::ChildEnv;
 use crate::resolve::Roots;
+use crate::scan::Tree;
 use crate::settings::Settings;
 
 /// The service names listed, sorted.
 #[derive(Debug)]
 pub struct Changed {
     pub services: Vec<String>,
-    /// The revision's tree did not pass validation: every service is listed.
+    /// The revision's files did not pass validation: every service is listed.
     pub invalid_at_rev: Vec<Problem>,
 }
 
 /// The services of `now` (the working tree, resolved) that changed since `rev`, and those
 /// the revision had that `now` has not.
 pub fn since(settings: &Settings, now: &Repo, rev: &str, env: &ChildEnv) -> Result<Changed, Error> {
-    let dir = &settings.gitops_dir;
-    let commit = crate::git::resolve_commit(dir, env, rev)?;
-    let files = crate::git::files_at(
-        dir,
-        env,
-        &commit,
-        &["services", "environments"],
-        crate::yaml::MAX_BYTES as u64,
-    )?;
-    let root = dir
-        .canonicalize()
-        .map_err(|e| Error::io("resolve the gitops dir", dir, e))?;
-    let tree = crate::scan::from_listing(&root, dir, files);
+    let tree = tree_at(settings, rev, env)?;
     let mut problems = Vec::new();
     let checked = crate::validate::validate(&tree, &mut problems);
     let roots = Roots {
-        gitops_dir: dir,
+        gitops_dir: &settings.gitops_dir,
         package_root: &settings.package_root,
     };
-    let then = crate::resolve::resolve(&checked, &roots, &mut problems);
-    tracing::debug!(
-        "{} Lambda service(s) at `{rev}` ({commit})",
-        then.services.len()
-    );
+    // Resolution's own problems are no reason to list everything: a deployment whose
+    // package cannot be found (a `path` package deleted since) resolves to nothing, which
+    // differs from what it is now.
+    let then = crate::resolve::resolve(&checked, &roots, &mut Vec::new());
+    tracing::debug!("{} Lambda service(s) at `{rev}`", then.services.len());
     if problems.is_empty() {
         return Ok(Changed {
             services: differing(&then, now),
@@ -63,6 +52,19 @@ pub fn since(settings: &Settings, now: &Repo, rev: &str, env: &ChildEnv) -> Resu
         services,
         invalid_at_rev: crate::problem::sorted(problems),
     })
+}
+
+/// The scan of the gitops dir's `services/` and `environments/` as `rev` has them.
+fn tree_at(settings: &Settings, rev: &str, env: &ChildEnv) -> Result<Tree, Error> {
+    let dir = &settings.gitops_dir;
+    let commit = crate::git::resolve_commit(dir, env, rev)?;
+    let tops = ["services", "environments"];
+    let max_bytes = crate::yaml::MAX_BYTES as u64;
+    let files = crate::git::files_at(dir, env, &commit, &tops, max_bytes)?;
+    let root = dir
+        .canonicalize()
+        .map_err(|e| Error::io("resolve the gitops dir", dir, e))?;
+    Ok(crate::scan::from_listing(&root, dir, files))
 }
 
 fn names(repo: &Repo) -> impl Iterator<Item = &str> {

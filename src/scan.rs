@@ -17,6 +17,9 @@
 //! that a Lambda-looking file off the layout is never silently unseen. Hidden entries
 //! (`.name`) are not part of the layout and are not walked.
 //!
+//! [`from_listing`] builds the same tree from files listed rather than walked (a git
+//! revision's, for `matrix --changed-since`).
+//!
 //! The gitops dir may be spelt any way (`.`, `./`, `repo/`, absolute, through a symlink): it
 //! is walked through its canonical path, and paths are shown under the spelling given.
 

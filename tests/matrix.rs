@@ -275,3 +275,46 @@ fn a_bump_that_deletes_the_old_path_package_lists_only_that_service() {
     tree.remove("packages/a-1.1.0.zip");
     assert_eq!(listed(&tree, "HEAD"), services(&["a"]));
 }
+
+#[test]
+fn changed_since_never_hands_the_github_token_to_git() {
+    let (tree, _repo) = three_services();
+    tree.env("staging", "c", "1.2.0", "c-staging", "staging/");
+    tree.package("packages/c-1.2.0.zip", "c 1.2.0");
+    let bin = tree.temp.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let real = String::from_utf8(
+        std::process::Command::new("sh")
+            .args(["-c", "command -v git"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let log = tree.temp.path().join("git-env");
+    std::fs::write(
+        bin.join("git"),
+        format!(
+            "#!/bin/sh\nenv >> \"{}\"\nexec {} \"$@\"\n",
+            log.display(),
+            real.trim()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(bin.join("git"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let output = tree
+        .command(&["matrix", "--changed-since", "HEAD"])
+        .env("PATH", path)
+        .env("GITHUB_TOKEN", "ghp_never_to_git")
+        .env("GH_TOKEN", "gh_never_to_git")
+        .output()
+        .unwrap();
+    let run = common::Run::from(output);
+    run.success();
+    assert_eq!(run.stdout, services(&["c"]));
+    let env = std::fs::read_to_string(&log).unwrap();
+    assert!(env.contains("GIT_TERMINAL_PROMPT=0"), "git ran: {env}");
+    assert!(!env.contains("never_to_git"), "a token reached git:\n{env}");
+}

@@ -168,11 +168,32 @@ pub enum Command {
     Promote(PromoteArgs),
     /// Validate the gitops dir and print a GitHub Actions matrix of its Lambda services:
     /// `{"include":[{"service":"…"},…]}` on one line (no network).
-    Matrix,
+    Matrix(MatrixArgs),
     /// Destroy what a service removed from the gitops repo still runs: shows the plan, asks
     /// for the service's name to be typed (or `--auto-approve`), then destroys everything
     /// in its state.
     Destroy(DestroyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MatrixArgs {
+    /// Only the services whose resolved deployments (versions, packages, settings after
+    /// overrides and templates, previews) differ from those at this git revision, and those
+    /// removed since; read through git, nothing is checked out. Needs the revision in the
+    /// clone's history (in CI: `fetch-depth: 0`).
+    #[arg(long, value_name = "REV")]
+    pub changed_since: Option<String>,
+
+    /// Group the services into at most N jobs, `{"include":[{"services":"a b c"},…]}`, each
+    /// service in exactly one (GitHub refuses a matrix of more than 256 jobs); pass a job's
+    /// `services` to `plan` or `apply --service`.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_jobs: Option<u16>,
+
+    /// Refuse (exit 1) when more than N services would be listed: a change to a shared
+    /// file must not start a run over everything by accident.
+    #[arg(long, value_name = "N")]
+    pub max_services: Option<usize>,
 }
 
 /// `destroy`: one service's state, with the backend settings `plan` and `apply` use.
@@ -318,7 +339,8 @@ pub struct PromoteArgs {
 /// What `plan` and `apply` share.
 #[derive(Debug, Args)]
 pub struct TerraformArgs {
-    /// Only this service (repeatable) [default: every Lambda service].
+    /// Only this service (repeatable, or several separated by spaces: `--service "a b"`)
+    /// [default: every Lambda service].
     #[arg(long = "service", value_name = "NAME")]
     pub services: Vec<String>,
 

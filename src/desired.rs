@@ -50,7 +50,7 @@ pub struct Repo {
     pub services: Vec<DesiredService>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DesiredService {
     pub name: String,
     /// `services/<name>/config.yaml`.
@@ -144,7 +144,7 @@ impl Serialize for DeploymentKey {
 }
 
 /// One function: what it runs, where its package comes from and what triggers it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Deployment {
     pub key: DeploymentKey,
     /// The file that declares it (the environment config or preview values).

@@ -109,6 +109,14 @@ pub enum Error {
     #[error("could not write to stdout: {0}")]
     Stdout(#[source] io::Error),
 
+    /// `matrix --changed-since`: the revision's files could not be read through git.
+    #[error(transparent)]
+    Git(#[from] crate::git::GitError),
+
+    /// `matrix --max-services`: more services would be listed than allowed.
+    #[error("the matrix would list {listed} services, more than `--max-services {max}`")]
+    TooManyServices { listed: usize, max: usize },
+
     /// The work dir: a file operation, a directory inside the checkout, its lock.
     #[error(transparent)]
     Workdir(crate::workdir::WorkdirError),
@@ -313,6 +321,10 @@ impl Error {
                 Some(format!("Lambda services: {}", backticked(known)))
             }
             Self::Workdir(error) => error.hint(),
+            Self::Git(error) => error.hint(),
+            Self::TooManyServices { .. } => Some(
+                "a change to a shared file touches every service: run over all of them on purpose by raising `--max-services`".into(),
+            ),
             Self::Terraform(error) => error.hint(),
             Self::Ci(error) => error.hint(),
             Self::Aws { hint, .. } => hint.clone(),

@@ -111,7 +111,7 @@ fn runs_offline(command: &Command) -> bool {
     matches!(
         command,
         Command::Scan { .. }
-            | Command::Matrix
+            | Command::Matrix(_)
             | Command::SetVersion(_)
             | Command::Preview {
                 command: PreviewCommand::Set(_) | PreviewCommand::Remove(_)
@@ -123,7 +123,7 @@ fn offline(command: Command, settings: &Settings) -> Result<u8, Error> {
     let done = |result: Result<(), Error>| result.map(|()| exit_code::SUCCESS);
     match command {
         Command::Scan { format } => done(commands::scan::run(settings, format.into())),
-        Command::Matrix => done(commands::matrix::run(settings)),
+        Command::Matrix(args) => done(commands::matrix::run(settings, args.into())),
         Command::SetVersion(args) => commands::set_version::run(settings, args.into()),
         Command::Preview {
             command: PreviewCommand::Set(args),
@@ -177,7 +177,7 @@ async fn online(
             commands::promote::run(settings, args.into(), progress, interrupts).await
         }
         Command::Scan { .. }
-        | Command::Matrix
+        | Command::Matrix(_)
         | Command::SetVersion(_)
         | Command::Preview { .. } => {
             unreachable!("run by `offline`")

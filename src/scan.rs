@@ -17,9 +17,13 @@
 //! that a Lambda-looking file off the layout is never silently unseen. Hidden entries
 //! (`.name`) are not part of the layout and are not walked.
 //!
+//! [`from_listing`] builds the same tree from files listed rather than walked (a git
+//! revision's, for `matrix --changed-since`).
+//!
 //! The gitops dir may be spelt any way (`.`, `./`, `repo/`, absolute, through a symlink): it
 //! is walked through its canonical path, and paths are shown under the spelling given.
 
+mod listed;
 mod position;
 
 use std::ffi::OsString;
@@ -31,6 +35,7 @@ use crate::problem::{excerpt, Problem};
 use crate::yaml::probe::{self, Look};
 use crate::yaml::{LoadError, MAX_BYTES};
 
+pub use listed::from_listing;
 pub use position::{is_yaml_name, LayoutFile};
 
 /// Directories nested deeper than this under the gitops dir are not walked: a problem.

@@ -658,6 +658,19 @@ fn the_projects_workflows_write_only_where_they_publish_a_release() {
 /// as GitHub would in each dead end; returns the exit code, stderr, the summary and what `gh`
 /// was asked.
 fn fetch_the_reviewed_plan(gh: &str) -> (i32, String, String, String) {
+    let (code, stderr, summary, asked, _) = fetch_plans(gh, "s3-notifier", &["s3-notifier"], &[]);
+    (code, stderr, summary, asked)
+}
+
+/// [`fetch_the_reviewed_plan`] for the matrix job's `services`, in a checkout holding the
+/// services `present`, with a reviewed plan of those in `planned`; also returns the
+/// services the step hands to `apply`.
+fn fetch_plans(
+    gh: &str,
+    services: &str,
+    present: &[&str],
+    planned: &[&str],
+) -> (i32, String, String, String, String) {
     let document = load(&root().join("examples/github-actions/lambda-apply.yml"));
     let step = items(document.root.get(&["jobs", "apply", "steps"]))
         .iter()
@@ -677,6 +690,17 @@ fn fetch_the_reviewed_plan(gh: &str) -> (i32, String, String, String) {
     let summary = temp.path().join("summary");
     let log = temp.path().join("gh.log");
     std::fs::write(&log, "").unwrap();
+    let checkout = temp.path().join("checkout");
+    for service in present {
+        let dir = checkout.join("services").join(service);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("config.yaml"), "deploymentType: lambda\n").unwrap();
+    }
+    std::fs::create_dir_all(&checkout).unwrap();
+    for service in planned {
+        std::fs::create_dir_all(temp.path().join("plans/plans").join(service)).unwrap();
+    }
+    let outputs = temp.path().join("outputs");
     let path = format!(
         "{}:{}",
         bin.display(),
@@ -690,8 +714,10 @@ fn fetch_the_reviewed_plan(gh: &str) -> (i32, String, String, String) {
         .env("GH_TOKEN", "t")
         .env("REPOSITORY", "your-org/gitops")
         .env("MERGED", "0123456789abcdef0123456789abcdef01234567")
-        .env("SERVICE", "s3-notifier")
+        .env("SERVICES", services)
         .env("PLANS", temp.path().join("plans"))
+        .env("GITHUB_OUTPUT", &outputs)
+        .current_dir(&checkout)
         .output()
         .unwrap();
     (
@@ -699,7 +725,28 @@ fn fetch_the_reviewed_plan(gh: &str) -> (i32, String, String, String) {
         String::from_utf8_lossy(&output.stderr).into_owned(),
         std::fs::read_to_string(&summary).unwrap_or_default(),
         std::fs::read_to_string(&log).unwrap(),
+        std::fs::read_to_string(&outputs).unwrap_or_default(),
     )
+}
+
+#[test]
+fn the_apply_example_applies_a_jobs_planned_services_and_warns_of_one_removed() {
+    let gh =
+        r#"case "$*" in *commits*) echo 7 ;; *pulls/7*) echo abc ;; *"run list"*) echo 99 ;; esac"#;
+    let (code, stderr, summary, _, outputs) = fetch_plans(gh, "a gone b", &["a", "b"], &["a", "b"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(outputs, "services=a b\n");
+    assert!(
+        stderr.contains("::warning title=gone was removed::")
+            && stderr.contains("lambda-gitops destroy --service gone"),
+        "{stderr}"
+    );
+    assert_eq!(summary, "");
+
+    let (code, stderr, _, _, outputs) = fetch_plans(gh, "a b", &["a", "b"], &["a"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("has no plan of b"), "{stderr}");
+    assert!(!outputs.contains("services="), "{outputs}");
 }
 
 #[test]

@@ -8,14 +8,17 @@
 //! decide when `apply` may skip terraform, [`handoff`] saves a reviewed plan and checks the
 //! merge job's own plan against it, [`orphans`] finds the state of services no longer
 //! declared, [`schedule`] runs several services at once, and [`edit`] checks an edit of
-//! the gitops dir before it is written.
+//! the gitops dir before it is written. For `matrix`, [`changes`] finds the services whose
+//! resolved deployments changed since a git revision and [`jobs`] groups services into jobs.
 
 pub mod applied;
+pub mod changes;
 pub mod deploy;
 pub mod destroy;
 pub mod edit;
 pub mod fingerprint;
 pub mod handoff;
+pub mod jobs;
 pub mod last_applied;
 pub mod noop;
 pub mod orphans;

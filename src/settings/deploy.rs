@@ -57,7 +57,8 @@ pub enum Handoff {
 #[derive(Debug)]
 pub struct DeploySettings {
     pub mode: Mode,
-    /// `--service` (every Lambda service when empty).
+    /// `--service`, a value holding several names split at whitespace (every Lambda service
+    /// when empty).
     pub services: Vec<String>,
     /// `--module-dir`: another module instead of the bundled one.
     pub module_dir: Option<PathBuf>,
@@ -97,12 +98,29 @@ impl DeploySettings {
             mode,
             terraform: TerraformSettings::from(&args.terraform),
             outputs: OutputFlags::from(&args.ci),
-            services: args.services,
+            services: args
+                .services
+                .iter()
+                .flat_map(|names| split_names(names))
+                .collect(),
             module_dir: args.module_dir,
             jobs: args.jobs,
             format: args.format,
             handoff,
         }
+    }
+}
+
+/// One `--service` value: the names it holds separated by whitespace (a matrix job's
+/// `services`); a blank one stays as given, to be refused as no service's name.
+fn split_names(value: &str) -> Vec<String> {
+    match value
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect::<Vec<_>>()
+    {
+        names if names.is_empty() => vec![value.to_owned()],
+        names => names,
     }
 }
 
@@ -150,5 +168,31 @@ impl From<&crate::cli::CiArgs> for crate::ci::outputs::OutputFlags {
             github_comment: args.github_comment,
             pr: args.pr,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    #[test]
+    fn a_service_value_of_several_names_is_split_and_a_blank_one_kept_to_be_refused() {
+        let cli = Cli::parse_from([
+            "lambda-gitops",
+            "plan",
+            "--service",
+            " a  b",
+            "--service",
+            "c",
+            "--service",
+            " ",
+        ]);
+        let Command::Plan { terraform, .. } = cli.command else {
+            panic!("plan")
+        };
+        let settings = DeploySettings::plan(terraform, false, None);
+        assert_eq!(settings.services, ["a", "b", "c", " "]);
     }
 }

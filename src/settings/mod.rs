@@ -5,12 +5,14 @@ use std::path::{Path, PathBuf};
 
 pub mod deploy;
 pub mod edit;
+pub mod matrix;
 
 pub use deploy::{DeploySettings, Handoff, Mode, TerraformSettings};
 pub use edit::{
     DestroySettings, PreviewSetSettings, PreviewSettings, PromoteSettings, PruneSettings,
     SetVersionSettings,
 };
+pub use matrix::MatrixSettings;
 
 pub use crate::ci::CiSettings;
 use crate::cli::{ColorChoice, GlobalArgs};

@@ -155,21 +155,8 @@ fn skip_unchanged<'p, 'a>(
                 ran.summaries.push(facts);
             }
             Some(Err(reason)) => {
-                let error = Error::StalePlan {
-                    service: name.clone(),
-                    reasons: vec![format!(
-                        "the review found no changes since the last apply, checked without terraform, and now {reason}; what would be applied was never reviewed"
-                    )],
-                };
-                eprint!("{}", crate::error::render(&error));
-                ran.code = exit_code::worst(ran.code, error.exit_code());
-                ran.failures.push(Failure {
-                    service: name.clone(),
-                    error: error.to_string(),
-                    terraform_output: Vec::new(),
-                    facts: None,
-                    applied: None,
-                });
+                ran.code = exit_code::worst(ran.code, exit_code::ERROR);
+                ran.failures.push(not_reviewed(name, &reason));
             }
             _ => to_run.push((
                 plan,
@@ -178,6 +165,25 @@ fn skip_unchanged<'p, 'a>(
         }
     }
     Ok((ran, to_run))
+}
+
+/// `apply --plan-dir`: the review found `service` unchanged since its last apply, and now
+/// it is not (`reason`). Nothing of it is applied; the error is shown as it happens.
+fn not_reviewed(service: &str, reason: &str) -> Failure {
+    let error = Error::StalePlan {
+        service: service.to_owned(),
+        reasons: vec![format!(
+            "the review found no changes since the last apply, checked without terraform, and now {reason}; what would be applied was never reviewed"
+        )],
+    };
+    eprint!("{}", crate::error::render(&error));
+    Failure {
+        service: service.to_owned(),
+        error: error.to_string(),
+        terraform_output: Vec::new(),
+        facts: None,
+        applied: None,
+    }
 }
 
 /// `plan --out-dir`/`apply --plan-dir`: the directory, when there is one.

@@ -116,6 +116,12 @@ pub enum Command {
         #[arg(long)]
         detailed_exitcode: bool,
 
+        /// Run terraform for every service, even one with nothing changed since its last
+        /// apply (the inputs and what the functions run are as they were): the plan also
+        /// refreshes every resource, so it finds drift outside the functions' code.
+        #[arg(long)]
+        refresh: bool,
+
         /// Save each service's plan in DIR/<service>/ (the plan file, the module, the
         /// variables and a manifest of every input's SHA-256), for `apply --plan-dir`.
         #[arg(long, value_name = "DIR")]

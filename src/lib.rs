@@ -150,9 +150,10 @@ async fn online(
         Command::Plan {
             terraform,
             detailed_exitcode,
+            refresh,
             out_dir,
         } => {
-            let args = DeploySettings::plan(terraform, detailed_exitcode, out_dir);
+            let args = DeploySettings::plan(terraform, detailed_exitcode, refresh, out_dir);
             commands::deploy::run(settings, args, progress, interrupts, env).await
         }
         Command::Apply {

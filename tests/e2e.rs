@@ -351,10 +351,11 @@ fn a_service_lives_through_create_noop_preview_removal_rollback_and_promotion() 
     assert_eq!(published(&reverted["life-prod"]).len(), 2);
 
     // f. Issue 9: someone raises staging's memory in the console. The scheduled drift
-    // check exits 2 and names what drifted, in Lambda terms, without the provider's
-    // read-back noise.
+    // check (`--refresh`: terraform reads every service, changed since its last apply or
+    // not — issue 21) exits 2 and names what drifted, in Lambda terms, without the
+    // provider's read-back noise.
     aws.probe(&["set-memory", "life-staging", "1024"]);
-    let drift = run(&tree, &["plan", "--detailed-exitcode"]);
+    let drift = run(&tree, &["plan", "--detailed-exitcode", "--refresh"]);
     assert_eq!(drift.code, 2, "{}\n{}", drift.stdout, drift.stderr);
     assert!(
         drift.stdout.contains("drift: staging (aws_lambda_function.this[\"staging\"]): memory_size changed outside the gitops repo: 128 → 1024, this plan reverts it"),

@@ -1234,3 +1234,208 @@ fn several_services_plan_at_once_and_each_ones_output_is_shown_whole() {
     );
     assert!(alone.stdout.contains("c: no changes"), "{}", alone.stdout);
 }
+
+/// `names`, each with staging and production functions that run in the emulator what the
+/// gitops repo declares (created there as terraform would), applied once through the fake
+/// terraform so each service has the record of its last apply.
+fn applied_services(names: &[&str]) -> (Tree, Fake) {
+    let aws = common::aws::emulator();
+    let tree = Tree::new();
+    for name in names {
+        tree.standard(name, &[]);
+    }
+    aws.ensure_buckets("us-east-1", &tree.buckets());
+    for name in names {
+        for (env, version) in [("staging", "1.1.0"), ("prod", "1.0.0")] {
+            let function = format!("{name}-{env}");
+            let zip = tree.gitops().join(format!("packages/{name}-{version}.zip"));
+            aws.probe(&["function", &function, zip.to_str().unwrap(), version]);
+            aws.probe(&["publish", &function]);
+        }
+    }
+    let fake = Fake::new(&tree);
+    fake.on_emulator(&tree, &["apply", "--auto-approve"])
+        .success();
+    fake.forget_calls();
+    (tree, fake)
+}
+
+impl Fake {
+    /// [`Fake::run`] with lambda-gitops's own AWS calls (the Lambda API included) on the
+    /// emulator.
+    fn on_emulator(&self, tree: &Tree, args: &[&str]) -> Run {
+        let mut command = tree.command(args);
+        command
+            .arg("--terraform-bin")
+            .arg(self.dir.join("terraform"))
+            .env("FAKE_DIR", &self.dir)
+            .envs(common::aws::emulator().env())
+            .stdin(std::process::Stdio::null());
+        Run::from(command.output().unwrap())
+    }
+
+    /// The directories terraform ran in since [`Fake::forget_calls`], by name.
+    fn ran_in(&self) -> Vec<String> {
+        let mut dirs: Vec<String> = std::fs::read_dir(&self.dir)
+            .unwrap()
+            .filter_map(|entry| {
+                let name = entry.unwrap().file_name().into_string().unwrap();
+                name.strip_prefix("pwd-").map(str::to_owned)
+            })
+            .collect();
+        dirs.sort();
+        dirs
+    }
+
+    /// The services terraform ran for (in their work dirs; `terraform version` runs in
+    /// the current directory, which is no service's).
+    fn ran_for(&self) -> Vec<String> {
+        let work = |dir: &String| !dir.starts_with(".tmp");
+        self.ran_in().into_iter().filter(work).collect()
+    }
+
+    fn forget_calls(&self) {
+        let _ = std::fs::remove_file(self.dir.join("calls"));
+        for dir in self.ran_in() {
+            std::fs::remove_file(self.dir.join(format!("pwd-{dir}"))).unwrap();
+        }
+    }
+}
+
+/// Issue 21: a pull request bumps one of three services. `plan` starts terraform for that
+/// one only; the other two are checked against their last apply (the inputs' fingerprint
+/// and what their functions run) and reported so in text, JSON and the comment.
+#[test]
+fn a_pr_bumping_one_of_several_services_plans_only_that_one_with_terraform() {
+    let (tree, fake) = applied_services(&["pn1-a", "pn1-b", "pn1-c"]);
+    tree.env("staging", "pn1-b", "1.2.0", "pn1-b-staging", "staging/");
+    tree.package("packages/pn1-b-1.2.0.zip", "pn1-b 1.2.0");
+    fake.plan_exits("pn1-b", 2);
+
+    let run = fake.on_emulator(&tree, &["plan", "--detailed-exitcode"]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(fake.ran_for(), ["pn1-b"], "{}", run.stderr);
+    let plans = fake
+        .calls()
+        .iter()
+        .filter(|c| c.starts_with("plan"))
+        .count();
+    assert_eq!(plans, 1, "{:?}", fake.calls());
+    for name in ["pn1-a", "pn1-c"] {
+        let line = format!("{name}: no changes since the last apply (checked without terraform)\n");
+        assert!(run.stdout.contains(&line), "{}", run.stdout);
+    }
+
+    let markdown = tree.temp.path().join("comment.md");
+    let run = fake.on_emulator(
+        &tree,
+        &[
+            "plan",
+            "--format",
+            "json",
+            "--summary-markdown",
+            markdown.to_str().unwrap(),
+        ],
+    );
+    run.success();
+    let services = run.json()["services"].as_array().unwrap().clone();
+    let checked: Vec<(&str, bool)> = services
+        .iter()
+        .map(|s| {
+            let flag = s.get("checkedWithoutTerraform") == Some(&serde_json::json!(true));
+            (s["service"].as_str().unwrap(), flag)
+        })
+        .collect();
+    assert_eq!(
+        checked,
+        [("pn1-a", true), ("pn1-b", false), ("pn1-c", true)]
+    );
+    let comment = std::fs::read_to_string(&markdown).unwrap();
+    assert!(
+        comment.contains(
+            "\n- no changes since the last apply (checked without terraform): `pn1-a`, `pn1-c`\n"
+        ),
+        "{comment}"
+    );
+    assert!(!comment.contains("`pn1-a` no changes"), "{comment}");
+    assert!(!comment.contains("### `pn1-a`"), "{comment}");
+}
+
+/// Issue 21: with nothing changed, `plan --detailed-exitcode` exits 0 without starting
+/// terraform; `plan --refresh` runs terraform for every service (what the scheduled drift
+/// workflow needs: a hand-made change outside the functions' code shows only there).
+#[test]
+fn plan_refresh_runs_terraform_for_every_service_that_nothing_changed() {
+    let (tree, fake) = applied_services(&["pn2-a", "pn2-b"]);
+    let quick = fake.on_emulator(&tree, &["plan", "--detailed-exitcode"]);
+    assert_eq!(quick.code, 0, "{}\n{}", quick.stdout, quick.stderr);
+    assert_eq!(fake.calls(), Vec::<String>::new());
+
+    let refreshed = fake.on_emulator(&tree, &["plan", "--detailed-exitcode", "--refresh"]);
+    assert_eq!(refreshed.code, 0, "{}", refreshed.stderr);
+    assert_eq!(fake.ran_for(), ["pn2-a", "pn2-b"]);
+    for name in ["pn2-a", "pn2-b"] {
+        assert!(
+            refreshed.stdout.contains(&format!("{name}: no changes\n")),
+            "{}",
+            refreshed.stdout
+        );
+    }
+    assert!(!refreshed.stdout.contains("checked without terraform"));
+}
+
+/// Issue 21: `plan --out-dir` saves the changed service's plan as before, and for the one it
+/// checked without terraform a manifest saying so. `apply --plan-dir` applies nothing to
+/// that one, and only while the same evidence holds: once its function was changed by hand
+/// it is refused as never reviewed (exit 1, naming it), and no terraform starts.
+#[test]
+fn a_service_saved_as_unchanged_is_applied_nothing_and_refused_once_that_no_longer_holds() {
+    let (tree, fake) = applied_services(&["pn3-a", "pn3-b"]);
+    tree.env("staging", "pn3-b", "1.2.0", "pn3-b-staging", "staging/");
+    tree.package("packages/pn3-b-1.2.0.zip", "pn3-b 1.2.0");
+    let dir = tree.temp.path().join("reviewed");
+    let dir_arg = dir.to_str().unwrap();
+    fake.on_emulator(&tree, &["plan", "--out-dir", dir_arg])
+        .success();
+    assert_eq!(fake.ran_for(), ["pn3-b"]);
+    assert!(dir.join("pn3-b/plan.tfplan").is_file());
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("pn3-a/manifest.json")).unwrap()).unwrap();
+    let fingerprint = saved["checkedAgainstLastApply"]["fingerprint"]
+        .as_str()
+        .unwrap();
+    assert_eq!(fingerprint.len(), 64, "{saved}");
+    assert!(!dir.join("pn3-a/plan.tfplan").exists());
+    fake.forget_calls();
+
+    let apply = [
+        "apply",
+        "--auto-approve",
+        "--plan-dir",
+        dir_arg,
+        "--service",
+        "pn3-a",
+    ];
+    let applied = fake.on_emulator(&tree, &apply);
+    applied.success();
+    assert!(
+        applied
+            .stdout
+            .contains("pn3-a: no changes since the last apply (checked without terraform)"),
+        "{}",
+        applied.stdout
+    );
+    assert_eq!(fake.calls(), Vec::<String>::new());
+
+    // Someone retags the staging function by hand: what an apply would do now was never
+    // reviewed.
+    common::aws::emulator().probe(&["tag", "pn3-a-staging", "version", "9.9.9"]);
+    let refused = fake.on_emulator(&tree, &apply);
+    assert_eq!(refused.code, 1, "{}\n{}", refused.stdout, refused.stderr);
+    assert!(
+        refused.stderr.contains("pn3-a: stale plan") && refused.stderr.contains("never reviewed"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(fake.calls(), Vec::<String>::new());
+}

@@ -16,6 +16,8 @@ use crate::ci::annotations::Annotation;
 
 /// How many previews a service's summary line names before it only counts them.
 const PREVIEWS_NAMED: usize = 10;
+/// How many services the line of those checked without terraform names before it counts.
+const SERVICES_NAMED: usize = 10;
 
 /// The run for CI renderers.
 pub fn rendering(run: &Report) -> crate::ci::Rendering {
@@ -109,9 +111,10 @@ fn summary(run: &Report) -> String {
     let mut lines: Vec<String> = run
         .summaries
         .iter()
-        .filter(|_| !quiet)
+        .filter(|facts| !quiet && !facts.checked_without_terraform)
         .map(|facts| service_line(run, facts))
         .collect();
+    lines.extend(checked_line(run));
     lines.extend(run.failures.iter().map(|f| match &f.applied {
         Some(progress) => format!(
             "{} :x: failed after {} of {} changes",
@@ -128,6 +131,32 @@ fn summary(run: &Report) -> String {
         }
     }
     out
+}
+
+/// One line for every service checked against its last apply without terraform, naming
+/// the first few: a hundred unchanged services are one line, not a hundred.
+fn checked_line(run: &Report) -> Option<String> {
+    let checked: Vec<&str> = run
+        .summaries
+        .iter()
+        .filter(|facts| facts.checked_without_terraform)
+        .map(|facts| facts.service.as_str())
+        .collect();
+    if checked.is_empty() {
+        return None;
+    }
+    let mut named: Vec<String> = checked
+        .iter()
+        .take(SERVICES_NAMED)
+        .map(|s| code(s))
+        .collect();
+    if checked.len() > SERVICES_NAMED {
+        named.push(format!("{} more", checked.len() - SERVICES_NAMED));
+    }
+    Some(format!(
+        "no changes since the last apply (checked without terraform): {}",
+        named.join(", ")
+    ))
 }
 
 /// `svc` — staging `1.0.0` → `1.1.0` (new package) · previews added `pr-7`.

@@ -458,6 +458,44 @@ fn an_empty_plan_has_no_changes() {
     assert_eq!(text(&summary), "svc: no changes\n");
 }
 
+/// Issue 21: a hundred services unchanged since their last apply are one line of the
+/// comment (the first ten named), never a line or a block each; the JSON entry and the
+/// text say which services no terraform ran for.
+#[test]
+fn services_checked_without_terraform_are_one_line_of_the_comment() {
+    let mut summaries: Vec<PlanFacts> = (1..=12)
+        .map(|n| PlanFacts {
+            checked_without_terraform: true,
+            ..PlanFacts::unchanged(&format!("svc-{n:02}"))
+        })
+        .collect();
+    summaries.push(PlanFacts::unchanged("planned"));
+    let comment = markdown(crate::report::Command::Plan, &summaries, &[]);
+    let named: Vec<String> = (1..=10).map(|n| format!("`svc-{n:02}`")).collect();
+    assert_eq!(
+        comment,
+        format!(
+            "## lambda-gitops plan: no changes\n\n- no changes since the last apply (checked without terraform): {}, 2 more\n",
+            named.join(", ")
+        )
+    );
+    assert_eq!(
+        text(&summaries[0]),
+        "svc-01: no changes since the last apply (checked without terraform)\n"
+    );
+    let report = Report {
+        command: crate::report::Command::Plan,
+        summaries: &summaries,
+        failures: &[],
+        error: None,
+        plan_outputs: &[],
+        exit_code: 0,
+    };
+    let json: Value = serde_json::from_str(&crate::report::json::json(&report)).unwrap();
+    assert_eq!(json["services"][0]["checkedWithoutTerraform"], true);
+    assert_eq!(json["services"][12].get("checkedWithoutTerraform"), None);
+}
+
 /// Strings a hostile config (or a state written by one) could put in front of a reviewer.
 const HOSTILE: [&str; 12] = [
     "[click](https://evil.example)",

@@ -113,6 +113,12 @@ fn environment_keys_piece(
 
 /// The human report of one service's plan (or, `applied`, of what its apply did).
 pub fn text(facts: &PlanFacts, applied: bool) -> String {
+    if facts.checked_without_terraform {
+        return format!(
+            "{}: no changes since the last apply (checked without terraform)\n",
+            facts.service
+        );
+    }
     if !facts.has_changes {
         let mut out = format!("{}: no changes\n", facts.service);
         out.push_str(&drift_lines(facts));

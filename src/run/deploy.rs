@@ -3,8 +3,8 @@
 //! sharing one state are refused, the checks before terraform run once
 //! (`aws/preflight.rs`: credentials, and with the bundled module each distinct bucket) and
 //! the work dir is locked for the whole run. A service with nothing changed since its last
-//! apply is reported without terraform ([`super::noop`]); the others run through
-//! [`super::services`].
+//! apply is reported without terraform ([`super::noop`]) — by `plan` too, unless
+//! `--refresh` — the others run through [`super::services`].
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -15,13 +15,13 @@ use crate::exit_code;
 use crate::process::child_env::ChildEnv;
 use crate::process::interrupts::Interrupts;
 use crate::report::format::Format;
-use crate::report::PlanFacts;
+use crate::report::{Failure, PlanFacts};
+use crate::run::handoff;
 use crate::run::last_applied::LastApplied;
-use crate::run::noop::Decision;
 use crate::run::prepare::ServicePlan;
 use crate::run::runner::RunnerSettings;
 use crate::run::services::{Ran, ToRun};
-use crate::settings::{DeploySettings, Settings};
+use crate::settings::{DeploySettings, Handoff, Mode, Settings};
 use crate::terminal::progress::Progress;
 use crate::workdir::WorkRoot;
 
@@ -76,13 +76,18 @@ async fn run_prepared(
     interrupts: Interrupts,
     env: ChildEnv,
 ) -> Result<Ran, Error> {
+    // A service saved as unchanged names the commit reviewed, as a saved plan does.
+    let commit = match &args.handoff {
+        Handoff::Save(_) => handoff::gitops_commit(&settings.gitops_dir, &env),
+        _ => None,
+    };
     // Providers: one plugin cache for every work dir and run, a mirror when one is given.
     let terraform_env = super::setup::terraform_env(settings, &args.terraform, env)?;
     let terraform_path = crate::terraform::binary::find(args.terraform.terraform_bin.as_deref())?;
-    // `apply` with nothing changed since the last apply starts no terraform at all.
+    // Nothing changed since the last apply: no terraform at all.
     let last_applied =
         super::last_applied::for_services(settings, args, prepared, &terraform_path).await;
-    let (mut ran, to_run) = skip_unchanged(args, prepared, last_applied)?;
+    let (mut ran, to_run) = skip_unchanged(args, prepared, last_applied, commit)?;
     if to_run.is_empty() {
         return Ok(ran);
     }
@@ -105,38 +110,74 @@ async fn run_prepared(
     Ok(ran)
 }
 
-/// Services whose last apply is what this run would do are reported as declared; the
-/// others are returned to run.
+/// Services whose last apply is what this run would do are reported as declared (with
+/// `--out-dir`, saved as such); a service the review found unchanged and that no longer is
+/// fails; the others are returned to run — with their last apply's record for `apply`
+/// only, as `plan` leaves the record alone.
 fn skip_unchanged<'p, 'a>(
     args: &DeploySettings,
     prepared: &'p [ServicePlan<'a>],
     last_applied: Vec<Option<LastApplied>>,
+    commit: Option<String>,
 ) -> Result<(Ran, Vec<ToRun<'p, 'a>>), Error> {
     let mut ran = Ran::default();
     let mut to_run = Vec::new();
     for (plan, last) in prepared.iter().zip(last_applied) {
-        match last {
-            Some(last) if last.decision == Decision::Skip => {
-                let name = &plan.service.name;
+        let name = &plan.service.name;
+        match last.as_ref().map(LastApplied::skips) {
+            Some(Ok(true)) => {
+                let last = last.expect("a decision has its record");
                 tracing::info!(
                     "{name}: no changes since the last apply ({}); terraform not started",
                     last.store.location()
                 );
-                if args.format == Format::Text {
-                    super::print(&format!("{name}: no changes since the last apply\n"))?;
+                if let Handoff::Save(dir) = &args.handoff {
+                    let saved =
+                        handoff::save_unchanged(dir, name, &last.fingerprint, commit.clone())?;
+                    tracing::info!("{name}: saved as unchanged in `{}`", saved.display());
                 }
-                ran.summaries.push(PlanFacts::as_declared(name, &plan.vars));
+                let facts = PlanFacts::checked_against_last_apply(name, &plan.vars);
+                if args.format == Format::Text {
+                    super::print(&crate::report::text::text(&facts, false))?;
+                }
+                ran.summaries.push(facts);
             }
-            last => to_run.push((plan, last)),
+            Some(Err(reason)) => {
+                ran.code = exit_code::worst(ran.code, exit_code::ERROR);
+                ran.failures.push(not_reviewed(name, &reason));
+            }
+            _ => to_run.push((
+                plan,
+                last.filter(|_| matches!(args.mode, Mode::Apply { .. })),
+            )),
         }
     }
     Ok((ran, to_run))
 }
 
+/// `apply --plan-dir`: the review found `service` unchanged since its last apply, and now
+/// it is not (`reason`). Nothing of it is applied; the error is shown as it happens.
+fn not_reviewed(service: &str, reason: &str) -> Failure {
+    let error = Error::StalePlan {
+        service: service.to_owned(),
+        reasons: vec![format!(
+            "the review found no changes since the last apply, checked without terraform, and now {reason}; what would be applied was never reviewed"
+        )],
+    };
+    eprint!("{}", crate::error::render(&error));
+    Failure {
+        service: service.to_owned(),
+        error: error.to_string(),
+        terraform_output: Vec::new(),
+        facts: None,
+        applied: None,
+    }
+}
+
 /// `plan --out-dir`/`apply --plan-dir`: the directory, when there is one.
 pub fn plan_dir(args: &DeploySettings) -> Option<&PathBuf> {
     match &args.handoff {
-        crate::settings::Handoff::Save(dir) | crate::settings::Handoff::Apply(dir) => Some(dir),
-        crate::settings::Handoff::None => None,
+        Handoff::Save(dir) | Handoff::Apply(dir) => Some(dir),
+        Handoff::None => None,
     }
 }

@@ -1,10 +1,12 @@
-//! `apply`'s record of what it last did, around terraform: before a run, per service, the
-//! record is read and the no-op decision made ([`super::noop`]); before terraform may change
-//! anything the record goes; after a successful apply a new one is written.
+//! `apply`'s record of what it last did, around terraform: before a `plan` or `apply`, per
+//! service, the record is read and the no-op decision made ([`super::noop`]); before
+//! terraform may change anything the record goes; after a successful apply a new one is
+//! written. `plan` only reads it.
 
 use crate::error::Error;
 use crate::run::applied;
 use crate::run::fingerprint;
+use crate::run::handoff;
 use crate::run::noop::{self, Decision};
 use crate::run::prepare::ServicePlan;
 use crate::settings::{DeploySettings, Handoff, Mode, Settings};
@@ -17,37 +19,69 @@ pub struct LastApplied {
     pub decision: Decision,
     /// A record was read: it goes before terraform runs.
     pub recorded: bool,
+    /// `apply --plan-dir`: the review found the service unchanged since its last apply,
+    /// checked without terraform against these inputs (their fingerprint).
+    pub reviewed_unchanged: Option<String>,
 }
 
-/// For `apply`: per service, where its last apply is recorded and whether this one can be
-/// skipped. `None` for `plan`, and for `--module-dir` (another module's resources are not
-/// known to be the functions checked).
+impl LastApplied {
+    /// Terraform need not start: nothing changed since the last apply — and with `--plan-dir`,
+    /// that is what the review found. `Err`: the review found the service unchanged, and that
+    /// no longer holds (why).
+    pub fn skips(&self) -> Result<bool, String> {
+        let Some(reviewed) = &self.reviewed_unchanged else {
+            return Ok(self.decision == Decision::Skip);
+        };
+        match &self.decision {
+            Decision::Run(reason) => Err(reason.clone()),
+            Decision::Skip if *reviewed != self.fingerprint => {
+                Err("the inputs changed since the review".into())
+            }
+            Decision::Skip => Ok(true),
+        }
+    }
+}
+
+/// For `plan` and `apply`: per service, where its last apply is recorded and whether
+/// terraform can be skipped. `None` for `--module-dir` (another module's resources are not
+/// known to be the functions checked) and for `plan --refresh` (it runs terraform anyway).
 pub async fn for_services(
     settings: &Settings,
     args: &DeploySettings,
     prepared: &[ServicePlan<'_>],
     terraform: &std::path::Path,
 ) -> Vec<Option<LastApplied>> {
-    let Mode::Apply { refresh, .. } = args.mode else {
-        return prepared.iter().map(|_| None).collect();
-    };
-    if args.module_dir.is_some() {
+    let plan_refresh = matches!(args.mode, Mode::Plan { refresh: true, .. });
+    if args.module_dir.is_some() || plan_refresh {
         return prepared.iter().map(|_| None).collect();
     }
     let client = crate::aws::lambda_client(&settings.aws_region).await;
-    let given = if refresh {
-        Some("`--refresh`")
-    } else if matches!(args.handoff, Handoff::Apply(_)) {
-        // The reviewed plan is applied as it is, or refused as stale.
-        Some("`--plan-dir`")
-    } else {
-        None
-    };
     crate::run::schedule::run_all(
         prepared,
         prepared.len(),
         || false,
-        |plan| for_service(settings, args, plan, terraform, &client, given),
+        |plan| async {
+            let reviewed = match &args.handoff {
+                Handoff::Apply(dir) => handoff::reviewed_fingerprint(dir, &plan.service.name),
+                _ => None,
+            };
+            let given = if reviewed.is_some() {
+                // Nothing was planned for review: the same evidence must hold now.
+                None
+            } else if args.mode.refresh() {
+                Some("`--refresh`")
+            } else if matches!(args.handoff, Handoff::Apply(_)) {
+                // The reviewed plan is applied as it is, or refused as stale.
+                Some("`--plan-dir`")
+            } else {
+                None
+            };
+            let last = for_service(settings, args, plan, terraform, &client, given).await;
+            last.map(|last| LastApplied {
+                reviewed_unchanged: reviewed,
+                ..last
+            })
+        },
     )
     .await
 }
@@ -105,6 +139,7 @@ async fn for_service(
         fingerprint,
         decision,
         recorded,
+        reviewed_unchanged: None,
     })
 }
 

@@ -28,9 +28,9 @@ pub async fn run(
     }
     let result = match args.mode {
         // Drift is a change: the plan reverts it (and the report names it).
-        Mode::Plan { detailed_exitcode } if detailed_exitcode && summary.has_changes => {
-            exit_code::CHANGES
-        }
+        Mode::Plan {
+            detailed_exitcode, ..
+        } if detailed_exitcode && summary.has_changes => exit_code::CHANGES,
         Mode::Plan { .. } => exit_code::SUCCESS,
         Mode::Apply { .. } if !summary.has_changes => exit_code::SUCCESS,
         Mode::Apply { auto_approve, .. } => {

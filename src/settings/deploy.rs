@@ -14,6 +14,8 @@ use crate::terraform::backend::BackendSettings;
 pub enum Mode {
     Plan {
         detailed_exitcode: bool,
+        /// `--refresh`: run terraform even when nothing changed since the last apply.
+        refresh: bool,
     },
     Apply {
         auto_approve: bool,
@@ -27,6 +29,13 @@ impl Mode {
         match self {
             Mode::Plan { .. } => crate::report::Command::Plan,
             Mode::Apply { .. } => crate::report::Command::Apply,
+        }
+    }
+
+    /// `--refresh`: terraform runs for every service, changed or not.
+    pub fn refresh(self) -> bool {
+        match self {
+            Mode::Plan { refresh, .. } | Mode::Apply { refresh, .. } => refresh,
         }
     }
 
@@ -73,10 +82,19 @@ pub struct DeploySettings {
 }
 
 impl DeploySettings {
-    /// `plan`, with `--detailed-exitcode` and `--out-dir`.
-    pub fn plan(args: TerraformArgs, detailed_exitcode: bool, out_dir: Option<PathBuf>) -> Self {
+    /// `plan`, with `--detailed-exitcode`, `--refresh` and `--out-dir`.
+    pub fn plan(
+        args: TerraformArgs,
+        detailed_exitcode: bool,
+        refresh: bool,
+        out_dir: Option<PathBuf>,
+    ) -> Self {
         let handoff = out_dir.map_or(Handoff::None, Handoff::Save);
-        Self::resolve(args, Mode::Plan { detailed_exitcode }, handoff)
+        let mode = Mode::Plan {
+            detailed_exitcode,
+            refresh,
+        };
+        Self::resolve(args, mode, handoff)
     }
 
     /// `apply`, with `--auto-approve`, `--refresh` and `--plan-dir`.
@@ -192,7 +210,7 @@ mod tests {
         let Command::Plan { terraform, .. } = cli.command else {
             panic!("plan")
         };
-        let settings = DeploySettings::plan(terraform, false, None);
+        let settings = DeploySettings::plan(terraform, false, false, None);
         assert_eq!(settings.services, ["a", "b", "c", " "]);
     }
 }

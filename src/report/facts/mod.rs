@@ -135,6 +135,10 @@ pub struct PlanFacts {
     pub foreign: Vec<ForeignChange>,
     /// After an apply: the old versions deleted. `None` for a plan.
     pub version_cleanup: Option<VersionCleanup>,
+    /// No terraform ran: the inputs are those of the last apply and every function runs
+    /// what is declared (`run/noop.rs`). Only present when true.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub checked_without_terraform: bool,
 }
 
 impl PlanFacts {
@@ -154,6 +158,16 @@ impl PlanFacts {
             warnings: Vec::new(),
             foreign: Vec::new(),
             version_cleanup: None,
+            checked_without_terraform: false,
+        }
+    }
+
+    /// A service with nothing changed since its last apply, checked without terraform:
+    /// every deployment as declared.
+    pub fn checked_against_last_apply(service: &str, vars: &crate::render::TfVars) -> Self {
+        Self {
+            checked_without_terraform: true,
+            ..Self::as_declared(service, vars)
         }
     }
 

@@ -28,17 +28,23 @@
 //!              /lambda-gitops.tfvars.json
 //!              /module/<file>          the module as terraform read it
 //! ```
+//!
+//! A service `plan` found unchanged since its last apply without starting terraform has no
+//! plan to save: its manifest records that check instead ([`unchanged`]), and `apply
+//! --plan-dir` applies nothing to it, or refuses it when that check no longer holds.
 
 mod compare;
 mod manifest;
 mod plan_file;
 mod provenance;
 mod save;
+mod unchanged;
 mod verify;
 
 pub use compare::Difference;
 pub use manifest::{config_hashes, provider_versions, Inputs, Manifest};
 pub use save::{forget, gitops_commit, save, Planned};
+pub use unchanged::{reviewed_fingerprint, save_unchanged};
 pub use verify::{load, plan_reviewed, stale_if_state_moved_on, state_moved_on, Saved};
 
 use crate::hash::Hasher;

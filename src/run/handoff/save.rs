@@ -65,7 +65,7 @@ pub fn save(dir: &Path, planned: &Planned) -> Result<PathBuf, Error> {
 
 /// Removes an earlier save at `target`; refuses a directory that holds anything else, and
 /// anything that is not a directory.
-fn clear(target: &Path) -> Result<(), Error> {
+pub(super) fn clear(target: &Path) -> Result<(), Error> {
     let refuse = |message: String| Error::PlanDir {
         path: target.to_path_buf(),
         message,

@@ -174,6 +174,11 @@ pub fn load(dir: &Path, service: &str) -> Result<Saved, Error> {
     }
     let within = |message: String| refuse(format!("{service}: {message}"));
     let text = read_inside(&service_dir, MANIFEST, MANIFEST_LIMIT).map_err(within)?;
+    if serde_json::from_slice::<super::unchanged::UnchangedManifest>(&text).is_ok() {
+        return Err(within(
+            "it was checked against its last apply without terraform: no plan was saved".into(),
+        ));
+    }
     let manifest: Manifest = serde_json::from_slice(&text).map_err(|e| {
         within(format!(
             "`{MANIFEST}` is not a manifest: {}",

@@ -422,10 +422,19 @@ def bench_fleet(binary, scratch, rounds, env, services=30, previews=2):
     tf = ["--terraform-bin", wrapper]
 
     def counted(argv):
+        """Wall time, terraform commands started, and lambda-gitops's own peak RSS (KiB:
+        its rusage from wait4, which leaves its children out)."""
         open(log, "w").close()
-        seconds = timed(argv, env=run_env)
+        start = time.perf_counter()
+        child = subprocess.Popen(argv, env=run_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - start
+        code = os.waitstatus_to_exitcode(status)
+        if code not in (0, 2):
+            sys.stderr.write(child.stderr.read().decode(errors="replace")[-4000:])
+            raise SystemExit(f"{argv[0]} exited {code}")
         lines = open(log).read().split()
-        return seconds, sum(1 for line in lines if line != "version")
+        return seconds, sum(1 for line in lines if line != "version"), usage.ru_maxrss
 
     results = {}
     try:
@@ -448,10 +457,10 @@ def bench_fleet(binary, scratch, rounds, env, services=30, previews=2):
                 "apply, every service": [*base[:1], "apply", *base[1:], *tf, "--auto-approve"],
             }
             for name, argv in runs.items():
-                seconds, processes = counted(argv)
-                results.setdefault(name, []).append((seconds, processes))
-                print(f"  fleet round {round_ + 1}: {name:<34} {seconds:6.2f} s, {processes} terraform commands",
-                      file=sys.stderr)
+                seconds, processes, peak = counted(argv)
+                results.setdefault(name, []).append((seconds, processes, peak))
+                print(f"  fleet round {round_ + 1}: {name:<34} {seconds:6.2f} s, {processes} terraform commands, "
+                      f"{peak / 1024:.0f} MiB", file=sys.stderr)
         listed = subprocess.run([*base[:1], "matrix", *base[1:], "--changed-since", "HEAD~1"], env=run_env,
                                 stdout=subprocess.PIPE, check=True).stdout.decode().strip()
     finally:
@@ -460,17 +469,19 @@ def bench_fleet(binary, scratch, rounds, env, services=30, previews=2):
 
 
 def fleet_section(results, changed, listed, rounds, services, previews):
-    one = statistics.median(s for s, _ in results["plan --service (the changed one)"])
+    one = statistics.median(s for s, _, _ in results["plan --service (the changed one)"])
+    one_peak = max(m for _, _, m in results["plan --service (the changed one)"])
     rows = ""
     for name, values in results.items():
-        seconds = statistics.median(s for s, _ in values)
-        processes = max(p for _, p in values)
+        seconds = statistics.median(s for s, _, _ in values)
+        processes = max(p for _, p, _ in values)
+        peak = max(m for _, _, m in values)
         ratio = f"{seconds / one:.2f}×" if name.startswith("plan") else "—"
-        rows += f"| {name} | {seconds:.2f} s | {processes} | {ratio} |\n"
+        rows += f"| {name} | {seconds:.2f} s | {processes} | {ratio} | {peak / 1024:.0f} MiB ({peak / one_peak:.2f}×) |\n"
     return (f"{services} services × {previews} previews, applied once; then each round a commit bumps the "
             f"staging version of `{changed}`. Medians of {rounds} rounds; terraform commands counted through a "
             f"`--terraform-bin` wrapper (`version` left out).\n\n"
-            "| run | time | terraform commands | vs `plan --service` of the changed one |\n|---|---|---|---|\n"
+            "| run | time | terraform commands | vs `plan --service` of the changed one | lambda-gitops's peak memory (vs that plan) |\n|---|---|---|---|---|\n"
             + rows + f"\n`matrix --changed-since HEAD~1` listed: `{listed}`\n")
 
 

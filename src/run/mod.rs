@@ -23,6 +23,7 @@ pub mod last_applied;
 pub mod noop;
 pub mod orphans;
 pub mod prepare;
+pub mod promote;
 pub mod prune;
 pub mod repo;
 pub mod runner;

@@ -453,6 +453,7 @@ def bench_fleet(binary, scratch, rounds, env, services=30, previews=2):
             runs = {
                 "plan, every service": [*base[:1], "plan", *base[1:], *tf],
                 "plan --service (the changed one)": [*base[:1], "plan", *base[1:], *tf, "--service", changed],
+                "plan --refresh, every service (terraform for each)": [*base[:1], "plan", *base[1:], *tf, "--refresh"],
                 "matrix --changed-since HEAD~1": [*base[:1], "matrix", *base[1:], "--changed-since", "HEAD~1"],
                 "apply, every service": [*base[:1], "apply", *base[1:], *tf, "--auto-approve"],
             }
@@ -481,7 +482,7 @@ def fleet_section(results, changed, listed, rounds, services, previews):
     return (f"{services} services × {previews} previews, applied once; then each round a commit bumps the "
             f"staging version of `{changed}`. Medians of {rounds} rounds; terraform commands counted through a "
             f"`--terraform-bin` wrapper (`version` left out).\n\n"
-            "| run | time | terraform commands | vs `plan --service` of the changed one | lambda-gitops's peak memory (vs that plan) |\n|---|---|---|---|---|\n"
+            "| run | time | terraform commands | vs `plan --service` of the changed one | the run's peak memory, largest process (vs that plan) |\n|---|---|---|---|---|\n"
             + rows + f"\n`matrix --changed-since HEAD~1` listed: `{listed}`\n")
 
 

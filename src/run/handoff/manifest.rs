@@ -1,6 +1,7 @@
 //! The manifest of a saved plan: what `plan --out-dir` records of the inputs that shaped it
 //! (each by SHA-256), and the shapes a manifest read back must have.
 
+use super::refusal::Refusal;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -140,7 +141,7 @@ pub(super) fn lock_selections(lock: &str) -> BTreeMap<String, (String, Vec<Strin
 /// A manifest's values are of the shapes lambda-gitops writes.
 /// The versions and the commit are of the shapes lambda-gitops writes: they reach messages
 /// and the log, where a line break could pass for a CI workflow command.
-fn check_versions(manifest: &Manifest) -> Result<(), String> {
+fn check_versions(manifest: &Manifest) -> Result<(), Refusal> {
     let version = |text: &str| {
         (1..=64).contains(&text.len())
             && text
@@ -159,24 +160,21 @@ fn check_versions(manifest: &Manifest) -> Result<(), String> {
         && commit;
     match fine {
         true => Ok(()),
-        false => Err(
-            "its manifest holds a version, provider or commit lambda-gitops never writes".into(),
-        ),
+        false => Err(Refusal::ManifestValues),
     }
 }
 
-pub(super) fn check_manifest(manifest: &Manifest, service: &str) -> Result<(), String> {
+pub(super) fn check_manifest(manifest: &Manifest, service: &str) -> Result<(), Refusal> {
     if manifest.schema_version != SCHEMA_VERSION {
-        return Err(format!(
-            "its manifest is schema version {}; this lambda-gitops reads {SCHEMA_VERSION}",
-            manifest.schema_version
-        ));
+        return Err(Refusal::Schema {
+            found: manifest.schema_version,
+            reads: SCHEMA_VERSION,
+        });
     }
     if manifest.service != service {
-        return Err(format!(
-            "its manifest is for `{}`",
-            crate::problem::excerpt(&manifest.service)
-        ));
+        return Err(Refusal::OtherService(crate::problem::excerpt(
+            &manifest.service,
+        )));
     }
     check_versions(manifest)?;
     let inputs = &manifest.inputs;
@@ -188,10 +186,7 @@ pub(super) fn check_manifest(manifest: &Manifest, service: &str) -> Result<(), S
         .chain([&inputs.variables, &inputs.plan]);
     for hash in hashes {
         if !is_hex64(hash) {
-            return Err(format!(
-                "its manifest holds `{}` where a SHA-256 belongs",
-                crate::problem::excerpt(hash)
-            ));
+            return Err(Refusal::NotAHash(crate::problem::excerpt(hash)));
         }
     }
     for name in inputs.module.keys() {
@@ -202,18 +197,12 @@ pub(super) fn check_manifest(manifest: &Manifest, service: &str) -> Result<(), S
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
         if !plain {
-            return Err(format!(
-                "its manifest names a module file `{}`",
-                crate::problem::excerpt(name)
-            ));
+            return Err(Refusal::ModuleFile(crate::problem::excerpt(name)));
         }
     }
     for key in &inputs.adopted_log_groups {
         if DeploymentKey::parse(key).is_none() {
-            return Err(format!(
-                "its manifest names a deployment `{}`",
-                crate::problem::excerpt(key)
-            ));
+            return Err(Refusal::Deployment(crate::problem::excerpt(key)));
         }
     }
     Ok(())

@@ -37,6 +37,7 @@ mod compare;
 mod manifest;
 mod plan_file;
 mod provenance;
+pub mod refusal;
 mod save;
 mod unchanged;
 mod verify;

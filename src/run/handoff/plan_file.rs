@@ -9,6 +9,7 @@
 //! kept) and the previous run's state is not unzipped at all. A zip bomb is refused when it
 //! crosses a limit, never read whole.
 
+use super::refusal::Refusal;
 use std::collections::BTreeMap;
 use std::io::{BufReader, Read, Seek};
 
@@ -61,22 +62,16 @@ impl Budget {
         UNZIPPED_LIMIT.saturating_sub(self.unzipped)
     }
 
-    fn count(&mut self, bytes: u64, held: bool) -> Result<(), String> {
+    fn count(&mut self, bytes: u64, held: bool) -> Result<(), Refusal> {
         self.unzipped += bytes;
         if held {
             self.held += bytes;
         }
         if self.unzipped > UNZIPPED_LIMIT {
-            return Err(format!(
-                "it unzips to more than {} MiB",
-                UNZIPPED_LIMIT >> 20
-            ));
+            return Err(Refusal::UnzipsPast(UNZIPPED_LIMIT >> 20));
         }
         if self.held > HELD_LIMIT {
-            return Err(format!(
-                "its plan and configuration unzip to more than {} MiB",
-                HELD_LIMIT >> 20
-            ));
+            return Err(Refusal::HoldsPast(HELD_LIMIT >> 20));
         }
         Ok(())
     }
@@ -84,8 +79,8 @@ impl Budget {
 
 impl PlanFile {
     /// Reads a plan file (the caller opened a regular file, bounded by [`FILE_LIMIT`]).
-    pub fn read(file: impl Read + Seek) -> Result<PlanFile, String> {
-        let not_a_plan = |e: zip::result::ZipError| format!("not a terraform plan file: {e}");
+    pub fn read(file: impl Read + Seek) -> Result<PlanFile, Refusal> {
+        let not_a_plan = |e: zip::result::ZipError| Refusal::NotAPlanFile(e.to_string());
         let mut archive = zip::ZipArchive::new(BufReader::new(file)).map_err(not_a_plan)?;
         let mut plan = PlanFile::default();
         let mut budget = Budget::default();
@@ -104,44 +99,36 @@ impl PlanFile {
             plan.keep(&name, bytes)?;
         }
         if plan.tfplan.is_empty() {
-            return Err("it has no plan (`tfplan`)".into());
+            return Err(Refusal::NoPlan);
         }
         Ok(plan)
     }
 
     /// Files one held entry where it belongs; an entry a plan of the bundled module never
     /// holds is refused.
-    fn keep(&mut self, name: &str, bytes: Vec<u8>) -> Result<(), String> {
+    fn keep(&mut self, name: &str, bytes: Vec<u8>) -> Result<(), Refusal> {
         match name {
             "tfplan" if bytes.len() as u64 > TFPLAN_LIMIT => {
-                return Err(format!(
-                    "its plan (`tfplan`) unzips to more than {} MiB",
-                    TFPLAN_LIMIT >> 20
-                ))
+                return Err(Refusal::PlanPast(TFPLAN_LIMIT >> 20))
             }
             "tfplan" => self.tfplan = bytes,
             ".terraform.lock.hcl" => self.lock = Some(bytes),
             "tfconfig/modules.json" => {
-                let modules: serde_json::Value = serde_json::from_slice(&bytes)
-                    .map_err(|_| "its module manifest is not JSON".to_owned())?;
+                let modules: serde_json::Value =
+                    serde_json::from_slice(&bytes).map_err(|_| Refusal::ModulesNotJson)?;
                 // `[{"Key": "", "Dir": "."}]`: the root module alone.
                 let only_root = modules
                     .as_array()
                     .is_some_and(|m| m.iter().all(|m| m["Key"] == "" && m["Dir"] == "."));
                 if !only_root {
-                    return Err("it calls modules lambda-gitops does not write".into());
+                    return Err(Refusal::CallsModules);
                 }
             }
             other => match other.strip_prefix("tfconfig/m-/") {
                 Some(file) => {
                     self.config.insert(file.to_owned(), bytes);
                 }
-                None => {
-                    return Err(format!(
-                        "it holds `{}`, which a plan of lambda-gitops's module does not",
-                        crate::problem::excerpt(other)
-                    ))
-                }
+                None => return Err(Refusal::ForeignEntry(crate::problem::excerpt(other))),
             },
         }
         Ok(())
@@ -149,7 +136,7 @@ impl PlanFile {
 }
 
 /// One entry kept in memory, within both limits.
-fn read_held(entry: &mut impl Read, name: &str, budget: &mut Budget) -> Result<Vec<u8>, String> {
+fn read_held(entry: &mut impl Read, name: &str, budget: &mut Budget) -> Result<Vec<u8>, Refusal> {
     let cap = budget
         .unzipped_left()
         .min(HELD_LIMIT.saturating_sub(budget.held));
@@ -157,21 +144,24 @@ fn read_held(entry: &mut impl Read, name: &str, budget: &mut Budget) -> Result<V
     entry
         .take(cap + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| format!("its entry `{}`: {e}", crate::problem::excerpt(name)))?;
+        .map_err(|e| Refusal::Entry {
+            name: crate::problem::excerpt(name),
+            reason: e.to_string(),
+        })?;
     budget.count(bytes.len() as u64, true)?;
     Ok(bytes)
 }
 
 /// The prior state's lineage and serial, parsed as the entry streams: nothing else of it is
 /// kept.
-fn read_state_meta(entry: &mut impl Read, budget: &mut Budget) -> Result<StateMeta, String> {
+fn read_state_meta(entry: &mut impl Read, budget: &mut Budget) -> Result<StateMeta, Refusal> {
     let mut counted = CountingReader {
         inner: entry.take(budget.unzipped_left() + 1),
         count: 0,
     };
     let parsed: Result<StateMeta, _> = serde_json::from_reader(BufReader::new(&mut counted));
     budget.count(counted.count, false)?;
-    parsed.map_err(|_| "its prior state (`tfstate`) is not a terraform state".into())
+    parsed.map_err(|_| Refusal::NotAState)
 }
 
 struct CountingReader<R> {
@@ -314,14 +304,19 @@ mod tests {
             &[("tfplan", b"\x08\x03")],
             &[("tfconfig/m-/a.tf", HELD_LIMIT + (1 << 20))],
         );
-        let error = PlanFile::read(held.reopen().unwrap()).unwrap_err();
+        let error = PlanFile::read(held.reopen().unwrap())
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("unzip to more than 64 MiB"), "{error}");
         let bomb = archive(&[("tfplan", b"\x08\x03")], &[("tfstate", 8 << 20)]);
-        let error = PlanFile::read(bomb.reopen().unwrap()).unwrap_err();
+        let error = PlanFile::read(bomb.reopen().unwrap())
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("is not a terraform state"), "{error}");
         let foreign = archive(&[("tfplan", b"\x08\x03"), ("evil.sh", b"")], &[]);
         assert!(PlanFile::read(foreign.reopen().unwrap())
             .unwrap_err()
+            .to_string()
             .contains("holds `evil.sh`"));
     }
 

@@ -7,6 +7,7 @@
 //! (5), the addresses it forces to be replaced (16), whether it errored (20) and its backend
 //! (13: type, configuration as MessagePack, workspace).
 
+use super::refusal::Refusal;
 use std::collections::BTreeMap;
 
 use super::manifest::lock_selections;
@@ -20,13 +21,13 @@ const REPLACE_BY_REQUEST: u64 = 2;
 /// The saved plan is a normal plan of the whole configuration: not a destroy or
 /// refresh-only plan, no `-target`, no `-replace`, not errored. Only `lambda-gitops destroy`
 /// applies a destroy, and only from a plan it makes itself.
-pub fn check_intent(plan: &PlanFile) -> Result<(), String> {
-    let fields = protobuf_fields(&plan.tfplan).ok_or("its plan (`tfplan`) cannot be read")?;
+pub fn check_intent(plan: &PlanFile) -> Result<(), Refusal> {
+    let fields = protobuf_fields(&plan.tfplan).ok_or(Refusal::PlanUnreadable)?;
     match varint_field(&fields, 17) {
         0 => {}
-        1 => return Err("it is a destroy plan (`plan -destroy`); only `lambda-gitops destroy` destroys, from a plan it makes itself".into()),
-        2 => return Err("it is a refresh-only plan (`plan -refresh-only`), which lambda-gitops never makes".into()),
-        other => return Err(format!("it was made in an unknown mode ({other})")),
+        1 => return Err(Refusal::Destroy),
+        2 => return Err(Refusal::RefreshOnly),
+        other => return Err(Refusal::UnknownMode(other)),
     }
     let listed = |number: u32| -> Vec<String> {
         bytes_fields(&fields, number)
@@ -36,16 +37,13 @@ pub fn check_intent(plan: &PlanFile) -> Result<(), String> {
     };
     let targets = listed(5);
     if !targets.is_empty() {
-        return Err(format!(
-            "it targets {} (`-target`); lambda-gitops applies only whole plans",
-            crate::problem::backticked(&targets)
-        ));
+        return Err(Refusal::Targets(targets));
     }
     // `-replace` shows as the reason of a resource change (12 = REPLACE_BY_REQUEST): terraform
     // does not keep the list (16) in the file it writes.
     let mut replaced = listed(16);
     for change in bytes_fields(&fields, 3) {
-        let change = protobuf_fields(change).ok_or("its plan (`tfplan`) cannot be read")?;
+        let change = protobuf_fields(change).ok_or(Refusal::PlanUnreadable)?;
         if varint_field(&change, 12) == REPLACE_BY_REQUEST {
             let address = bytes_fields(&change, 13)
                 .first()
@@ -55,13 +53,10 @@ pub fn check_intent(plan: &PlanFile) -> Result<(), String> {
         }
     }
     if !replaced.is_empty() {
-        return Err(format!(
-            "it forces the replacement of {} (`-replace`), which lambda-gitops never asks for",
-            crate::problem::backticked(&replaced)
-        ));
+        return Err(Refusal::Replaces(replaced));
     }
     if varint_field(&fields, 20) != 0 {
-        return Err("terraform marked it errored: it is incomplete".into());
+        return Err(Refusal::Errored);
     }
     Ok(())
 }
@@ -74,7 +69,7 @@ pub fn check_made_from(
     lock: &str,
     backend_config: &[String],
     backend: &BackendSettings,
-) -> Result<(), String> {
+) -> Result<(), Refusal> {
     let ours: BTreeMap<String, Vec<u8>> = module
         .files
         .iter()
@@ -82,13 +77,13 @@ pub fn check_made_from(
         .map(|(name, text)| (name.clone(), text.as_bytes().to_vec()))
         .collect();
     if plan.config != ours {
-        return Err("its configuration is not the module lambda-gitops wrote".into());
+        return Err(Refusal::OtherConfiguration);
     }
     // Terraform writes the lock file anew into the plan: the same selections, its own text.
     if plan.lock.as_ref().is_some_and(|saved| {
         lock_selections(&String::from_utf8_lossy(saved)) != lock_selections(lock)
     }) {
-        return Err("its provider lock file is not the one init wrote".into());
+        return Err(Refusal::OtherLock);
     }
     check_backend(&plan.tfplan, backend.backend.name(), backend_config)
 }
@@ -96,8 +91,8 @@ pub fn check_made_from(
 /// The backend stored in the plan (`tfplan`, a protocol buffer: field 13 holds the type,
 /// its configuration as a MessagePack object, and the workspace) must be this run's: its
 /// type, each `-backend-config` value, nothing else set, the default workspace.
-fn check_backend(tfplan: &[u8], kind: &str, pairs: &[String]) -> Result<(), String> {
-    let unreadable = || "its backend cannot be read".to_owned();
+fn check_backend(tfplan: &[u8], kind: &str, pairs: &[String]) -> Result<(), Refusal> {
+    let unreadable = || Refusal::BackendUnreadable;
     let backend = protobuf_fields(tfplan)
         .ok_or_else(unreadable)?
         .iter()
@@ -120,21 +115,21 @@ fn check_backend(tfplan: &[u8], kind: &str, pairs: &[String]) -> Result<(), Stri
     }
     let config = rmpv::decode::read_value(&mut &msgpack[..]).map_err(|_| unreadable())?;
     if saved_kind != kind {
-        return Err(format!(
-            "it was made for the `{}` backend, this run names `{kind}`",
-            crate::problem::excerpt(&saved_kind)
-        ));
+        return Err(Refusal::OtherBackend {
+            saved: crate::problem::excerpt(&saved_kind),
+            ours: kind.to_owned(),
+        });
     }
     if workspace != "default" {
-        return Err("it was made in another workspace".into());
+        return Err(Refusal::OtherWorkspace);
     }
     same_settings(&config, pairs)
 }
 
 /// The backend configuration saved in the plan (a MessagePack object) sets exactly this
 /// run's `-backend-config` `pairs`, each to the same value.
-fn same_settings(config: &rmpv::Value, pairs: &[String]) -> Result<(), String> {
-    let unreadable = || "its backend cannot be read".to_owned();
+fn same_settings(config: &rmpv::Value, pairs: &[String]) -> Result<(), Refusal> {
+    let unreadable = || Refusal::BackendUnreadable;
     let mut wanted: BTreeMap<&str, &str> = BTreeMap::new();
     for pair in pairs {
         if let Some((key, value)) = pair.split_once('=') {
@@ -155,16 +150,11 @@ fn same_settings(config: &rmpv::Value, pairs: &[String]) -> Result<(), String> {
         };
         match wanted.get(key) {
             Some(value) if *value == text => seen += 1,
-            _ => {
-                return Err(format!(
-                    "its backend setting `{}` is not this run's",
-                    crate::problem::excerpt(key)
-                ))
-            }
+            _ => return Err(Refusal::OtherSetting(crate::problem::excerpt(key))),
         }
     }
     if seen != wanted.len() {
-        return Err("its backend lacks a `--backend-config` setting of this run".into());
+        return Err(Refusal::MissingSetting);
     }
     Ok(())
 }
@@ -179,7 +169,7 @@ mod tests {
         out
     }
 
-    fn intent(tfplan: Vec<u8>) -> Result<(), String> {
+    fn intent(tfplan: Vec<u8>) -> Result<(), Refusal> {
         check_intent(&PlanFile {
             tfplan,
             ..PlanFile::default()
@@ -190,18 +180,22 @@ mod tests {
     fn destroy_refresh_only_targeted_and_replacing_plans_are_refused() {
         assert_eq!(intent(vec![0x08, 0x03]), Ok(()));
         // 17: varint (key 17 << 3 = 0x88 0x01)
-        let destroy = intent(vec![0x08, 0x03, 0x88, 0x01, 0x01]).unwrap_err();
+        let destroy = intent(vec![0x08, 0x03, 0x88, 0x01, 0x01])
+            .unwrap_err()
+            .to_string();
         assert!(destroy.contains("destroy plan"), "{destroy}");
-        let refresh = intent(vec![0x88, 0x01, 0x02]).unwrap_err();
+        let refresh = intent(vec![0x88, 0x01, 0x02]).unwrap_err().to_string();
         assert!(refresh.contains("refresh-only"), "{refresh}");
-        let target = intent(field(5, b"aws_lambda_function.this[\"staging\"]")).unwrap_err();
+        let target = intent(field(5, b"aws_lambda_function.this[\"staging\"]"))
+            .unwrap_err()
+            .to_string();
         assert!(
             target.contains("targets `aws_lambda_function.this[\"staging\"]`"),
             "{target}"
         );
         let mut replace = vec![0x82, 0x01, 5];
         replace.extend_from_slice(b"aws.x");
-        let replace = intent(replace).unwrap_err();
+        let replace = intent(replace).unwrap_err().to_string();
         assert!(
             replace.contains("forces the replacement of `aws.x`"),
             "{replace}"
@@ -209,12 +203,12 @@ mod tests {
         // 3: a resource change { 13: "aws.y", 12: varint 2 }
         let mut change = field(13, b"aws.y");
         change.extend([0x60, 0x02]);
-        let replace = intent(field(3, &change)).unwrap_err();
+        let replace = intent(field(3, &change)).unwrap_err().to_string();
         assert!(
             replace.contains("forces the replacement of `aws.y`"),
             "{replace}"
         );
-        let errored = intent(vec![0xa0, 0x01, 0x01]).unwrap_err();
+        let errored = intent(vec![0xa0, 0x01, 0x01]).unwrap_err().to_string();
         assert!(errored.contains("errored"), "{errored}");
     }
 
@@ -248,7 +242,7 @@ mod tests {
         ];
         assert_eq!(
             check_backend(&tfplan, "s3", &other),
-            Err("its backend setting `key` is not this run's".to_owned())
+            Err(Refusal::OtherSetting("key".to_owned()))
         );
         assert!(check_backend(&tfplan, "local", &ours).is_err());
         assert!(check_backend(&tfplan, "s3", &ours[..2]).is_err());

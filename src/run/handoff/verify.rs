@@ -1,6 +1,7 @@
 //! `apply --plan-dir`: the saved plan read as untrusted evidence, and the plan this run makes
 //! itself applied only when it does what was reviewed (see the module's doc in `mod.rs`).
 
+use super::refusal::Refusal;
 use std::collections::BTreeMap;
 use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
@@ -70,7 +71,7 @@ pub async fn plan_reviewed(
     let module = runner
         .written_module()
         .cloned()
-        .ok_or_else(|| saved.refuse("a plan of `--module-dir` cannot be handed over".into()))?;
+        .ok_or_else(|| saved.refuse("a plan of `--module-dir` cannot be handed over"))?;
     saved.check_made_like(name, &module, &plan.work_dir, backend)?;
     saved.check_same_state(name, &plan.work_dir)?;
     saved.check_same_changes(name, &plan.work_dir, facts.has_changes)?;
@@ -107,35 +108,49 @@ pub fn stale_if_state_moved_on(error: Error, service: &str) -> Error {
 }
 
 /// Opens a regular file inside `dir` (no symlink, at most `limit` bytes).
-fn open_inside(dir: &Path, name: &str, limit: u64) -> Result<std::fs::File, String> {
+fn open_inside(dir: &Path, name: &str, limit: u64) -> Result<std::fs::File, Refusal> {
     let path = dir.join(name);
-    let meta = std::fs::symlink_metadata(&path).map_err(|_| format!("`{name}` is missing"))?;
+    let meta = std::fs::symlink_metadata(&path).map_err(|_| Refusal::Missing(name.to_owned()))?;
     if !meta.file_type().is_file() {
-        return Err(format!("`{name}` is not a regular file"));
+        return Err(Refusal::NotAFile(name.to_owned()));
     }
     if meta.len() > limit {
-        return Err(format!("`{name}` is larger than {limit} bytes"));
+        return Err(too_large(name, limit));
     }
-    std::fs::File::open(&path).map_err(|e| format!("`{name}`: {e}"))
+    std::fs::File::open(&path).map_err(|e| unreadable(name, e))
 }
 
 /// Reads a regular file inside `dir` (no symlink, at most `limit` bytes).
-fn read_inside(dir: &Path, name: &str, limit: u64) -> Result<Vec<u8>, String> {
+fn read_inside(dir: &Path, name: &str, limit: u64) -> Result<Vec<u8>, Refusal> {
     let file = open_inside(dir, name, limit)?;
     let mut bytes = Vec::new();
     file.take(limit + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| format!("`{name}`: {e}"))?;
+        .map_err(|e| unreadable(name, e))?;
     if bytes.len() as u64 > limit {
-        return Err(format!("`{name}` is larger than {limit} bytes"));
+        return Err(too_large(name, limit));
     }
     Ok(bytes)
 }
 
+fn too_large(name: &str, limit: u64) -> Refusal {
+    Refusal::TooLarge {
+        name: name.to_owned(),
+        limit,
+    }
+}
+
+fn unreadable(name: &str, error: std::io::Error) -> Refusal {
+    Refusal::Unreadable {
+        name: name.to_owned(),
+        reason: error.to_string(),
+    }
+}
+
 /// A plan JSON document inside `dir`.
-fn read_json(dir: &Path, name: &str, limit: u64) -> Result<Value, String> {
+fn read_json(dir: &Path, name: &str, limit: u64) -> Result<Value, Refusal> {
     let bytes = read_inside(dir, name, limit)?;
-    serde_json::from_slice(&bytes).map_err(|_| format!("`{name}` is not a plan's JSON"))
+    serde_json::from_slice(&bytes).map_err(|_| Refusal::NotPlanJson(name.to_owned()))
 }
 
 /// The SHA-256 (hex) of what `reader` holds, read to its end.
@@ -173,7 +188,8 @@ pub fn load(dir: &Path, service: &str) -> Result<Saved, Error> {
         }
     }
     let within = |message: String| refuse(format!("{service}: {message}"));
-    let text = read_inside(&service_dir, MANIFEST, MANIFEST_LIMIT).map_err(within)?;
+    let text = read_inside(&service_dir, MANIFEST, MANIFEST_LIMIT)
+        .map_err(|refusal| within(refusal.to_string()))?;
     if serde_json::from_slice::<super::unchanged::UnchangedManifest>(&text).is_ok() {
         return Err(within(
             "it was checked against its last apply without terraform: no plan was saved".into(),
@@ -185,8 +201,9 @@ pub fn load(dir: &Path, service: &str) -> Result<Saved, Error> {
             crate::problem::excerpt(&e.to_string())
         ))
     })?;
-    check_manifest(&manifest, service).map_err(within)?;
-    let mut file = open_inside(&service_dir, PLAN_FILE, plan_file::FILE_LIMIT).map_err(within)?;
+    check_manifest(&manifest, service).map_err(|refusal| within(refusal.to_string()))?;
+    let mut file = open_inside(&service_dir, PLAN_FILE, plan_file::FILE_LIMIT)
+        .map_err(|refusal| within(refusal.to_string()))?;
     let hash = sha256_of(&mut file).map_err(|e| within(format!("`{PLAN_FILE}`: {e}")))?;
     if hash != manifest.inputs.plan {
         return Err(within(format!(
@@ -197,7 +214,10 @@ pub fn load(dir: &Path, service: &str) -> Result<Saved, Error> {
         .map_err(|e| within(format!("`{PLAN_FILE}`: {e}")))?;
     let plan = PlanFile::read(&mut file).map_err(|m| within(format!("`{PLAN_FILE}`: {m}")))?;
     let reviewed = match manifest.has_changes {
-        true => Some(read_json(&service_dir, PLAN_JSON, REVIEWED_LIMIT).map_err(within)?),
+        true => Some(
+            read_json(&service_dir, PLAN_JSON, REVIEWED_LIMIT)
+                .map_err(|refusal| within(refusal.to_string()))?,
+        ),
         false => None,
     };
     Ok(Saved {
@@ -301,7 +321,7 @@ impl Saved {
         let path = work_dir.path.join(runner::PLAN_FILE);
         let ours = std::fs::File::open(&path)
             .map_err(|e| e.to_string())
-            .and_then(PlanFile::read)
+            .and_then(|file| PlanFile::read(file).map_err(|refusal| refusal.to_string()))
             .map_err(|message| Error::PlanJson { path, message })?;
         if ours.prior_state != self.plan.prior_state {
             return Err(stale(
@@ -322,9 +342,9 @@ impl Saved {
         let now =
             match has_changes {
                 true => read_json(&work_dir.path, runner::PLAN_JSON, REVIEWED_LIMIT).map_err(
-                    |message| Error::PlanJson {
+                    |refusal| Error::PlanJson {
                         path: work_dir.path.join(runner::PLAN_JSON),
-                        message,
+                        message: refusal.to_string(),
                     },
                 )?,
                 false => Value::Null,
@@ -352,10 +372,10 @@ impl Saved {
         })
     }
 
-    fn refuse(&self, message: String) -> Error {
+    fn refuse(&self, reason: impl std::fmt::Display) -> Error {
         Error::PlanDir {
             path: self.dir.join(PLAN_FILE),
-            message,
+            message: reason.to_string(),
         }
     }
 }

@@ -31,26 +31,7 @@ fn functions(prefix: &str) -> serde_json::Map<String, Value> {
 }
 
 fn git(repo: &Path, args: &[&str]) -> String {
-    let output = std::process::Command::new("git")
-        .current_dir(repo)
-        .args([
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example.com",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .env_remove("GIT_DIR")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    common::git::git(repo, args).trim().to_owned()
 }
 
 fn commit(repo: &Path, message: &str) -> String {

@@ -8,33 +8,8 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use common::git::{git, recording_git};
 use common::Tree;
-
-fn git(repo: &Path, args: &[&str]) -> String {
-    let output = std::process::Command::new("git")
-        .current_dir(repo)
-        .args([
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example.com",
-            "-c",
-            "commit.gpgsign=false",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_WORK_TREE")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
 
 /// The tree's `repo/` made a real git repository (instead of the harness's bare `.git`).
 fn init(tree: &Tree) -> std::path::PathBuf {
@@ -281,29 +256,7 @@ fn changed_since_never_hands_the_github_token_to_git() {
     let (tree, _repo) = three_services();
     tree.env("staging", "c", "1.2.0", "c-staging", "staging/");
     tree.package("packages/c-1.2.0.zip", "c 1.2.0");
-    let bin = tree.temp.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let real = String::from_utf8(
-        std::process::Command::new("sh")
-            .args(["-c", "command -v git"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
-    let log = tree.temp.path().join("git-env");
-    std::fs::write(
-        bin.join("git"),
-        format!(
-            "#!/bin/sh\nenv >> \"{}\"\nexec {} \"$@\"\n",
-            log.display(),
-            real.trim()
-        ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(bin.join("git"), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let (path, log) = recording_git(tree.temp.path());
     let output = tree
         .command(&["matrix", "--changed-since", "HEAD"])
         .env("PATH", path)

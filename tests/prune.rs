@@ -268,31 +268,10 @@ fn a_prune_that_would_leave_the_repo_invalid_removes_nothing() {
     assert!(preview(&tree, "a", 1).is_file());
 }
 
+/// `git ARGS` in `repo`, committing at `date` when one is given.
 fn git(repo: &Path, args: &[&str], date: Option<&str>) {
-    let mut command = std::process::Command::new("git");
-    command
-        .current_dir(repo)
-        .args([
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example.com",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .env_remove("GIT_DIR");
-    if let Some(date) = date {
-        command
-            .env("GIT_COMMITTER_DATE", date)
-            .env("GIT_AUTHOR_DATE", date);
-    }
-    let output = command.output().unwrap();
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let dated = date.map(|date| [("GIT_COMMITTER_DATE", date), ("GIT_AUTHOR_DATE", date)]);
+    common::git::git_with(repo, args, dated.as_ref().map_or(&[][..], |env| &env[..]));
 }
 
 #[test]
@@ -320,31 +299,9 @@ fn older_than_reads_each_files_last_commit_and_git_never_sees_the_token() {
     tree.package("packages/a-1.1.0-pr3.zip", "a pr 3");
 
     // A git that records its environment, then runs the real one.
-    let bin = tree.temp.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let real = String::from_utf8(
-        std::process::Command::new("sh")
-            .args(["-c", "command -v git"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
-    let log = tree.temp.path().join("git-env");
-    std::fs::write(
-        bin.join("git"),
-        format!(
-            "#!/bin/sh\nenv >> \"{}\"\nexec {} \"$@\"\n",
-            log.display(),
-            real.trim()
-        ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(bin.join("git"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (path, log) = common::git::recording_git(tree.temp.path());
 
     let github = FakeGithub::start();
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
     let run = prune(
         &tree,
         &github,

@@ -5,6 +5,7 @@
 
 pub mod aws;
 pub mod fake_terraform;
+pub mod git;
 pub mod github;
 pub mod pyyaml;
 

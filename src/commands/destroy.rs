@@ -14,7 +14,6 @@ use crate::run::runner::{Runner, RunnerSettings};
 use crate::settings::DestroySettings;
 use crate::settings::Settings;
 use crate::terminal::prompt;
-use crate::workdir::WorkRoot;
 
 pub async fn run(
     settings: &Settings,
@@ -24,13 +23,7 @@ pub async fn run(
 ) -> Result<u8, Error> {
     let service = args.service.as_str();
     crate::run::destroy::refuse(settings, &args, &interrupts).await?;
-    let root = WorkRoot::lock(
-        &settings.work_dir,
-        &settings.checkout,
-        args.terraform.lock_timeout,
-        || interrupts.first(),
-    )
-    .await?;
+    let root = crate::run::setup::lock_work_root(settings, &args.terraform, &interrupts).await?;
     let work_dir = root.service(service)?;
     let vars = crate::render::nothing(service, &settings.aws_region);
     work_dir.place_packages(std::iter::empty())?;

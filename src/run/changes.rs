@@ -12,7 +12,6 @@ use crate::desired::{DesiredService, Repo};
 use crate::error::Error;
 use crate::problem::Problem;
 use crate::process::child_env::ChildEnv;
-use crate::resolve::Roots;
 use crate::scan::Tree;
 use crate::settings::Settings;
 
@@ -28,16 +27,14 @@ pub struct Changed {
 /// the revision had that `now` has not.
 pub fn since(settings: &Settings, now: &Repo, rev: &str, env: &ChildEnv) -> Result<Changed, Error> {
     let tree = tree_at(settings, rev, env)?;
-    let mut problems = Vec::new();
-    let checked = crate::validate::validate(&tree, &mut problems);
-    let roots = Roots {
-        gitops_dir: &settings.gitops_dir,
-        package_root: &settings.package_root,
-    };
     // Resolution's own problems are no reason to list everything: a deployment whose
     // package cannot be found (a `path` package deleted since) resolves to nothing, which
     // differs from what it is now.
-    let then = crate::resolve::resolve(&checked, &roots, &mut Vec::new());
+    let super::repo::Resolved {
+        repo: then,
+        problems,
+        ..
+    } = super::repo::resolve_tree(settings, &tree);
     tracing::debug!("{} Lambda service(s) at `{rev}`", then.services.len());
     if problems.is_empty() {
         return Ok(Changed {

@@ -7,7 +7,6 @@
 //! `--refresh` — the others run through [`super::services`].
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::error::Error;
@@ -23,7 +22,6 @@ use crate::run::runner::RunnerSettings;
 use crate::run::services::{Ran, ToRun};
 use crate::settings::{DeploySettings, Handoff, Mode, Settings};
 use crate::terminal::progress::Progress;
-use crate::workdir::WorkRoot;
 
 /// The pipeline: everything up to the reports at the end.
 pub async fn execute(
@@ -53,13 +51,7 @@ pub async fn execute(
     if let Some(dir) = &args.module_dir {
         crate::workdir::refuse_inside_checkout("`--module-dir`", dir, &settings.checkout)?;
     }
-    let root = WorkRoot::lock(
-        &settings.work_dir,
-        &settings.checkout,
-        args.terraform.lock_timeout,
-        || interrupts.first(),
-    )
-    .await?;
+    let root = super::setup::lock_work_root(settings, &args.terraform, &interrupts).await?;
     let prepared = interrupts
         .guard(super::prepare::prepare(
             settings, &root, &services, progress,
@@ -171,13 +163,5 @@ fn not_reviewed(service: &str, reason: &str) -> Failure {
         terraform_output: Vec::new(),
         facts: None,
         applied: None,
-    }
-}
-
-/// `plan --out-dir`/`apply --plan-dir`: the directory, when there is one.
-pub fn plan_dir(args: &DeploySettings) -> Option<&PathBuf> {
-    match &args.handoff {
-        Handoff::Save(dir) | Handoff::Apply(dir) => Some(dir),
-        Handoff::None => None,
     }
 }

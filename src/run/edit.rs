@@ -12,7 +12,6 @@ use crate::error::Error;
 use crate::gitops::release::Release;
 use crate::gitops::{layout, Change, EditError, FileEdit, GitopsDir, Op};
 use crate::problem::{self, Problem};
-use crate::resolve::Roots;
 use crate::scan::{Contents, PreviewFile, SourceFile, Tree};
 use crate::settings::Settings;
 use crate::validate::{rules, Checked};
@@ -293,13 +292,12 @@ impl Session {
 
     /// Validate and resolve, as `plan` does, on the tree in memory.
     fn check(&self, settings: &Settings) -> Result<Repo, Error> {
-        let mut problems = Vec::new();
-        let checked = crate::validate::validate(&self.tree, &mut problems);
-        let roots = Roots {
-            gitops_dir: &settings.gitops_dir,
-            package_root: &settings.package_root,
-        };
-        let repo = crate::resolve::resolve(&checked, &roots, &mut problems);
+        let super::repo::Resolved {
+            repo,
+            mut problems,
+            unresolved,
+        } = super::repo::resolve_tree(settings, &self.tree);
+        problems.extend(unresolved);
         if !problems.is_empty() {
             return Err(Error::EditInvalid {
                 problems: problem::sorted(problems),

@@ -3,8 +3,9 @@
 
 use crate::desired::{DesiredService, Repo};
 use crate::error::Error;
-use crate::problem;
+use crate::problem::{self, Problem};
 use crate::resolve::Roots;
+use crate::scan::Tree;
 use crate::settings::Settings;
 
 /// Scan → validate → resolve: the part of the pipeline every command shares. No network.
@@ -12,13 +13,12 @@ use crate::settings::Settings;
 /// unless `--allow-empty`.
 pub fn load_repo(settings: &Settings) -> Result<Repo, Error> {
     let tree = crate::scan::scan(&settings.gitops_dir);
-    let mut problems = Vec::new();
-    let checked = crate::validate::validate(&tree, &mut problems);
-    let roots = Roots {
-        gitops_dir: &settings.gitops_dir,
-        package_root: &settings.package_root,
-    };
-    let repo = crate::resolve::resolve(&checked, &roots, &mut problems);
+    let Resolved {
+        repo,
+        mut problems,
+        unresolved,
+    } = resolve_tree(settings, &tree);
+    problems.extend(unresolved);
     if !problems.is_empty() {
         return Err(Error::Invalid {
             problems: problem::sorted(problems),
@@ -37,6 +37,32 @@ pub fn load_repo(settings: &Settings) -> Result<Repo, Error> {
         settings.gitops_dir.display()
     );
     Ok(repo)
+}
+
+/// A scanned tree, validated and resolved as `plan` does.
+pub struct Resolved {
+    pub repo: Repo,
+    /// Validation's problems.
+    pub problems: Vec<Problem>,
+    /// Resolution's problems (a package that cannot be found, a cross-file conflict).
+    pub unresolved: Vec<Problem>,
+}
+
+/// Validate → resolve of `tree`, `path` packages under the settings' package root.
+pub fn resolve_tree(settings: &Settings, tree: &Tree) -> Resolved {
+    let mut problems = Vec::new();
+    let checked = crate::validate::validate(tree, &mut problems);
+    let roots = Roots {
+        gitops_dir: &settings.gitops_dir,
+        package_root: &settings.package_root,
+    };
+    let mut unresolved = Vec::new();
+    let repo = crate::resolve::resolve(&checked, &roots, &mut unresolved);
+    Resolved {
+        repo,
+        problems,
+        unresolved,
+    }
 }
 
 /// The services named by `--service` (all of them when none is named; none for an empty

@@ -10,6 +10,7 @@ use crate::run::runner::RunnerSettings;
 use crate::settings::{Settings, TerraformSettings};
 use crate::terraform::binary::Terraform;
 use crate::terraform::plugins::Plugins;
+use crate::workdir::WorkRoot;
 
 /// The checks before terraform starts (`aws/preflight.rs`), once per run and before
 /// anything is staged: AWS credentials, then — with `buckets` — every distinct trigger and
@@ -85,4 +86,20 @@ pub async fn runner_settings(
         aws_region: settings.aws_region.clone(),
         plugins,
     })
+}
+
+/// The work dir's root, locked for the whole run: waited for up to `--lock-timeout`, and
+/// given up at an interrupt.
+pub async fn lock_work_root(
+    settings: &Settings,
+    options: &TerraformSettings,
+    interrupts: &Interrupts,
+) -> Result<WorkRoot, Error> {
+    Ok(WorkRoot::lock(
+        &settings.work_dir,
+        &settings.checkout,
+        options.lock_timeout,
+        || interrupts.first(),
+    )
+    .await?)
 }

@@ -109,7 +109,7 @@ impl Outputs {
                 .map(CiError::from),
         );
         self.annotate(&run.rendering.annotations);
-        let Some(target) = &self.comment else {
+        let (Some(target), Some(github)) = (&self.comment, run.github) else {
             return errors;
         };
         if matches!(
@@ -128,7 +128,7 @@ impl Outputs {
             &self.elsewhere(),
             &super::publish::footer(run.command, target, self.run_url.as_deref()),
         );
-        match super::publish::publish(run.github, target, run.rendering, &body).await {
+        match super::publish::publish(github, target, run.rendering, &body).await {
             Ok(published) => log_published(target.number, &published),
             Err(source) => errors.push(CiError::Publish {
                 number: target.number,
@@ -160,7 +160,8 @@ pub struct Published<'a> {
     pub command: &'a str,
     /// The run's exit code.
     pub code: u8,
-    pub github: &'a crate::github::Client,
+    /// The GitHub client, given when there is a comment to publish.
+    pub github: Option<&'a crate::github::Client>,
 }
 
 fn log_published(number: u64, published: &super::publish::Published) {

@@ -67,15 +67,18 @@ async fn finish(
         Format::Json => crate::run::print(&json),
         Format::Markdown => crate::run::print(&markdown),
     };
-    let github = crate::github::Client::new(&settings.github, settings.download_stall_timeout)
-        .with_waits(settings.github_waits);
+    // A client only for a comment: most runs never talk to GitHub here.
+    let github = outputs.comment.as_ref().map(|_| {
+        crate::github::Client::new(&settings.github, settings.download_stall_timeout)
+            .with_waits(settings.github_waits)
+    });
     let published = Published {
         rendering: &rendering,
         markdown: &markdown,
         json: &json,
         command: args.mode.command().as_str(),
         code,
-        github: &github,
+        github: github.as_ref(),
     };
     let mut errors = printed.err().into_iter().chain(
         outputs

@@ -77,9 +77,10 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 fn dispatch(command: Command, settings: &Settings, stderr_is_terminal: bool) -> Result<u8, Error> {
-    if runs_offline(&command) {
-        return offline(command, settings);
-    }
+    let command = match offline(command, settings) {
+        Ok(code) => return code,
+        Err(command) => *command,
+    };
     let progress: Arc<dyn terminal::progress::Progress> =
         if stderr_is_terminal && settings.verbosity >= 0 {
             terminal::progress::Bars::new()
@@ -106,22 +107,10 @@ fn dispatch(command: Command, settings: &Settings, stderr_is_terminal: bool) -> 
 
 /// The commands that need no network and keep the default signal handling: validation,
 /// and edits of the gitops dir (a killed edit leaves the old file or the new one, never
-/// half of one).
-fn runs_offline(command: &Command) -> bool {
-    matches!(
-        command,
-        Command::Scan { .. }
-            | Command::Matrix(_)
-            | Command::SetVersion(_)
-            | Command::Preview {
-                command: PreviewCommand::Set(_) | PreviewCommand::Remove(_)
-            }
-    )
-}
-
-fn offline(command: Command, settings: &Settings) -> Result<u8, Error> {
+/// half of one). Any other command is given back, to run [`online`].
+fn offline(command: Command, settings: &Settings) -> Result<Result<u8, Error>, Box<Command>> {
     let done = |result: Result<(), Error>| result.map(|()| exit_code::SUCCESS);
-    match command {
+    Ok(match command {
         Command::Scan { format } => done(commands::scan::run(settings, format.into())),
         Command::Matrix(args) => done(commands::matrix::run(settings, args.into())),
         Command::SetVersion(args) => commands::set_version::run(settings, args.into()),
@@ -131,8 +120,8 @@ fn offline(command: Command, settings: &Settings) -> Result<u8, Error> {
         Command::Preview {
             command: PreviewCommand::Remove(args),
         } => commands::preview::remove(settings, args.into()),
-        _ => unreachable!("run by `online`"),
-    }
+        other => return Err(Box::new(other)),
+    })
 }
 
 /// The commands that reach AWS, GitHub or terraform, on the async runtime.

@@ -127,7 +127,7 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out_dir: Option<PathBuf>,
     },
-    /// Plan each service, then apply exactly that plan.
+    /// Plan and apply each service (asking first unless `--auto-approve`).
     Apply {
         #[command(flatten)]
         terraform: TerraformArgs,

@@ -11,10 +11,11 @@ use std::process::Stdio;
 
 use common::aws::{emulator, Emulator};
 use common::{openssl_base64_sha256, Run, Tree};
-use serde_json::Value;
+use serde_json::{json, Value};
 
-/// What `apply --auto-approve` logs when it applies a plan while reading its JSON.
-const EARLY: &str = "the plan changes nothing of another service: applying it while it is read";
+/// What `apply --auto-approve` logs when one `terraform apply` plans and applies, the state
+/// checked first (issue 21).
+const EARLY: &str = "the state holds nothing of another service: planning and applying in one step";
 
 fn run(tree: &Tree, args: &[&str]) -> Run {
     Run::from(tree.command(args).envs(emulator().env()).output().unwrap())
@@ -106,8 +107,8 @@ fn a_service_lives_through_create_noop_preview_removal_rollback_and_promotion() 
     let first = run(&tree, &["apply", "--auto-approve"]);
     first.success();
     assert!(first.stdout.contains("life: "), "{}", first.stdout);
-    // A plan that can change no other service's resource is applied while its JSON is
-    // read (issue 12 §1).
+    // A state that holds nothing of another service is planned and applied in one step
+    // (issues 12 §1 and 21).
     assert!(first.stderr.contains(EARLY), "{}", first.stderr);
     let created = functions(aws, "life-");
     let names: Vec<&str> = created.keys().map(String::as_str).collect();
@@ -213,8 +214,8 @@ fn a_service_lives_through_create_noop_preview_removal_rollback_and_promotion() 
     tree.remove("environments/preview/pr-7");
     let removed = run(&tree, &["apply", "--auto-approve"]);
     removed.success();
-    // Its own resources only, so it too is applied while it is read — and the report
-    // still says what went.
+    // Its own resources only, so it too is planned and applied in one step — and the
+    // report still says what went.
     assert!(removed.stderr.contains(EARLY), "{}", removed.stderr);
     assert!(
         removed
@@ -1352,7 +1353,8 @@ fn a_plan_that_would_destroy_another_services_functions_is_refused() {
 
     let refused = apply("fb");
     assert_eq!(refused.code, 1, "{}\n{}", refused.stdout, refused.stderr);
-    // The state holds fa's resources: fb's plan is read and guarded before any apply.
+    // The state holds fa's resources: fb is planned, and its plan read and guarded before
+    // any apply.
     assert!(!refused.stderr.contains(EARLY), "{}", refused.stderr);
     for needle in [
         "fb: the plan would replace `aws_cloudwatch_log_group.this[\"production\"]`",
@@ -1531,4 +1533,131 @@ fn an_apply_after_an_interrupted_first_apply_adopts_the_functions_and_completes(
     let stranger = &functions(aws, "halt-prod-pr-9")["halt-prod-pr-9"];
     assert_eq!(stranger["tags"]["version"], "other");
     assert!(stranger["live"].is_null(), "the stranger is untouched");
+}
+
+/// Issue 21: a changing `apply --auto-approve` costs what bare terraform's does — one
+/// `terraform apply` plans and applies, with no `plan -out`, no `show -json` and no second
+/// provider start — after lambda-gitops took the state's lock and checked the state itself
+/// (the README's backend: S3 with `use_lockfile`). The function runs the new package, the
+/// report says what changed, and no lock is left. A state someone else has locked is left
+/// to them: the apply plans first, which waits for their lock and fails naming it.
+#[test]
+fn a_changing_apply_plans_and_applies_in_one_terraform_process_under_the_state_lock() {
+    let aws = emulator();
+    aws.create_buckets(&[
+        "one-a-uploads",
+        "one-a-packages",
+        "one-b-uploads",
+        "one-b-packages",
+        "one-state",
+    ]);
+    let tree = Tree::new();
+    tree.standard("one-a", &[]);
+    tree.standard("one-b", &[]);
+    let calls = tree.temp.path().join("terraform-calls");
+    let wrapper = tree.temp.path().join("terraform");
+    let real = which::which("terraform").unwrap();
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\necho \"$(basename \"$PWD\") $*\" >> '{}'\nexec '{}' \"$@\"\n",
+            calls.display(),
+            real.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let backend = readme_backend("one-state", "lambda/{service}.tfstate");
+    let apply = |extra: &[&str]| {
+        let mut args = vec!["apply", "--auto-approve", "--format", "json"];
+        args.extend(extra);
+        args.extend(["--terraform-bin", wrapper.to_str().unwrap()]);
+        args.extend(backend.iter().map(String::as_str));
+        let mut command = tree.command(&args);
+        Run::from(command.envs(aws.env()).output().unwrap())
+    };
+    // What terraform was asked to do, per service, besides `version` and `init`.
+    let work = |calls: &std::path::Path| -> Vec<String> {
+        let text = std::fs::read_to_string(calls).unwrap_or_default();
+        let _ = std::fs::remove_file(calls);
+        text.lines()
+            .filter(|line| !line.contains(" version") && !line.contains(" init "))
+            .map(|line| {
+                let words: Vec<&str> = line.split_whitespace().collect();
+                format!("{} {}", words[0], words[1..].join(" "))
+            })
+            .collect()
+    };
+    let one_step = |service: &str| {
+        format!("{service} apply -input=false -auto-approve -json -var-file=lambda-gitops.tfvars.json -lock=false")
+    };
+
+    apply(&[]).success();
+    assert_eq!(work(&calls), [one_step("one-a"), one_step("one-b")]);
+    assert_eq!(functions(aws, "one-").len(), 4);
+
+    tree.env("staging", "one-a", "1.2.0", "one-a-staging", "staging/");
+    let package = tree.package("packages/one-a-1.2.0.zip", "one-a 1.2.0");
+    let run = apply(&[]);
+    run.success();
+    assert_eq!(work(&calls), [one_step("one-a")], "{}", run.stderr);
+    let report = run.json();
+    let services = report["services"].as_array().unwrap();
+    let a = services.iter().find(|s| s["service"] == "one-a").unwrap();
+    assert_eq!(a["outcome"], "applied", "{a}");
+    // The new package object, the function and its `live` alias, the superseded package.
+    assert_eq!(
+        a["counts"],
+        json!({"add": 1, "change": 2, "destroy": 1, "import": 0, "moved": 0}),
+        "{a}"
+    );
+    let staging = a["deployments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["deployment"] == "staging")
+        .unwrap();
+    assert_eq!(
+        (
+            &staging["action"],
+            &staging["versionBefore"],
+            &staging["versionAfter"]
+        ),
+        (&json!("update"), &json!("1.1.0"), &json!("1.2.0")),
+        "{staging}"
+    );
+    assert_eq!(staging["code"], "changed", "{staging}");
+    assert_eq!(
+        code_hash(&functions(aws, "one-a-"), "one-a-staging"),
+        openssl_base64_sha256(&package)
+    );
+    let objects: Vec<String> =
+        serde_json::from_value(aws.probe(&["objects", "one-state"])).unwrap();
+    assert!(
+        !objects.iter().any(|key| key.ends_with(".tflock")),
+        "a lock was left: {objects:?}"
+    );
+
+    // Someone else holds one-a's lock: it is theirs to release.
+    let lock = tree.temp.path().join("their.tflock");
+    std::fs::write(
+        &lock,
+        r#"{"ID":"their-lock-id","Operation":"OperationTypeApply","Info":"","Who":"someone@elsewhere","Version":"1.11.4","Created":"2026-12-06T00:00:00Z","Path":"one-state/lambda/one-a.tfstate"}"#,
+    )
+    .unwrap();
+    let lock_key = "lambda/one-a.tfstate.tflock";
+    aws.probe(&["put", "one-state", lock_key, lock.to_str().unwrap()]);
+    tree.env("staging", "one-a", "1.3.0", "one-a-staging", "staging/");
+    tree.package("packages/one-a-1.3.0.zip", "one-a 1.3.0");
+    let held = apply(&["--lock-timeout", "0s"]);
+    assert_eq!(held.code, 1, "{}", held.stderr);
+    assert!(held.stderr.contains("their-lock-id"), "{}", held.stderr);
+    let asked = work(&calls);
+    assert!(
+        asked.len() == 1 && asked[0].starts_with("one-a plan "),
+        "{asked:?}"
+    );
+    let still = aws.probe(&["get", "one-state", lock_key]);
+    assert!(still.as_str().unwrap().contains("their-lock-id"), "{still}");
 }

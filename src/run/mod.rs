@@ -12,6 +12,7 @@
 //! resolved deployments changed since a git revision and [`jobs`] groups services into jobs.
 
 pub mod applied;
+pub mod backend_objects;
 pub mod changes;
 pub mod deploy;
 pub mod destroy;
@@ -31,6 +32,7 @@ pub mod schedule;
 pub mod service;
 pub mod services;
 pub mod setup;
+pub mod state_lock;
 
 use crate::error::Error;
 

@@ -12,6 +12,7 @@
 pub mod backend;
 pub mod binary;
 mod error;
+pub mod events;
 pub mod module;
 pub mod plugins;
 pub mod process;

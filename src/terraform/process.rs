@@ -140,6 +140,9 @@ pub struct RunOptions {
     pub grace: Duration,
     /// How long it may run at all; past it, it is stopped as if interrupted.
     pub timeout: Option<Duration>,
+    /// stdout is terraform's JSON (`-json`): kept as it comes, shown and kept in the tail
+    /// as the text a person reads ([`super::events::text`]).
+    pub json_events: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -389,6 +392,7 @@ fn read_lines<R: AsyncRead + Unpin + Send + 'static>(
 ) -> JoinHandle<()> {
     let capture = which == Stream::Stdout && options.capture_stdout;
     let keep = which == Stream::Stdout && options.keep_stdout;
+    let json = which == Stream::Stdout && options.json_events;
     tokio::spawn(async move {
         let mut reader = BufReader::new(stream);
         let mut buffer = Vec::new();
@@ -408,14 +412,20 @@ fn read_lines<R: AsyncRead + Unpin + Send + 'static>(
             }
             let line = String::from_utf8_lossy(&buffer);
             let line = line.trim_end_matches(['\n', '\r']).to_owned();
-            match &options.echo {
-                Echo::Off => {}
-                Echo::Live => eprintln!("{line}"),
-                Echo::Buffer(buffer) => buffer.push_line(&line),
-            }
-            collected.lines.push_back(line);
-            if collected.lines.len() > KEPT_LINES {
-                collected.lines.pop_front();
+            let shown = match json {
+                true => super::events::text(&line),
+                false => vec![line],
+            };
+            for line in shown {
+                match &options.echo {
+                    Echo::Off => {}
+                    Echo::Live => eprintln!("{line}"),
+                    Echo::Buffer(buffer) => buffer.push_line(&line),
+                }
+                collected.lines.push_back(line);
+                if collected.lines.len() > KEPT_LINES {
+                    collected.lines.pop_front();
+                }
             }
         }
     })

@@ -21,6 +21,7 @@
 mod attach;
 mod build;
 mod deployment;
+mod from_apply;
 mod function;
 mod planned_settings;
 mod warning;

@@ -41,6 +41,7 @@ mod adopt;
 mod apply;
 mod guard;
 mod init;
+mod one_step;
 mod plan;
 
 pub const PLAN_FILE: &str = "plan.tfplan";
@@ -261,7 +262,8 @@ impl Runner {
         let options = RunOptions {
             capture_stdout: stdout == Stdout::Capture,
             echo: echo.clone(),
-            keep_stdout: stdout == Stdout::ShowAndKeep,
+            keep_stdout: matches!(stdout, Stdout::ShowAndKeep | Stdout::Events),
+            json_events: stdout == Stdout::Events,
             grace: self.settings.grace,
             timeout: Some(self.settings.timeout),
         };
@@ -274,7 +276,7 @@ impl Runner {
                 source: source.source,
             })
         })?;
-        if stdout == Stdout::ShowAndKeep {
+        if matches!(stdout, Stdout::ShowAndKeep | Stdout::Events) {
             self.kept = Some(finished.stdout.clone());
         }
         self.outcome(service, work_dir, &invocation, finished, success_codes)
@@ -383,6 +385,8 @@ enum Stdout {
     ShowAndKeep,
     /// Kept, not shown (`show -json`).
     Capture,
+    /// Terraform's JSON events (`-json`): kept whole, shown as the text a person reads.
+    Events,
 }
 
 /// A command stopped by a signal we relayed: killed after the grace period, holding the

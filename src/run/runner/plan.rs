@@ -31,6 +31,12 @@ impl Runner {
             moved: render::preview_moves(vars),
             imports: render::log_group_imports(&[]),
         };
+        if let Some(facts) = self
+            .apply_in_one_step(service, work_dir, vars, &generated)
+            .await?
+        {
+            return Ok(facts);
+        }
         // A plan without changes touches nothing, foreign or not: `show -json` (a second
         // start of the provider) is skipped, and the report says so from the variables.
         if !self.plan_once(service, work_dir, &generated).await? {

@@ -159,6 +159,85 @@ pub struct Deployment {
     pub settings: FunctionSettings,
     /// Published versions kept after an apply besides those an alias points at.
     pub keep_versions: u32,
+    /// How a new version reaches `live` (previews: always all at once).
+    pub rollout: Rollout,
+}
+
+/// How a new published version reaches a deployment's `live` alias (`lambda.rollout`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rollout {
+    pub strategy: Strategy,
+    /// Canary: the share of traffic on the new version during the bake; linear: the share
+    /// added at each step. 1–99; unused all at once.
+    pub percent: u8,
+    /// How long each step holds before the next, in seconds.
+    pub interval_seconds: u64,
+    /// CloudWatch alarm names: any in `ALARM` aborts the rollout.
+    pub alarms: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Strategy {
+    #[default]
+    AllAtOnce,
+    Canary,
+    Linear,
+}
+
+impl Strategy {
+    pub const NAMES: [&'static str; 3] = ["allAtOnce", "canary", "linear"];
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "allAtOnce" => Some(Self::AllAtOnce),
+            "canary" => Some(Self::Canary),
+            "linear" => Some(Self::Linear),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+}
+
+impl Default for Rollout {
+    fn default() -> Self {
+        Self {
+            strategy: Strategy::AllAtOnce,
+            percent: 10,
+            interval_seconds: 300,
+            alarms: Vec::new(),
+        }
+    }
+}
+
+impl Rollout {
+    /// Whether a new version moves in steps rather than all at once.
+    pub fn gradual(&self) -> bool {
+        self.strategy != Strategy::AllAtOnce
+    }
+
+    /// The new version's share of traffic at each step, in percent, the last one 100:
+    /// canary `[percent, 100]`, linear `[percent, 2·percent, …, 100]`, all at once `[100]`.
+    pub fn weights(&self) -> Vec<u8> {
+        let percent = self.percent.clamp(1, 99);
+        match self.strategy {
+            Strategy::AllAtOnce => vec![100],
+            Strategy::Canary => vec![percent, 100],
+            Strategy::Linear => {
+                let mut weights: Vec<u8> = (1..)
+                    .map(|step: u32| step * u32::from(percent))
+                    .take_while(|weight| *weight < 100)
+                    .map(|weight| weight as u8)
+                    .collect();
+                weights.push(100);
+                weights
+            }
+        }
+    }
 }
 
 /// What one function runs with.
@@ -296,5 +375,29 @@ mod tests {
         ] {
             assert_eq!(DeploymentKey::parse(bad), None, "{bad}");
         }
+    }
+}
+
+#[cfg(test)]
+mod rollout_tests {
+    use super::*;
+
+    #[test]
+    fn a_rollouts_weights_end_at_100_canary_in_one_bake_linear_in_equal_steps() {
+        let rollout = |strategy, percent| Rollout {
+            strategy,
+            percent,
+            ..Rollout::default()
+        };
+        assert_eq!(rollout(Strategy::AllAtOnce, 10).weights(), [100]);
+        assert_eq!(rollout(Strategy::Canary, 10).weights(), [10, 100]);
+        assert_eq!(rollout(Strategy::Linear, 25).weights(), [25, 50, 75, 100]);
+        assert_eq!(rollout(Strategy::Linear, 30).weights(), [30, 60, 90, 100]);
+        assert_eq!(rollout(Strategy::Linear, 99).weights(), [99, 100]);
+        assert_eq!(
+            Strategy::parse("canary").map(Strategy::name),
+            Some("canary")
+        );
+        assert_eq!(Strategy::parse("Canary"), None);
     }
 }

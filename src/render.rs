@@ -284,6 +284,7 @@ mod tests {
             package,
             settings,
             keep_versions: 5,
+            rollout: crate::desired::Rollout::default(),
         }
     }
 

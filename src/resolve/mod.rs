@@ -130,6 +130,7 @@ fn environment_deployment(
         package,
         settings,
         keep_versions: context.keep_versions,
+        rollout: crate::desired::Rollout::default(),
     })
 }
 
@@ -273,5 +274,7 @@ fn preview_deployment(
         package,
         settings: settings.clone(),
         keep_versions: context.keep_versions,
+        // Previews always deploy all at once.
+        rollout: crate::desired::Rollout::default(),
     })
 }

@@ -76,6 +76,11 @@ impl DesiredService {
     }
 
     /// Staging, production, then previews by PR number.
+    /// The deployment keyed `key`, when the service has it.
+    pub fn deployment(&self, key: DeploymentKey) -> Option<&Deployment> {
+        self.deployments().find(|d| d.key == key)
+    }
+
     pub fn deployments(&self) -> impl Iterator<Item = &Deployment> {
         self.staging
             .iter()

@@ -43,6 +43,15 @@ pub struct DeploymentVars {
     pub package: PackageVars,
     #[serde(flatten)]
     pub settings: FunctionSettings,
+    /// While a rollout holds `live` on an older published version (it shifts traffic
+    /// itself): that version, so terraform never moves `live`; absent, `live` follows the
+    /// function's newest published version.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live_version: Option<String>,
+    /// What `live` runs meanwhile: that version's CodeSha256 (lambda-gitops's own, never
+    /// written for terraform).
+    #[serde(skip)]
+    pub live_code_sha256: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -131,6 +140,8 @@ fn deployment_vars(deployment: &Deployment, package: PackageVars) -> DeploymentV
         trigger_prefix: deployment.trigger_prefix.clone(),
         package,
         settings: deployment.settings.clone(),
+        live_version: None,
+        live_code_sha256: None,
     }
 }
 
@@ -163,7 +174,11 @@ impl TfVars {
                 key: *key,
                 function_name: &deployment.function_name,
                 version: &deployment.version,
-                code_sha256: &deployment.package.source_code_hash,
+                // During a rollout, `live` runs the version it holds.
+                code_sha256: deployment
+                    .live_code_sha256
+                    .as_deref()
+                    .unwrap_or(&deployment.package.source_code_hash),
             })
     }
 

@@ -194,7 +194,13 @@ resource "aws_lambda_alias" "live" {
   name             = "live"
   description      = "The version lambda-gitops deployed"
   function_name    = aws_lambda_function.this[each.key].function_name
-  function_version = aws_lambda_function.this[each.key].version
+  function_version = coalesce(each.value.live_version, aws_lambda_function.this[each.key].version)
+
+  # The traffic a rollout shifts to the new version is lambda-gitops's (`rollout`), never
+  # terraform's: a plan during or after a rollout shows no drift.
+  lifecycle {
+    ignore_changes = [routing_config]
+  }
 }
 
 # On the alias, so it follows the deployed version; only where asked for.

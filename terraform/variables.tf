@@ -81,6 +81,9 @@ variable "deployments" {
     log_retention_days = optional(number, 30)
     description        = optional(string, "")
     tags               = optional(map(string), {})
+    # While a rollout holds `live` on an older published version (lambda-gitops shifts the
+    # traffic itself); null: `live` follows the newest published version.
+    live_version = optional(string)
   }))
   default = {}
 

@@ -4,6 +4,8 @@
 //! is given. SDK errors become one short line ([`describe`]), never a Debug dump.
 
 pub mod adopt;
+pub mod alarms;
+pub mod alias;
 pub mod log_groups;
 pub mod preflight;
 mod s3_error;
@@ -65,8 +67,6 @@ pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
-/// An S3 client for `config`. S3-compatible endpoints set through `AWS_ENDPOINT_URL` rarely
-/// serve virtual-hosted buckets, so those (and `path_style`) get path-style requests.
 /// An AWS call that failed: what was being done, and AWS's reason in one line
 /// ([`describe`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -76,11 +76,26 @@ pub struct AwsError {
     pub reason: String,
 }
 
+impl AwsError {
+    /// `doing` failed with the SDK's `error`.
+    pub fn new<E: ProvideErrorMetadata, R>(
+        doing: impl Into<String>,
+        error: &SdkError<E, R>,
+    ) -> Self {
+        Self {
+            doing: doing.into(),
+            reason: describe(error),
+        }
+    }
+}
+
 /// A Lambda client for `region`: the one way every part of a run reaches the Lambda API.
 pub async fn lambda_client(region: &str) -> aws_sdk_lambda::Client {
     aws_sdk_lambda::Client::new(&sdk_config(region).await)
 }
 
+/// An S3 client for `config`. S3-compatible endpoints set through `AWS_ENDPOINT_URL` rarely
+/// serve virtual-hosted buckets, so those (and `path_style`) get path-style requests.
 pub fn s3_client(config: &aws_config::SdkConfig, path_style: bool) -> aws_sdk_s3::Client {
     let path_style = path_style || config.endpoint_url().is_some();
     aws_sdk_s3::Client::from_conf(

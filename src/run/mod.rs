@@ -27,6 +27,7 @@ pub mod prepare;
 pub mod promote;
 pub mod prune;
 pub mod repo;
+pub mod rollout;
 pub mod runner;
 pub mod schedule;
 pub mod service;

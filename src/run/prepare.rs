@@ -20,6 +20,8 @@ pub struct ServicePlan<'a> {
     pub service: &'a DesiredService,
     pub work_dir: WorkDir,
     pub vars: TfVars,
+    /// The service's rollouts and what this run does with each (`rollout::plan`).
+    pub rollouts: Option<crate::run::rollout::Planned>,
 }
 
 pub async fn prepare<'a>(
@@ -55,6 +57,7 @@ pub async fn prepare<'a>(
                 service,
                 work_dir,
                 vars,
+                rollouts: None,
             })
         })
         .collect()

@@ -1,0 +1,230 @@
+//! Progressive delivery on the `live` alias: a deployment whose strategy is `canary` or
+//! `linear` gets its new published version a share of traffic at a time
+//! (`RoutingConfig.AdditionalVersionWeights`), gated by CloudWatch alarms.
+//!
+//! Terraform stays the engine and shows no drift: before it starts, [`plan`] decides per
+//! deployment ([`decide`]) and renders the version a rollout holds `live` on into the
+//! module's variables (`live_version`); the module leaves the routing weights to
+//! lambda-gitops. After an apply, [`after_apply`] starts what was decided (the first weight)
+//! or ends what a rollback or a change of strategy ends. The `rollout` command moves a rollout
+//! in progress on by one step at a time ([`advance`], deciding with [`step`]). Every rollout
+//! is recorded beside the service's state ([`record`]).
+
+pub mod decide;
+pub mod record;
+pub mod step;
+
+use std::collections::BTreeMap;
+
+use crate::aws::alias;
+use crate::aws::status::{self, StatusError};
+use crate::desired::DeploymentKey;
+use crate::error::Error;
+use crate::run::backend_objects::StateHome;
+use crate::run::prepare::ServicePlan;
+use crate::terraform::backend::BackendSettings;
+
+use decide::{Decision, Declared};
+use record::{RolloutState, Rollouts, Side, Status};
+
+/// A service's rollouts for this run: where they are recorded, what the record held, and
+/// what this run does with each deployment that has or may start one.
+#[derive(Debug)]
+pub struct Planned {
+    pub home: StateHome,
+    pub record: Rollouts,
+    pub decisions: BTreeMap<DeploymentKey, Decision>,
+}
+
+/// Before terraform: each service's rollout record and what its gradual deployments'
+/// `live` runs → a decision per deployment, and the version `live` stays on rendered into
+/// the service's variables (its work dir's variables file rewritten).
+pub async fn plan(
+    prepared: &mut [ServicePlan<'_>],
+    backend: &BackendSettings,
+    region: &str,
+    retry: bool,
+) -> Result<(), Error> {
+    let client = crate::aws::lambda_client(region).await;
+    for plan in prepared.iter_mut() {
+        let name = plan.service.name.clone();
+        let home = StateHome::for_service(backend, &name, &plan.work_dir.path, region).await;
+        let record = Rollouts::read(&home)
+            .await
+            .map_err(|e| aws_error(&name, "read", e))?;
+        let decisions = decisions(plan, &home, &record, &client, retry).await?;
+        if decisions.is_empty() {
+            continue;
+        }
+        let mut rewrite = false;
+        for (key, decision) in &decisions {
+            let (Some(held), Some(vars)) = (decision.holds(), plan.vars.deployments.get_mut(key))
+            else {
+                continue;
+            };
+            vars.live_version = Some(held.version.clone());
+            vars.live_code_sha256 = Some(held.code_sha256.clone());
+            rewrite = true;
+        }
+        if rewrite {
+            plan.work_dir.write_vars(&plan.vars)?;
+        }
+        plan.rollouts = Some(Planned {
+            home,
+            record,
+            decisions,
+        });
+    }
+    Ok(())
+}
+
+/// The decision for every deployment of `plan` that is gradual or has a rollout recorded.
+async fn decisions(
+    plan: &ServicePlan<'_>,
+    home: &StateHome,
+    record: &Rollouts,
+    client: &aws_sdk_lambda::Client,
+    retry: bool,
+) -> Result<BTreeMap<DeploymentKey, Decision>, Error> {
+    let name = &plan.service.name;
+    let mut decisions = BTreeMap::new();
+    for deployment in [&plan.service.staging, &plan.service.production]
+        .into_iter()
+        .flatten()
+    {
+        let recorded = record.deployments.get(&deployment.key.to_string());
+        if !deployment.rollout.gradual() && recorded.is_none() {
+            continue;
+        }
+        if let StateHome::Unsupported(why) = home {
+            return Err(Error::Aws {
+                service: name.clone(),
+                action: "record a rollout beside the state",
+                message: format!("lambda-gitops cannot reach the state itself ({why})"),
+                hint: Some("use the S3 backend with settings lambda-gitops applies itself, or `strategy: allAtOnce`".into()),
+            });
+        }
+        let running = match status::running(client, &deployment.function_name).await {
+            Ok(running) => Some(running),
+            Err(StatusError::NoFunction { .. }) => None,
+            Err(error) => {
+                return Err(Error::Aws {
+                    service: name.clone(),
+                    action: "read what `live` runs before a rollout",
+                    hint: error.hint(),
+                    message: error.to_string(),
+                })
+            }
+        };
+        let Some(vars) = plan.vars.deployments.get(&deployment.key) else {
+            continue;
+        };
+        let declared = Declared {
+            key: deployment.key,
+            version: &deployment.version,
+            code_sha256: &vars.package.source_code_hash,
+            rollout: &deployment.rollout,
+        };
+        let decision = decide::decide(declared, running.as_ref(), recorded, retry);
+        decisions.insert(deployment.key, decision);
+    }
+    Ok(decisions)
+}
+
+/// After a successful apply: a decided rollout starts (the new version gets its first
+/// weight, the rollout is recorded) and what a rollback or a change of strategy ends is
+/// ended (no weights left, no record).
+pub async fn after_apply(plan: &ServicePlan<'_>, region: &str) -> Result<(), Error> {
+    let Some(planned) = &plan.rollouts else {
+        return Ok(());
+    };
+    let name = &plan.service.name;
+    let client = crate::aws::lambda_client(region).await;
+    let mut record = planned.record.clone();
+    let before = record.clone();
+    for (key, decision) in &planned.decisions {
+        let (Some(deployment), Some(vars)) = (
+            plan.service.deployment(*key),
+            plan.vars.deployments.get(key),
+        ) else {
+            continue;
+        };
+        let function = &deployment.function_name;
+        let failed = |e: crate::aws::AwsError| Error::Aws {
+            service: name.clone(),
+            action: "move traffic on the `live` alias",
+            message: e.to_string(),
+            hint: Some("`live` stays on the version it ran: run `apply` again".into()),
+        };
+        match decision {
+            Decision::Start { from } => {
+                let newest = alias::newest(&client, function).await.map_err(failed)?;
+                let Some(newest) = newest.filter(|n| n.version != from.version) else {
+                    continue;
+                };
+                let state = RolloutState {
+                    function_name: function.clone(),
+                    config: deployment.rollout.clone(),
+                    from: from.clone(),
+                    to: Side {
+                        version: newest.version,
+                        gitops_version: deployment.version.clone(),
+                        code_sha256: vars.package.source_code_hash.clone(),
+                    },
+                    step: 0,
+                    started_at: record::now(),
+                    stepped_at: record::now(),
+                    status: Status::InProgress,
+                };
+                let share = f64::from(state.weight()) / 100.0;
+                alias::point(
+                    &client,
+                    function,
+                    &from.version,
+                    Some((&state.to.version, share)),
+                )
+                .await
+                .map_err(failed)?;
+                tracing::info!(
+                    "{name} {key}: rollout started: {}% on version {} ({}), the rest on {} ({})",
+                    state.weight(),
+                    state.to.version,
+                    state.to.gitops_version,
+                    from.version,
+                    from.gitops_version
+                );
+                record.deployments.insert(key.to_string(), state);
+            }
+            Decision::AllAtOnce { clears: true, .. } => {
+                if let Some(live) = alias::live(&client, function).await.map_err(failed)? {
+                    if !live.weights.is_empty() {
+                        alias::point(&client, function, &live.version, None)
+                            .await
+                            .map_err(failed)?;
+                    }
+                }
+                record.deployments.remove(&key.to_string());
+            }
+            _ => {}
+        }
+    }
+    if record != before {
+        record
+            .write(&planned.home)
+            .await
+            .map_err(|e| aws_error(name, "write", e))?;
+    }
+    Ok(())
+}
+
+fn aws_error(service: &str, doing: &'static str, error: impl std::fmt::Display) -> Error {
+    Error::Aws {
+        service: service.to_owned(),
+        action: match doing {
+            "read" => "read the rollout record",
+            _ => "write the rollout record",
+        },
+        message: error.to_string(),
+        hint: None,
+    }
+}

@@ -114,3 +114,100 @@ fn a_staging_function_that_does_not_exist_is_not_promoted() {
     promote(&tree, "pf", false).success();
     assert!(production(&tree, "pf").contains("version: \"1.1.0\""));
 }
+
+/// Seconds since the epoch of an RFC 3339 date in UTC, as the report gives it.
+fn epoch_seconds(date: &str) -> i64 {
+    use aws_sdk_lambda::primitives::{DateTime, DateTimeFormat};
+    DateTime::from_str(date, DateTimeFormat::DateTime)
+        .unwrap_or_else(|e| panic!("`{date}` is no RFC 3339 date in UTC: {e}"))
+        .secs()
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// Production's deployment in a `--format json` report of one service.
+fn production_of(report: &serde_json::Value) -> serde_json::Value {
+    report["services"][0]["deployments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["deployment"] == "production")
+        .cloned()
+        .unwrap_or_else(|| panic!("no production deployment in {report}"))
+}
+
+/// Real terraform against the emulator: a service applied (staging 1.1.0, production
+/// 1.0.0); production set to the version staging runs is proven the same package, with
+/// staging's CodeSha256 read behind `live` and the date its version was published; set to a
+/// version staging does not run, it is a warning.
+#[test]
+fn production_is_proven_against_the_package_staging_runs_and_warned_when_staging_does_not_run_it() {
+    let aws = emulator();
+    aws.create_buckets(&["pg-uploads", "pg-packages"]);
+    let (tree, staged) = service("pg");
+    let run = |args: &[&str]| Run::from(tree.command(args).envs(aws.env()).output().unwrap());
+    let before_apply = now();
+    let first = run(&["apply", "--auto-approve", "--format", "json"]);
+    first.success();
+    // Production is new: staging is read before the one-step apply creates it.
+    let created = production_of(&first.json());
+    assert_eq!(
+        created["artifact"]["notChecked"], "the function `pg-staging` does not exist",
+        "{created}"
+    );
+    let live = aws.probe(&["functions", "pg-staging"])["pg-staging"].clone();
+    let staging_sha = common::openssl_base64_sha256(std::path::Path::new(&staged));
+    assert_eq!(live["live_code_sha256"], staging_sha.as_str());
+
+    tree.env("production", "pg", "1.1.0", "pg-prod", "Projects/");
+    let plan = run(&["plan", "--format", "json"]);
+    plan.success();
+    let report = plan.json();
+    let proof = &production_of(&report)["artifact"];
+    assert_eq!(proof["sameAsStaging"], true, "{report}");
+    assert_eq!(proof["codeSha256"], staging_sha.as_str());
+    assert_eq!(proof["stagingCodeSha256"], staging_sha.as_str());
+    assert_eq!(proof["stagingFunction"], "pg-staging");
+    assert_eq!(proof["stagingVersion"], live["live"]);
+    let since = epoch_seconds(proof["stagingSince"].as_str().unwrap());
+    assert!(
+        (before_apply - 1..=now()).contains(&since),
+        "staging's version was published by this test's apply, not at {since}"
+    );
+    assert_eq!(report["services"][0]["warnings"], serde_json::json!([]));
+    // The text report says it in words.
+    let text = run(&["plan"]);
+    text.success();
+    assert!(
+        text.stdout.contains("same package staging has run since ")
+            && text
+                .stdout
+                .contains(&format!(" UTC (CodeSha256 {staging_sha})")),
+        "{}",
+        text.stdout
+    );
+
+    let other = tree.package("packages/pg-1.0.1.zip", "pg 1.0.1");
+    tree.env("production", "pg", "1.0.1", "pg-prod", "Projects/");
+    let plan = run(&["plan", "--format", "json"]);
+    plan.success();
+    let report = plan.json();
+    let proof = &production_of(&report)["artifact"];
+    assert_eq!(proof["sameAsStaging"], false, "{report}");
+    assert_eq!(
+        proof["codeSha256"],
+        common::openssl_base64_sha256(&other).as_str()
+    );
+    assert_eq!(proof["stagingCodeSha256"], staging_sha.as_str());
+    assert_eq!(
+        report["services"][0]["warnings"],
+        serde_json::json!([format!(
+            "production gets a package staging does not run (staging runs CodeSha256 `{staging_sha}`)"
+        )])
+    );
+}

@@ -1,7 +1,8 @@
 //! What a function actually runs, read from Lambda: the version its `version` tag names
 //! (the module tags every function with it) and the SHA-256 of the code behind the alias
-//! `live` when there is one, else of `$LATEST`. `promote --require-deployed` compares these
-//! with what the source environment declares.
+//! `live` when there is one, else of `$LATEST`, and since when that version exists (its
+//! `LastModified`, in UTC). `promote --require-deployed` and the plan's proof of the
+//! artifact (`run/artifact.rs`) compare these with the package the target gets.
 
 use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
 
@@ -22,6 +23,9 @@ pub struct Running {
     pub version_tag: Option<String>,
     /// Base64 SHA-256 of the code package, as Lambda reports it.
     pub code_sha256: String,
+    /// When that version was published (or `$LATEST` last changed), RFC 3339 in UTC;
+    /// `None` when Lambda gave no date it could read.
+    pub since: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -113,7 +117,11 @@ pub async fn running(
                 .map_err(|e| StatusError::from_sdk(function, &e))?;
             (
                 LIVE_ALIAS.to_owned(),
-                (configuration.version, configuration.code_sha256),
+                (
+                    configuration.version,
+                    configuration.code_sha256,
+                    configuration.last_modified,
+                ),
             )
         }
         None => {
@@ -123,18 +131,39 @@ pub async fn running(
                 (
                     configuration.and_then(|c| c.version().map(str::to_owned)),
                     configuration.and_then(|c| c.code_sha256().map(str::to_owned)),
+                    configuration.and_then(|c| c.last_modified().map(str::to_owned)),
                 ),
             )
         }
     };
-    let (function_version, code_sha256) = configuration;
+    let (function_version, code_sha256, last_modified) = configuration;
     Ok(Running {
         function_name: function.to_owned(),
         qualifier,
         function_version: function_version.unwrap_or_else(|| "$LATEST".to_owned()),
         version_tag,
         code_sha256: code_sha256.unwrap_or_default(),
+        since: last_modified.as_deref().and_then(utc),
     })
+}
+
+/// Lambda's `LastModified` (`2026-12-01T14:02:33.123+0000`: an offset without its colon)
+/// as RFC 3339 in UTC (`2026-12-01T14:02:33.123Z`); `None` when it is no date.
+pub fn utc(last_modified: &str) -> Option<String> {
+    use aws_sdk_lambda::primitives::{DateTime, DateTimeFormat};
+    let text = last_modified.trim();
+    let bytes = text.as_bytes();
+    // `+0000` → `+00:00`, the offset RFC 3339 (and the SDK's parser) reads.
+    let text = match bytes.len().checked_sub(5).map(|at| (at, bytes[at])) {
+        Some((at, b'+' | b'-')) if bytes[at + 1..].iter().all(u8::is_ascii_digit) => {
+            format!("{}:{}", &text[..at + 3], &text[at + 3..])
+        }
+        _ => text.to_owned(),
+    };
+    DateTime::from_str(&text, DateTimeFormat::DateTimeWithOffset)
+        .ok()?
+        .fmt(DateTimeFormat::DateTime)
+        .ok()
 }
 
 /// The function version behind the alias `live`; `None` when the function has no such alias.
@@ -276,7 +305,26 @@ mod tests {
             .into(),
             version_tag: tag.map(str::to_owned),
             code_sha256: sha.into(),
+            since: None,
         }
+    }
+
+    #[test]
+    fn lambdas_last_modified_reads_as_utc_whatever_its_offset() {
+        assert_eq!(
+            utc("2026-12-01T14:02:33.123+0000").as_deref(),
+            Some("2026-12-01T14:02:33.123Z")
+        );
+        assert_eq!(
+            utc("2026-12-01T16:02:33+0200").as_deref(),
+            Some("2026-12-01T14:02:33Z")
+        );
+        assert_eq!(
+            utc("2026-12-01T14:02:33.5Z").as_deref(),
+            Some("2026-12-01T14:02:33.5Z")
+        );
+        assert_eq!(utc("yesterday"), None);
+        assert_eq!(utc(""), None);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! `--format markdown` and the annotations all say what this decides. The headline and a
 //! line per service in Lambda terms first; then errors (validation problems with file and
 //! line, terraform's own last lines), warnings (staging or production deleted or replaced,
-//! with why), a table per service (deployment, version before → after, the package, what
+//! with why; production given a package staging does not run), a table per service (deployment, version before → after, the package, what
 //! else changes), packages, previews, triggers, drift, and terraform's plan text. After an
 //! `apply` it speaks in the past tense and says how far a failed apply got.
 //!
@@ -10,7 +10,7 @@
 //! [`code`] or [`cell`]: it cannot add links, images, headings, HTML, table cells or lines.
 
 use super::facts::{Action, PlanFacts};
-use super::text::{code_change, package_line, setting_pieces, version_change};
+use super::text::{artifact_line, code_change, package_line, setting_pieces, version_change};
 use super::{cell, code, Report};
 use crate::ci::annotations::Annotation;
 
@@ -346,6 +346,16 @@ fn warning_blocks(
     annotations: &mut Vec<Annotation>,
 ) {
     for warning in &facts.warnings {
+        if let Some(sentence) = warning.package_sentence(run.applied(), &code) {
+            warnings.push(format!("> [!WARNING]\n> {sentence}\n"));
+            annotations.push(Annotation::warning(
+                format!("{}: package not on staging", warning.environment),
+                warning
+                    .package_sentence(run.applied(), &|s| format!("`{s}`"))
+                    .unwrap_or_default(),
+            ));
+            continue;
+        }
         let outcome = if run.applied() {
             warning.outcome_past()
         } else {
@@ -423,6 +433,7 @@ fn deployment_row(run: &Report, d: &super::facts::DeploymentChange) -> String {
             .map(|r| format!("**replaced:** {r}")),
     );
     what.extend(d.notes.iter().cloned());
+    what.extend(d.artifact.as_ref().map(|p| artifact_line(p, &cell)));
     if what.is_empty() {
         what.push("—".to_owned());
     }

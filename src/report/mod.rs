@@ -20,8 +20,8 @@ pub mod text;
 use serde::Serialize;
 
 pub use facts::{
-    log_groups_to_create, tainted, to_create, Action, CodeChange, DeploymentChange, Drift,
-    KeyChanges, PlanFacts, PlannedSettings, VersionCleanup, Warning,
+    log_groups_to_create, tainted, to_create, Action, ArtifactProof, CodeChange, DeploymentChange,
+    Drift, KeyChanges, PlanFacts, PlannedSettings, StagingPackage, VersionCleanup, Warning,
 };
 pub use for_ci::rendering;
 
@@ -175,6 +175,8 @@ pub fn cell(text: &str) -> String {
     code(text).replace('|', "\\|")
 }
 
+#[cfg(test)]
+mod artifact_tests;
 #[cfg(test)]
 mod tests;
 

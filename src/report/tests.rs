@@ -538,6 +538,19 @@ fn the_markdown_report_escapes_every_string_it_did_not_write_itself() {
         trigger_after: Some(format!("{text}/new")),
         replace_reasons: Vec::new(),
         notes: Vec::new(),
+        artifact: Some(if i == 0 {
+            ArtifactProof::not_checked(text, text)
+        } else {
+            ArtifactProof::compare(
+                text,
+                StagingPackage {
+                    function_name: text.to_owned(),
+                    function_version: text.to_owned(),
+                    code_sha256: format!("{text}="),
+                    since: Some(text.to_owned()),
+                },
+            )
+        }),
         address: "aws_lambda_function.x".to_owned(),
     };
     let summaries: Vec<PlanFacts> = HOSTILE
@@ -571,12 +584,16 @@ fn the_markdown_report_escapes_every_string_it_did_not_write_itself() {
                 after: Some((*text).to_owned()),
                 reverted: true,
             }];
-            facts.warnings = vec![Warning {
-                environment: crate::desired::Environment::Production,
-                function_name: (*text).to_owned(),
-                action: Action::Delete,
-                reasons: Vec::new(),
-            }];
+            facts.warnings = vec![
+                Warning {
+                    environment: crate::desired::Environment::Production,
+                    function_name: (*text).to_owned(),
+                    action: Action::Delete,
+                    reasons: Vec::new(),
+                    not_on_staging: None,
+                },
+                Warning::not_on_staging(crate::desired::Environment::Production, text, text),
+            ];
             facts
         })
         .collect();

@@ -2,7 +2,9 @@
 //! each service completes — a headline, a line per deployment with what changes in Lambda
 //! terms, then packages, previews, triggers, drift and warnings. "No changes" is one line.
 
-use super::facts::{Action, CodeChange, DeploymentChange, PlanFacts, SettingChange};
+use super::facts::{
+    Action, ArtifactProof, CodeChange, DeploymentChange, PlanFacts, SettingChange, StagingPackage,
+};
 
 /// `old → new`, `→ new` (created) or `old → (deleted)`.
 pub fn version_change(deployment: &DeploymentChange) -> String {
@@ -26,6 +28,47 @@ pub fn code_change(deployment: &DeploymentChange) -> Option<&'static str> {
         (Action::Create, _) => None,
         _ => None,
     }
+}
+
+/// The proof of the artifact for production's new package: `same package staging has run
+/// since 2026-12-01 14:02 UTC (CodeSha256 …)`, that staging does not run it, or why it was
+/// not checked.
+pub fn artifact_line(proof: &ArtifactProof, quote: &dyn Fn(&str) -> String) -> String {
+    let since = |staging: &StagingPackage| match staging.since.as_deref() {
+        Some(since) => format!(
+            " since {}",
+            utc_minute(since).unwrap_or_else(|| quote(since))
+        ),
+        None => String::new(),
+    };
+    match (proof.same_as_staging, &proof.staging) {
+        (Some(true), Some(staging)) => format!(
+            "same package staging has run{} (CodeSha256 {})",
+            since(staging),
+            quote(&staging.code_sha256)
+        ),
+        (Some(false), Some(staging)) => format!(
+            "not the package staging runs: staging has run CodeSha256 {}{}, this is {}",
+            quote(&staging.code_sha256),
+            since(staging),
+            quote(&proof.code_sha256)
+        ),
+        _ => format!(
+            "package not checked against staging: {}",
+            quote(proof.not_checked.as_deref().unwrap_or("no answer"))
+        ),
+    }
+}
+
+/// `2026-12-01T14:02:33Z` → `2026-12-01 14:02 UTC`; `None` for anything else.
+fn utc_minute(since: &str) -> Option<String> {
+    let (date, time) = (since.get(..10)?, since.get(11..16)?);
+    let plain = |s: &str| {
+        s.chars()
+            .all(|c| c.is_ascii_digit() || c == '-' || c == ':')
+    };
+    (since.get(10..11) == Some("T") && since.ends_with('Z') && plain(date) && plain(time))
+        .then(|| format!("{date} {time} UTC"))
 }
 
 /// The settings of a new function, or what changes of an existing one, as `label value`
@@ -186,7 +229,9 @@ fn headline(facts: &PlanFacts, applied: bool) -> String {
 }
 
 fn warning_line(warning: &super::facts::Warning, applied: bool) -> String {
-    if applied {
+    if let Some(sentence) = warning.package_sentence(applied, &|s| format!("`{s}`")) {
+        format!("  WARNING: {sentence}\n")
+    } else if applied {
         format!(
             "  WARNING: the {} function `{}` {}{}\n",
             warning.environment,
@@ -233,6 +278,7 @@ fn deployment_lines(facts: &PlanFacts, applied: bool) -> String {
         }
         details.extend(d.replace_reasons.iter().map(|r| format!("replaced: {r}")));
         details.extend(d.notes.iter().cloned());
+        details.extend(d.artifact.as_ref().map(|p| artifact_line(p, &plain)));
         if !details.is_empty() {
             out.push_str(&format!(
                 "  {:env_width$}  {:7}  {}\n",

@@ -2,6 +2,7 @@
 //! and how several services run at once. Commands compose these; nothing here parses flags
 //! or prints the final report.
 //!
+//! [`artifact`] proves production's new package against what staging runs,
 //! [`prepare`] stages and renders the services' inputs into their work dirs, [`runner`]
 //! sequences terraform's steps for a service (with the foreign-resource guard and the
 //! adoption of what an interrupted apply left), [`fingerprint`], [`applied`] and [`noop`]
@@ -12,6 +13,7 @@
 //! resolved deployments changed since a git revision and [`jobs`] groups services into jobs.
 
 pub mod applied;
+pub mod artifact;
 pub mod backend_objects;
 pub mod changes;
 pub mod deploy;

@@ -107,6 +107,7 @@ mod tests {
             function_version: version.into(),
             version_tag: Some(tag.into()),
             code_sha256: sha.into(),
+            since: None,
         };
         DeploymentStatus {
             key: DeploymentKey::Staging,

@@ -1,7 +1,8 @@
 //! What `promote` decides: the release the source environment runs (from its validated
 //! config, or the problems of the files the promotion touches), and with
 //! `--require-deployed` whether its function already runs that version with the package's
-//! bytes — the same bytes the target will get.
+//! bytes — the same bytes the target will get, read as the plan's proof of the artifact
+//! reads them ([`super::artifact`]).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -82,10 +83,7 @@ pub async fn require_deployed(
     let expected = staged[&deployment.package].digest.base64();
     let client = crate::aws::lambda_client(&settings.aws_region).await;
     let running = interrupts
-        .guard(crate::aws::status::running(
-            &client,
-            &deployment.function_name,
-        ))
+        .guard(super::artifact::read(&client, &deployment.function_name))
         .await??;
     let reasons = crate::aws::status::differences(&running, &deployment.version, &expected);
     if !reasons.is_empty() {
@@ -95,11 +93,20 @@ pub async fn require_deployed(
             reasons,
         });
     }
+    // From staging through `live`: the plan's proof line, with since when.
+    let proof = (env == Environment::Staging
+        && running.qualifier == crate::aws::status::LIVE_ALIAS)
+        .then(|| super::artifact::proof(&expected, &Ok(running.clone())))
+        .map(|proof| {
+            let line = crate::report::text::artifact_line(&proof, &|s| format!("`{s}`"));
+            format!(": {line}")
+        });
     tracing::info!(
-        "{service}: {} runs `{}` ({}) with the package's bytes",
+        "{service}: {} runs `{}` ({}) with the package's bytes{}",
         env.as_str(),
         deployment.version,
-        running.qualifier
+        running.qualifier,
+        proof.unwrap_or_default()
     );
     Ok(())
 }

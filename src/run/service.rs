@@ -1,6 +1,7 @@
 //! One service's terraform run: plan (or, with `apply --plan-dir`, a plan checked against
 //! the reviewed one), the text report, and for `apply` — when there are changes and they
-//! are approved — the apply and the clean-up of old published versions.
+//! are approved — the apply and the clean-up of old published versions. A plan that gives
+//! production a new package carries the proof of the artifact ([`super::artifact`]).
 
 use crate::aws::versions;
 use crate::error::Error;
@@ -8,9 +9,9 @@ use crate::exit_code;
 use crate::process::interrupts::Interrupts;
 use crate::report::format::Format;
 use crate::report::{self, PlanFacts, VersionCleanup};
-use crate::run::handoff;
 use crate::run::prepare::ServicePlan;
 use crate::run::runner::Runner;
+use crate::run::{artifact, handoff};
 use crate::settings::{DeploySettings, Handoff, Mode, Settings};
 use crate::terminal::prompt;
 
@@ -22,7 +23,7 @@ pub async fn run(
     interrupts: &Interrupts,
     settings: &Settings,
 ) -> Result<(PlanFacts, u8), Error> {
-    let mut summary = self::plan(runner, plan, args, settings).await?;
+    let mut summary = self::plan(runner, plan, args, interrupts, settings).await?;
     if args.format == Format::Text {
         super::print(&report::text::text(&summary, false))?;
     }
@@ -51,24 +52,34 @@ pub async fn run(
 }
 
 /// This run's plan of the service, or with `--plan-dir` one checked against the reviewed
-/// plan; with `--out-dir` it is saved.
+/// plan, with the proof of production's new package; with `--out-dir` it is saved.
 async fn plan(
     runner: &mut Runner,
     plan: &ServicePlan<'_>,
     args: &DeploySettings,
+    interrupts: &Interrupts,
     settings: &Settings,
 ) -> Result<PlanFacts, Error> {
     let name = &plan.service.name;
     if let Handoff::Save(dir) = &args.handoff {
         handoff::forget(dir, name)?;
     }
-    let summary = match &args.handoff {
+    let applies_early = matches!(
+        args.mode,
+        Mode::Apply {
+            auto_approve: true,
+            ..
+        }
+    );
+    let early = artifact::read_before_apply(settings, &plan.vars, applies_early, interrupts).await;
+    let mut summary = match &args.handoff {
         Handoff::Apply(dir) => {
             let backend = &args.terraform.backend;
             handoff::plan_reviewed(runner, dir, plan, &settings.gitops_dir, backend).await?
         }
         _ => runner.plan(name, &plan.work_dir, &plan.vars).await?,
     };
+    artifact::attach(&mut summary, settings, &plan.vars, early, interrupts).await;
     if let Handoff::Save(dir) = &args.handoff {
         save_plan(runner, dir, plan, settings, summary.has_changes)?;
     }

@@ -90,6 +90,10 @@ pub struct DeploymentChange {
     /// group adopted, the alias re-pointed).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// For production's new package: whether it is what staging runs now (read through
+    /// the Lambda API after the plan), or why that was not checked. `None` otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub artifact: Option<super::ArtifactProof>,
     pub address: String,
 }
 

@@ -42,6 +42,7 @@ pub(super) fn function_change(resource: &ResourceChange, action: Action) -> Depl
         trigger_after: None,
         replace_reasons: replace_reasons(resource, action),
         notes: notes(resource),
+        artifact: None,
         address: resource.address.clone(),
     }
 }

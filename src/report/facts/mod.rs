@@ -16,8 +16,10 @@
 //! Inside: `../plan_json.rs` reads the JSON; `build.rs` makes the facts of it, with
 //! `function.rs` (a function → its deployment's change), `settings.rs` (a function's
 //! settings as text), `attach.rs` (everything else → its deployment or `other`) and
-//! `warning.rs`; `deployment.rs` (and `../action.rs`) hold the per-deployment types.
+//! `warning.rs`; `artifact.rs` puts the proof of the artifact (read by the run level)
+//! on production's change; `deployment.rs` (and `../action.rs`) hold the per-deployment types.
 
+mod artifact;
 mod attach;
 mod build;
 mod deployment;
@@ -33,6 +35,7 @@ pub use super::drift::Drift;
 pub use super::guard::ForeignChange;
 use super::plan_json::PlanJson;
 pub use super::plan_json::{log_groups_to_create, tainted, to_create};
+pub use artifact::{ArtifactProof, StagingPackage, PROMOTED_INTO};
 pub use deployment::{CodeChange, DeploymentChange, KeyChanges, PlannedSettings, SettingChange};
 pub use warning::Warning;
 
@@ -201,6 +204,7 @@ impl PlanFacts {
                 trigger_after: Some(deployment.trigger_prefix.clone()),
                 replace_reasons: Vec::new(),
                 notes: Vec::new(),
+                artifact: None,
                 address: format!("aws_lambda_function.this[\"{key}\"]"),
             })
             .collect();

@@ -171,6 +171,7 @@ mod tests {
             function_version: n.to_string(),
             version_tag: Some(format!("0.1.{n}")),
             code_sha256: format!("sha{n}"),
+            since: None,
         }
     }
 

@@ -12,6 +12,7 @@ pub mod checked;
 pub mod checks;
 pub mod files;
 pub mod near_miss;
+pub mod rollout;
 pub mod rules;
 pub mod strays;
 pub mod yaml;

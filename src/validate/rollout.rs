@@ -64,7 +64,9 @@ pub fn interval_seconds(text: &str) -> Result<u64, String> {
     // Units come in order: the next one is looked for only after the last one seen.
     let mut next = 0;
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let unit = rest[digits..].chars().next().ok_or_else(invalid)?;
         let index = UNITS[next..]
             .iter()
@@ -112,8 +114,8 @@ mod tests {
     #[test]
     fn an_interval_without_a_unit_out_of_order_fractional_or_spaced_is_refused() {
         for bad in [
-            "", "300", "5", "m", "5 m", " 5m", "5m ", "5M", "5min", "1.5h", "30m1h", "5m5m",
-            "1d", "500ms", "-5s", "+5s", "1h30", "h1", "5mm",
+            "", "300", "5", "m", "5 m", " 5m", "5m ", "5M", "5min", "1.5h", "30m1h", "5m5m", "1d",
+            "500ms", "-5s", "+5s", "1h30", "h1", "5mm",
         ] {
             let message = interval_seconds(bad).unwrap_err();
             assert!(message.contains("is not a duration"), "{bad:?}: {message}");

@@ -54,6 +54,8 @@ pub struct LambdaService {
     pub tags: BTreeMap<String, EnvValue>,
     /// How many published versions to keep per function besides the aliased ones.
     pub keep_versions: Option<u32>,
+    /// *override, key by key*: how a new version reaches `live` in staging and production.
+    pub rollout: Option<RolloutConfig>,
     /// An existing execution role; without it the module creates one per service.
     pub role_arn: Option<String>,
     pub trigger_bucket: String,
@@ -78,6 +80,82 @@ pub struct Overrides {
     pub timeout: Option<u32>,
     pub reserved_concurrency: Option<u32>,
     pub provisioned_concurrency: Option<u32>,
+}
+
+/// `lambda.rollout`: how a new published version reaches the `live` alias. Each key is
+/// optional; an environment's keys win over the service's one by one (`alarms` as a whole
+/// list). Validation checks the values, so resolve can parse them without failing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RolloutConfig {
+    /// `allAtOnce`, `canary` or `linear`.
+    pub strategy: Option<String>,
+    /// 1–99.
+    pub percent: Option<Percent>,
+    /// Hours, minutes and seconds: `30s`, `5m`, `1h30m`.
+    pub interval: Option<String>,
+    /// CloudWatch alarm names.
+    pub alarms: Option<Vec<AlarmName>>,
+}
+
+/// A whole number as written, any size: the range (1–99) is a rule of its own, so `0` and
+/// `150` get the same message as each other, not a type error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Percent(pub i128);
+
+impl<'de> Deserialize<'de> for Percent {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Whole;
+        impl de::Visitor<'_> for Whole {
+            type Value = Percent;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a whole number of percent from 1 to 99")
+            }
+
+            fn visit_i64<E: de::Error>(self, value: i64) -> Result<Percent, E> {
+                Ok(Percent(value.into()))
+            }
+
+            fn visit_u64<E: de::Error>(self, value: u64) -> Result<Percent, E> {
+                Ok(Percent(value.into()))
+            }
+
+            fn visit_i128<E: de::Error>(self, value: i128) -> Result<Percent, E> {
+                Ok(Percent(value))
+            }
+        }
+        deserializer.deserialize_i64(Whole)
+    }
+}
+
+/// A CloudWatch alarm's name: any scalar, as written (a plain `404` names the alarm `404`);
+/// null and collections are refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlarmName(pub String);
+
+impl<'de> Deserialize<'de> for AlarmName {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Name;
+        impl de::Visitor<'_> for Name {
+            type Value = AlarmName;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a CloudWatch alarm name (text)")
+            }
+
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<AlarmName, E> {
+                Ok(AlarmName(text.to_owned()))
+            }
+
+            fn visit_unit<E: de::Error>(self) -> Result<AlarmName, E> {
+                Err(E::custom(
+                    "an alarm name is null: write the CloudWatch alarm's name, or remove the item",
+                ))
+            }
+        }
+        deserializer.deserialize_str(Name)
+    }
 }
 
 /// Exactly one of the fields is set; `{version}` is substituted in each.
@@ -109,6 +187,9 @@ pub struct PreviewTemplate {
     pub timeout: Option<u32>,
     pub reserved_concurrency: Option<u32>,
     pub provisioned_concurrency: Option<u32>,
+    /// Refused with a message of its own: previews always deploy all at once.
+    #[serde(default, rename = "rollout")]
+    pub _rollout: Option<IgnoredAny>,
 }
 
 impl PreviewTemplate {
@@ -144,6 +225,8 @@ pub struct EnvLambda {
     pub timeout: Option<u32>,
     pub reserved_concurrency: Option<u32>,
     pub provisioned_concurrency: Option<u32>,
+    /// Over the service's `lambda.rollout`, key by key.
+    pub rollout: Option<RolloutConfig>,
 }
 
 impl EnvLambda {
@@ -181,6 +264,9 @@ pub struct PreviewLambda {
     pub commit_sha: Option<String>,
     /// An object already in the service's `packageBucket`.
     pub s3_key: Option<String>,
+    /// Refused with a message of its own: previews always deploy all at once.
+    #[serde(default, rename = "rollout")]
+    pub _rollout: Option<IgnoredAny>,
 }
 
 /// An environment variable's (or a tag's) value: exactly the characters written. A plain `1.10`,

@@ -189,7 +189,7 @@ fn validation_errors_are_annotated_at_their_file_and_line() {
         annotations,
         [
             "::error file=gitops/environments/preview/pr-7x/services/a.values.yaml,title=invalid gitops config::preview directory `pr-7x` must be named `pr-<number>` (e.g. `pr-42`); it is not skipped, because a skipped preview would be destroyed",
-            "::error file=gitops/environments/staging/a/config.yaml,line=7,title=invalid gitops config::lambda: unknown field `memorySizeMb`, expected `version`, `functionName`, `s3TriggerPrefix`, `environment`, `memorySize`, `timeout`, `reservedConcurrency`, `provisionedConcurrency`",
+            "::error file=gitops/environments/staging/a/config.yaml,line=7,title=invalid gitops config::lambda: unknown field `memorySizeMb`, expected `version`, `functionName`, `s3TriggerPrefix`, `environment`, `memorySize`, `timeout`, `reservedConcurrency`, `provisionedConcurrency`, `rollout`",
             "::error title=lambda-gitops plan failed::the gitops dir is invalid: 2 problems",
         ],
         "{}",

@@ -900,3 +900,232 @@ fn every_setting_reaches_the_variables_after_overrides() {
     assert_eq!(scan_json["services"][0]["staging"]["keep_versions"], 2);
     assert_eq!(scan_json["services"][0]["settings"]["memory_size"], 256);
 }
+
+// `lambda.rollout`: the service's default, each environment's keys over it, previews never.
+
+/// `environments/<env>/svc/config.yaml` of the standard tree with `extra` (YAML under
+/// `lambda:`, indented 2) from line 7.
+fn env_with(tree: &Tree, env: &str, extra: &str) {
+    let (function, prefix) = match env {
+        "staging" => ("svc-staging", "staging/"),
+        _ => ("svc-prod", "Projects/"),
+    };
+    let version = if env == "staging" { "1.1.0" } else { "1.0.0" };
+    tree.write(
+        &format!("environments/{env}/svc/config.yaml"),
+        &format!("serviceName: svc\nenvName: {env}\nlambda:\n  version: \"{version}\"\n  functionName: {function}\n  s3TriggerPrefix: {prefix}\n{extra}"),
+    );
+}
+
+#[test]
+fn an_unknown_key_under_rollout_is_refused_with_its_line_and_a_suggestion() {
+    let tree = Tree::new();
+    tree.standard("svc", &[]);
+    tree.write(
+        "services/svc/config.yaml",
+        &settings_service("  rollout:\n    strategy: canary\n    percentage: 10\n"),
+    );
+    scan(&tree).fails_with(&[
+        "services/svc/config.yaml:8: lambda.rollout: unknown field `percentage`",
+        "did you mean `percent`?",
+    ]);
+}
+
+#[test]
+fn an_unknown_strategy_is_refused_listing_the_three_with_a_suggestion() {
+    let tree = Tree::new();
+    tree.standard("svc", &[]);
+    env_with(&tree, "staging", "  rollout:\n    strategy: Canery\n");
+    scan(&tree).fails_with(&[
+        "environments/staging/svc/config.yaml:8: strategy `Canery` must be one of `allAtOnce`, `canary`, `linear` (did you mean `canary`?)",
+    ]);
+}
+
+#[test]
+fn a_percent_that_is_not_a_whole_number_from_1_to_99_is_refused_with_its_line() {
+    let tree = Tree::new();
+    tree.standard("svc", &[]);
+    tree.write(
+        "services/svc/config.yaml",
+        &settings_service("  rollout:\n    percent: 0\n"),
+    );
+    env_with(&tree, "staging", "  rollout:\n    percent: 10.5\n");
+    env_with(
+        &tree,
+        "production",
+        "  rollout: {strategy: linear, percent: 100}\n",
+    );
+    scan(&tree).fails_with(&[
+        "services/svc/config.yaml:7: percent 0 must be a whole number from 1 to 99",
+        "environments/staging/svc/config.yaml:8: lambda.rollout.percent: invalid type: number `10.5`, expected a whole number of percent from 1 to 99",
+        "environments/production/svc/config.yaml:7: percent 100 must be a whole number from 1 to 99: 100% at once is `strategy: allAtOnce`",
+        "3 problems",
+    ]);
+}
+
+#[test]
+fn an_interval_that_does_not_parse_or_is_under_a_second_is_refused_with_its_line() {
+    let tree = Tree::new();
+    tree.standard("svc", &[]);
+    tree.write(
+        "services/svc/config.yaml",
+        &settings_service("  rollout:\n    strategy: canary\n    interval: 5 minutes\n"),
+    );
+    env_with(&tree, "staging", "  rollout:\n    interval: 0s\n");
+    env_with(&tree, "production", "  rollout:\n    interval: 300\n");
+    scan(&tree).fails_with(&[
+        "services/svc/config.yaml:8: interval `5 minutes` is not a duration: write whole hours, minutes and seconds, e.g. `30s`, `5m`, `1h30m`",
+        "environments/staging/svc/config.yaml:8: interval `0s` must be at least 1s",
+        "environments/production/svc/config.yaml:8: interval `300` is not a duration",
+        "3 problems",
+    ]);
+}
+
+#[test]
+fn more_than_20_alarms_or_an_empty_or_non_text_alarm_name_is_refused_with_its_line() {
+    let tree = Tree::new();
+    tree.standard("svc", &[]);
+    let alarms: Vec<String> = (1..=21).map(|n| format!("svc-alarm-{n}")).collect();
+    tree.write(
+        "services/svc/config.yaml",
+        &settings_service(&format!(
+            "  rollout:\n    alarms: [{}]\n",
+            alarms.join(", ")
+        )),
+    );
+    env_with(
+        &tree,
+        "staging",
+        "  rollout:\n    alarms:\n      - svc-errors\n      - \"\"\n",
+    );
+    env_with(
+        &tree,
+        "production",
+        "  rollout:\n    alarms:\n      - svc-errors\n      - {name: svc-p99}\n",
+    );
+    scan(&tree).fails_with(&[
+        "services/svc/config.yaml:7: 21 alarms are listed; a rollout allows at most 20",
+        "environments/staging/svc/config.yaml:10: an alarm name must not be empty",
+        "environments/production/svc/config.yaml:10: lambda.rollout.alarms",
+        "invalid type: map, expected a CloudWatch alarm name (text)",
+        "3 problems",
+    ]);
+    env_with(
+        &tree,
+        "production",
+        "  rollout:\n    alarms:\n      - svc-errors\n      -\n",
+    );
+    scan(&tree).fails_with(&[
+        "environments/production/svc/config.yaml:10: lambda.rollout.alarms",
+        "an alarm name is null",
+    ]);
+}
+
+/// The service asks for a canary and keeps provisioned concurrency: staging turns its own
+/// off and passes; production inherits both, and Lambda would refuse the weighted alias.
+#[test]
+fn a_services_canary_is_refused_where_the_deployment_keeps_provisioned_concurrency() {
+    let tree = Tree::new();
+    tree.standard("svc", &[7]);
+    tree.write(
+        "services/svc/config.yaml",
+        &settings_service("  provisionedConcurrency: 2\n  rollout:\n    strategy: canary\n"),
+    );
+    env_with(&tree, "staging", "  provisionedConcurrency: 0\n");
+    let run = scan(&tree);
+    run.fails_with(&[
+        "services/svc/config.yaml:8: production: strategy `canary` shifts traffic through a weighted `live` alias, and Lambda refuses provisioned concurrency on a weighted alias; provisionedConcurrency is 2 (",
+        "services/svc/config.yaml:6)",
+        "hint: use `strategy: allAtOnce` for production, or set `provisionedConcurrency: 0` for production",
+        "1 problem",
+    ]);
+    assert!(!run.stderr.contains("staging: strategy"), "{}", run.stderr);
+    assert!(!run.stderr.contains("pr-7"), "{}", run.stderr);
+}
+
+/// Checked after the merge, across files: the environment's strategy against the
+/// service's provisioned concurrency, both named; `plan` fails before terraform starts.
+#[test]
+fn an_environments_linear_rollout_is_refused_against_the_services_provisioned_concurrency() {
+    let tree = Tree::new();
+    tree.standard("svc", &[]);
+    tree.write(
+        "services/svc/config.yaml",
+        &settings_service("  provisionedConcurrency: 2\n"),
+    );
+    env_with(
+        &tree,
+        "production",
+        "  rollout:\n    strategy: linear\n    percent: 25\n",
+    );
+    let needles = [
+        "environments/production/svc/config.yaml:8: production: strategy `linear` shifts traffic through a weighted `live` alias, and Lambda refuses provisioned concurrency on a weighted alias; provisionedConcurrency is 2 (",
+        "services/svc/config.yaml:6)",
+        "1 problem",
+    ];
+    scan(&tree).fails_with(&needles);
+    let terraform = common::fake_terraform::FakeTerraform::new(&tree);
+    terraform.ci(&tree, &["plan"], &[]).fails_with(&needles);
+    assert!(terraform.calls().is_empty(), "{:?}", terraform.calls());
+}
+
+#[test]
+fn a_rollout_for_a_preview_is_refused_because_previews_always_deploy_all_at_once() {
+    let tree = Tree::new();
+    tree.standard("svc", &[7]);
+    tree.write(
+        "environments/preview/pr-7/services/svc.values.yaml",
+        "serviceName: svc\ndeploymentType: lambda\nlambda:\n  version: \"1.1.0-pr7\"\n  rollout:\n    strategy: canary\n",
+    );
+    tree.write(
+        "services/svc/config.yaml",
+        &settings_service("  preview:\n    rollout: {strategy: canary}\n"),
+    );
+    scan(&tree).fails_with(&[
+        "environments/preview/pr-7/services/svc.values.yaml:5: previews always deploy all at once",
+        "services/svc/config.yaml:7: previews always deploy all at once",
+        "2 problems",
+    ]);
+}
+
+/// The service's canary with its alarms; staging sets its own percent and interval, key by
+/// key; production keeps the service's; the preview goes all at once.
+#[test]
+fn a_valid_canary_resolves_per_environment_key_by_key() {
+    let tree = Tree::new();
+    tree.standard("svc", &[7]);
+    tree.write(
+        "services/svc/config.yaml",
+        &settings_service(concat!(
+            "  rollout:\n",
+            "    strategy: canary\n",
+            "    percent: 10\n",
+            "    interval: 5m\n",
+            "    alarms: [svc-errors, svc-p99]\n",
+        )),
+    );
+    env_with(
+        &tree,
+        "staging",
+        "  rollout:\n    percent: 25\n    interval: 1h30m\n",
+    );
+    let json = tree.run(&["scan", "--format", "json"]).success().json();
+    let service = &json["services"][0];
+    assert_eq!(
+        service["staging"]["rollout"],
+        serde_json::json!({"strategy": "canary", "percent": 25, "intervalSeconds": 5400,
+                           "alarms": ["svc-errors", "svc-p99"]})
+    );
+    assert_eq!(
+        service["production"]["rollout"],
+        serde_json::json!({"strategy": "canary", "percent": 10, "intervalSeconds": 300,
+                           "alarms": ["svc-errors", "svc-p99"]})
+    );
+    assert_eq!(
+        service["previews"][0]["rollout"],
+        serde_json::json!({"strategy": "allAtOnce", "percent": 10, "intervalSeconds": 300,
+                           "alarms": []})
+    );
+    // Existing keys stay.
+    assert_eq!(service["staging"]["keep_versions"], 5);
+}

@@ -9,7 +9,8 @@
 //!                   "previews": [Deployment] } ] }
 //! Deployment = { "deployment", "target" (the same key, its first name), "pr" (previews only), "file", "version", "commit_sha",
 //!                "function_name", "trigger_prefix", "package": { "kind", … },
-//!                "settings": Settings (after the environment's overrides), "keep_versions" }
+//!                "settings": Settings (after the environment's overrides), "keep_versions",
+//!                "rollout": { "strategy", "percent", "intervalSeconds", "alarms" } }
 //! Settings = { "runtime", "handler", "architecture", "layers", "ephemeral_storage",
 //!              "memory_size", "timeout", "environment", "reserved_concurrency",
 //!              "provisioned_concurrency", "tracing", "vpc", "log_retention_days",
@@ -20,7 +21,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use crate::desired::{Deployment, DeploymentKey, FunctionSettings, PackageRef, Repo};
+use crate::desired::{Deployment, DeploymentKey, FunctionSettings, PackageRef, Repo, Rollout};
 use crate::error::Error;
 use crate::report::format::ListFormat;
 use crate::settings::Settings;
@@ -119,6 +120,8 @@ struct DeploymentJson<'a> {
     package: &'a PackageRef,
     settings: &'a FunctionSettings,
     keep_versions: u32,
+    /// How a new version reaches `live`: previews always all at once.
+    rollout: &'a Rollout,
 }
 
 impl<'a> From<&'a Deployment> for DeploymentJson<'a> {
@@ -138,6 +141,7 @@ impl<'a> From<&'a Deployment> for DeploymentJson<'a> {
             package: &d.package,
             settings: &d.settings,
             keep_versions: d.keep_versions,
+            rollout: &d.rollout,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Stage 3 — resolve: the checked configs → the desired state per service, checked across
 //! files. Substitutes `{version}` and `{pr}`, applies defaults and each environment's
-//! overrides ([`settings`]), picks commit SHAs, resolves each deployment's package
+//! overrides ([`overrides`], [`rollout`]), picks commit SHAs, resolves each deployment's package
 //! ([`package`]), then runs the rules no single file can break ([`cross`]: unique function
 //! names, disjoint trigger prefixes, one service per bucket). It reads validate's output
 //! and its single-value rules; validate never reads this stage.
@@ -8,12 +8,13 @@
 mod cross;
 mod overrides;
 mod package;
+mod rollout;
 
 use std::path::Path;
 
 use crate::desired::Environment;
 use crate::desired::{
-    Deployment, DeploymentKey, DesiredService, FunctionSettings, PackageRef, Repo,
+    Deployment, DeploymentKey, DesiredService, FunctionSettings, PackageRef, Repo, Rollout,
     DEFAULT_KEEP_VERSIONS,
 };
 use crate::problem::Problem;
@@ -45,6 +46,8 @@ struct Context<'a> {
     name: &'a str,
     service: &'a CheckedService,
     defaults: FunctionSettings,
+    /// The service's rollout, before any environment's keys.
+    rollout: Rollout,
     keep_versions: u32,
     roots: &'a Roots<'a>,
 }
@@ -61,6 +64,7 @@ fn resolve_service(
         name,
         service,
         defaults: overrides::service(lambda),
+        rollout: rollout::merged(&Rollout::default(), lambda.rollout.as_ref()),
         keep_versions: lambda.keep_versions.unwrap_or(DEFAULT_KEEP_VERSIONS),
         roots,
     };
@@ -108,6 +112,8 @@ fn environment_deployment(
         what: key.to_string(),
     };
     overrides::check(&settings, &origins, problems);
+    let rollout = rollout::merged(&context.rollout, config.rollout.as_ref());
+    rollout::check(&rollout, &settings, &origins, problems);
     let package = package::resolve(
         context.service,
         &config.version,
@@ -130,7 +136,7 @@ fn environment_deployment(
         package,
         settings,
         keep_versions: context.keep_versions,
-        rollout: crate::desired::Rollout::default(),
+        rollout,
     })
 }
 
@@ -275,6 +281,6 @@ fn preview_deployment(
         settings: settings.clone(),
         keep_versions: context.keep_versions,
         // Previews always deploy all at once.
-        rollout: crate::desired::Rollout::default(),
+        rollout: Rollout::default(),
     })
 }

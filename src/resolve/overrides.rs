@@ -90,17 +90,26 @@ pub struct Origins<'a> {
     pub what: String,
 }
 
-impl Origins<'_> {
-    /// A problem at `key` where this deployment sets it, else where the service does.
-    fn at(&self, key: &str, message: String) -> Problem {
+impl<'a> Origins<'a> {
+    /// The file and key path that set `key` (a path under `lambda`) for this deployment:
+    /// its overrides when they write it, else the service's file.
+    pub fn origin<'k>(&self, key: &[&'k str]) -> (&'a Source, Vec<&'k str>)
+    where
+        'a: 'k,
+    {
         if let Some((source, prefix)) = self.overrides {
-            let mut path = prefix.to_vec();
-            path.push(key);
+            let path = [prefix, key].concat();
             if source.doc.line_of(&path).is_some() {
-                return source.at(&path, message);
+                return (source, path);
             }
         }
-        self.service.at(&["lambda", key], message)
+        (self.service, [&["lambda"], key].concat())
+    }
+
+    /// A problem at `key` where this deployment sets it, else where the service does.
+    pub fn at(&self, key: &[&str], message: String) -> Problem {
+        let (source, path) = self.origin(key);
+        source.at(&path, message)
     }
 }
 
@@ -112,7 +121,7 @@ pub fn check(settings: &FunctionSettings, origins: &Origins<'_>, problems: &mut 
         .map(|(k, v)| (k.as_str(), v.as_str()));
     if let Err(message) = rules::env_size(pairs) {
         problems.push(origins.at(
-            "environment",
+            &["environment"],
             format!(
                 "{}: with the service's variables merged in, {message}",
                 origins.what
@@ -122,7 +131,7 @@ pub fn check(settings: &FunctionSettings, origins: &Origins<'_>, problems: &mut 
     if let Some(reserved) = settings.reserved_concurrency {
         if settings.provisioned_concurrency > reserved {
             problems.push(origins.at(
-                "provisionedConcurrency",
+                &["provisionedConcurrency"],
                 format!(
                     "{}: provisionedConcurrency {} exceeds reservedConcurrency {reserved}: Lambda provisions only within the reserved concurrency",
                     origins.what, settings.provisioned_concurrency

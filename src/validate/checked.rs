@@ -23,6 +23,12 @@ impl Source {
         Problem::new(&self.path, self.doc.line_of(path), message)
     }
 
+    /// `file:line` of the key `path` (just the file when it is not there), as messages name
+    /// another place.
+    pub fn location(&self, path: &[&str]) -> String {
+        self.at(path, "").location()
+    }
+
     /// A problem at item `index` of the sequence at `path` (at the key when the item
     /// cannot be found).
     pub fn at_item(&self, path: &[&str], index: usize, message: impl Into<String>) -> Problem {

@@ -7,13 +7,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::config::{
     EnvConfig, EnvValue, GitVersion, LambdaService, Overrides, PackageSource, PreviewTemplate,
-    PreviewValues, ServiceConfig, VpcConfig,
+    PreviewValues, RolloutConfig, ServiceConfig, VpcConfig,
 };
 use crate::desired::Environment;
 use crate::desired::{Architecture, Tracing};
 use crate::problem::{excerpt, Problem};
 use crate::validate::checked::Source;
-use crate::validate::rules;
+use crate::validate::{rollout, rules};
 
 /// Lambda's limits on a function's layers, subnets and security groups.
 const MAX_LAYERS: usize = 5;
@@ -49,12 +49,13 @@ impl<'a> Rules<'a> {
         }
     }
 
-    /// Each item of the list at `path` by `rule`, no item twice, at most `max` items.
+    /// Each item of the list at `path` by `rule`, no item twice, at most `max` items (the
+    /// limit of `who`).
     fn list(
         &mut self,
         items: &[String],
         path: &[&str],
-        max: usize,
+        (max, who): (usize, &str),
         what: &str,
         rule: fn(&str) -> Result<(), String>,
     ) {
@@ -70,7 +71,7 @@ impl<'a> Rules<'a> {
         if items.len() > max {
             self.check(
                 Err(format!(
-                    "{} {what}s are listed; Lambda allows at most {max}",
+                    "{} {what}s are listed; {who} allows at most {max}",
                     items.len()
                 )),
                 path,
@@ -103,6 +104,48 @@ impl<'a> Rules<'a> {
         // Reserved and provisioned concurrency: any count Lambda's account limit allows
         // (u32 already refuses negatives); provisioned against reserved runs in resolve,
         // after the overrides are applied.
+    }
+
+    /// `lambda.rollout` of a service or an environment, at `path`.
+    fn rollout(&mut self, config: &RolloutConfig, path: &[&str]) {
+        if let Some(strategy) = &config.strategy {
+            self.check(rollout::strategy(strategy), &with(path, "strategy"));
+        }
+        if let Some(percent) = config.percent {
+            self.check(rollout::percent(percent.0), &with(path, "percent"));
+        }
+        if let Some(interval) = &config.interval {
+            self.check(
+                rollout::interval_seconds(interval).map(drop),
+                &with(path, "interval"),
+            );
+        }
+        if let Some(alarms) = &config.alarms {
+            let names: Vec<String> = alarms.iter().map(|name| name.0.clone()).collect();
+            self.list(
+                &names,
+                &with(path, "alarms"),
+                (rollout::MAX_ALARMS, "a rollout"),
+                "alarm",
+                rollout::alarm_name,
+            );
+        }
+    }
+
+    /// A `rollout` key at `path` of a preview's file: refused, never ignored.
+    fn no_rollout(&mut self, path: &[&str]) {
+        if self.source.doc.line_of(path).is_some() {
+            self.problems.push(
+                self.source
+                    .at(
+                        path,
+                        "previews always deploy all at once: `rollout` is not accepted for a preview",
+                    )
+                    .with_hint(
+                        "set `lambda.rollout` in the service's config (for staging and production) or in an environment's config",
+                    ),
+            );
+        }
     }
 
     fn done(self) -> Vec<Problem> {
@@ -167,7 +210,13 @@ fn settings(rule: &mut Rules<'_>, lambda: &LambdaService) {
         );
     }
     if let Some(layers) = &lambda.layers {
-        rule.list(layers, &at("layers"), MAX_LAYERS, "layer", rules::layer_arn);
+        rule.list(
+            layers,
+            &at("layers"),
+            (MAX_LAYERS, "Lambda"),
+            "layer",
+            rules::layer_arn,
+        );
     }
     if let Some(storage) = lambda.ephemeral_storage {
         rule.check(
@@ -207,6 +256,9 @@ fn settings(rule: &mut Rules<'_>, lambda: &LambdaService) {
             &at("keepVersions"),
         );
     }
+    if let Some(config) = &lambda.rollout {
+        rule.rollout(config, &at("rollout"));
+    }
 }
 
 fn network(rule: &mut Rules<'_>, vpc: &VpcConfig) {
@@ -228,14 +280,14 @@ fn network(rule: &mut Rules<'_>, vpc: &VpcConfig) {
     rule.list(
         &vpc.subnet_ids,
         &subnets,
-        MAX_SUBNETS,
+        (MAX_SUBNETS, "Lambda"),
         "subnet",
         rules::subnet_id,
     );
     rule.list(
         &vpc.security_group_ids,
         &groups,
-        MAX_SECURITY_GROUPS,
+        (MAX_SECURITY_GROUPS, "Lambda"),
         "security group",
         rules::security_group_id,
     );
@@ -325,6 +377,7 @@ fn preview_template(rule: &mut Rules<'_>, preview: &PreviewTemplate) {
     }
     rule.environment(&preview.environment, &["lambda", "preview", "environment"]);
     rule.overrides(&preview.overrides(), &["lambda", "preview"]);
+    rule.no_rollout(&["lambda", "preview", "rollout"]);
 }
 
 /// `environments/{staging,production}/<dir>/config.yaml`.
@@ -364,6 +417,9 @@ pub fn environment(
     );
     rule.environment(&lambda.environment, &["lambda", "environment"]);
     rule.overrides(&lambda.overrides(), &["lambda"]);
+    if let Some(config) = &lambda.rollout {
+        rule.rollout(config, &["lambda", "rollout"]);
+    }
     if let Some(git) = &config.git_version {
         git_version(git, &mut rule);
     }
@@ -409,6 +465,7 @@ pub fn preview(source: &Source, service: &str, config: &PreviewValues) -> Vec<Pr
             &["lambda", "s3Key"],
         );
     }
+    rule.no_rollout(&["lambda", "rollout"]);
     if let Some(git) = &config.git_version {
         git_version(git, &mut rule);
     }

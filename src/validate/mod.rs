@@ -3,7 +3,7 @@
 //!
 //! Each file is decided on (Lambda or provably not) and parsed strictly through
 //! [`crate::yaml`] ([`files`]), then its values are checked on their own ([`checks`], with
-//! the single-value [`rules`]). Files off the layout that look like Lambda files are
+//! the single-value [`rules`], and [`rollout`]'s for `lambda.rollout`). Files off the layout that look like Lambda files are
 //! problems too ([`strays`], with the path they probably meant from [`near_miss`]). Rules across files need the resolved state: they run in
 //! [`crate::resolve`], the next stage, which reads this stage's output and never the other
 //! way round. Nothing is fetched or written.
@@ -12,6 +12,7 @@ pub mod checked;
 pub mod checks;
 pub mod files;
 pub mod near_miss;
+pub mod rollout;
 pub mod rules;
 pub mod strays;
 pub mod yaml;

@@ -146,6 +146,11 @@ pub enum Command {
         /// showed; refused ("stale plan") when an input changed since, or the state moved on.
         #[arg(long, value_name = "DIR")]
         plan_dir: Option<PathBuf>,
+
+        /// Roll out again a version whose rollout an alarm (or `rollout --abort`) stopped:
+        /// without it, `live` stays on the old version until the version changes.
+        #[arg(long)]
+        retry_rollout: bool,
     },
     /// Compare what each deployment's function runs (alias `live` → version, its
     /// CodeSha256, the `version` tag), read through the Lambda API, with the gitops repo.
@@ -179,6 +184,44 @@ pub enum Command {
     /// for the service's name to be typed (or `--auto-approve`), then destroys everything
     /// in its state.
     Destroy(DestroyArgs),
+    /// Move every canary or linear rollout in progress on by at most one step, as its
+    /// alarms and interval decide (any alarm in ALARM: back to the old version, exit 3);
+    /// or abort or complete them now. Safe to run on a schedule and twice at once.
+    Rollout(RolloutArgs),
+}
+
+/// `rollout`: the rollouts recorded beside each service's state.
+#[derive(Debug, Args)]
+pub struct RolloutArgs {
+    /// Only this service (repeatable, or several separated by spaces) [default: every
+    /// Lambda service].
+    #[arg(long = "service", value_name = "NAME")]
+    pub services: Vec<String>,
+
+    /// Only this environment's rollouts.
+    #[arg(long = "env", value_enum, value_name = "ENV")]
+    pub environment: Option<Environment>,
+
+    /// Repeat until every rollout has completed or aborted, sleeping until the next step
+    /// is due; interrupted, the alias stays as the last step left it.
+    #[arg(long, conflicts_with_all = ["abort", "complete"])]
+    pub wait: bool,
+
+    /// Move all traffic back to the old version now.
+    #[arg(long, conflicts_with = "complete")]
+    pub abort: bool,
+
+    /// Give the new version all traffic now, whatever the alarms (break-glass; the report
+    /// says so).
+    #[arg(long)]
+    pub complete: bool,
+
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    #[command(flatten)]
+    pub terraform: TerraformOptions,
 }
 
 #[derive(Debug, Args)]

@@ -150,8 +150,10 @@ async fn online(
             auto_approve,
             refresh,
             plan_dir,
+            retry_rollout,
         } => {
-            let args = DeploySettings::apply(terraform, auto_approve, refresh, plan_dir);
+            let args =
+                DeploySettings::apply(terraform, auto_approve, refresh, plan_dir, retry_rollout);
             commands::deploy::run(settings, args, progress, interrupts, env).await
         }
         Command::Preview {
@@ -166,6 +168,7 @@ async fn online(
         Command::Promote(args) => {
             commands::promote::run(settings, args.into(), progress, interrupts).await
         }
+        Command::Rollout(args) => commands::rollout::run(settings, args.into(), interrupts).await,
         Command::Scan { .. }
         | Command::Matrix(_)
         | Command::SetVersion(_)

@@ -6,6 +6,7 @@ pub mod destroy;
 pub mod matrix;
 pub mod preview;
 pub mod promote;
+pub mod rollout;
 pub mod scan;
 pub mod set_version;
 pub mod status;

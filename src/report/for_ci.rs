@@ -434,6 +434,7 @@ fn deployment_row(run: &Report, d: &super::facts::DeploymentChange) -> String {
     );
     what.extend(d.notes.iter().cloned());
     what.extend(d.artifact.as_ref().map(|p| artifact_line(p, &cell)));
+    what.extend(d.rollout.as_ref().map(|r| r.describe(&cell)));
     if what.is_empty() {
         what.push("—".to_owned());
     }

@@ -551,6 +551,19 @@ fn the_markdown_report_escapes_every_string_it_did_not_write_itself() {
                 },
             )
         }),
+        rollout: Some(super::facts::RolloutNote {
+            strategy: "canary",
+            phase: if i == 0 {
+                super::facts::RolloutPhase::Aborted
+            } else {
+                super::facts::RolloutPhase::Starts
+            },
+            weights: vec![10, 100],
+            interval_seconds: 60,
+            alarms: vec![text.to_owned()],
+            weight: Some(10),
+            reason: Some(text.to_owned()),
+        }),
         address: "aws_lambda_function.x".to_owned(),
     };
     let summaries: Vec<PlanFacts> = HOSTILE

@@ -279,6 +279,7 @@ fn deployment_lines(facts: &PlanFacts, applied: bool) -> String {
         details.extend(d.replace_reasons.iter().map(|r| format!("replaced: {r}")));
         details.extend(d.notes.iter().cloned());
         details.extend(d.artifact.as_ref().map(|p| artifact_line(p, &plain)));
+        details.extend(d.rollout.as_ref().map(|r| r.describe(&plain)));
         if !details.is_empty() {
             out.push_str(&format!(
                 "  {:env_width$}  {:7}  {}\n",

@@ -52,11 +52,17 @@ pub async fn execute(
         crate::workdir::refuse_inside_checkout("`--module-dir`", dir, &settings.checkout)?;
     }
     let root = super::setup::lock_work_root(settings, &args.terraform, &interrupts).await?;
-    let prepared = interrupts
+    let mut prepared = interrupts
         .guard(super::prepare::prepare(
             settings, &root, &services, progress,
         ))
         .await??;
+    // Another module knows nothing of rollouts: `live` is its own.
+    if args.module_dir.is_none() {
+        let region = &settings.aws_region;
+        let retry = args.retry_rollout;
+        super::rollout::plan(&mut prepared, backend, region, retry).await?;
+    }
     run_prepared(settings, args, &prepared, interrupts, env).await
 }
 
@@ -116,8 +122,10 @@ fn skip_unchanged<'p, 'a>(
     let mut to_run = Vec::new();
     for (plan, last) in prepared.iter().zip(last_applied) {
         let name = &plan.service.name;
+        // A rollout to start or end is work for `apply`, whatever the record says.
+        let acts = plan.rollouts.as_ref().is_some_and(|r| r.acts());
         match last.as_ref().map(LastApplied::skips) {
-            Some(Ok(true)) => {
+            Some(Ok(true)) if !acts => {
                 let last = last.expect("a decision has its record");
                 tracing::info!(
                     "{name}: no changes since the last apply ({}); terraform not started",
@@ -128,7 +136,8 @@ fn skip_unchanged<'p, 'a>(
                         handoff::save_unchanged(dir, name, &last.fingerprint, commit.clone())?;
                     tracing::info!("{name}: saved as unchanged in `{}`", saved.display());
                 }
-                let facts = PlanFacts::checked_against_last_apply(name, &plan.vars);
+                let mut facts = PlanFacts::checked_against_last_apply(name, &plan.vars);
+                super::rollout::annotate(&mut facts, plan);
                 if args.format == Format::Text {
                     super::print(&crate::report::text::text(&facts, false))?;
                 }

@@ -33,7 +33,11 @@ pub async fn run(
             detailed_exitcode, ..
         } if detailed_exitcode && summary.has_changes => exit_code::CHANGES,
         Mode::Plan { .. } => exit_code::SUCCESS,
-        Mode::Apply { .. } if !summary.has_changes => exit_code::SUCCESS,
+        Mode::Apply { .. } if !summary.has_changes => {
+            // Nothing for terraform; a rollout may still start (a retry) or end.
+            super::rollout::after_apply(plan, &settings.aws_region).await?;
+            exit_code::SUCCESS
+        }
         Mode::Apply { auto_approve, .. } => {
             apply(
                 runner,
@@ -80,6 +84,7 @@ async fn plan(
         _ => runner.plan(name, &plan.work_dir, &plan.vars).await?,
     };
     artifact::attach(&mut summary, settings, &plan.vars, early, interrupts).await;
+    super::rollout::annotate(&mut summary, plan);
     if let Handoff::Save(dir) = &args.handoff {
         save_plan(runner, dir, plan, settings, summary.has_changes)?;
     }
@@ -108,6 +113,8 @@ async fn apply(
         .await
         .map_err(|e| handoff::stale_if_state_moved_on(e, name))?;
     tracing::info!("{name}: applied");
+    // Before the clean-up: the versions a rollout routes to are then aliased.
+    super::rollout::after_apply(plan, &settings.aws_region).await?;
     if args.format == Format::Text {
         super::print(&report::text::applied_line(summary))?;
     }

@@ -79,6 +79,8 @@ pub struct DeploySettings {
     /// The CI outputs asked for.
     pub outputs: OutputFlags,
     pub handoff: Handoff,
+    /// `apply --retry-rollout`: an aborted rollout's version is rolled out again.
+    pub retry_rollout: bool,
 }
 
 impl DeploySettings {
@@ -103,12 +105,16 @@ impl DeploySettings {
         auto_approve: bool,
         refresh: bool,
         plan_dir: Option<PathBuf>,
+        retry_rollout: bool,
     ) -> Self {
         let mode = Mode::Apply {
             auto_approve,
             refresh,
         };
-        Self::resolve(args, mode, plan_dir.map_or(Handoff::None, Handoff::Apply))
+        Self {
+            retry_rollout,
+            ..Self::resolve(args, mode, plan_dir.map_or(Handoff::None, Handoff::Apply))
+        }
     }
 
     fn resolve(args: TerraformArgs, mode: Mode, handoff: Handoff) -> Self {
@@ -116,17 +122,19 @@ impl DeploySettings {
             mode,
             terraform: TerraformSettings::from(&args.terraform),
             outputs: OutputFlags::from(&args.ci),
-            services: args
-                .services
-                .iter()
-                .flat_map(|names| split_names(names))
-                .collect(),
+            services: split_services(&args.services),
             module_dir: args.module_dir,
             jobs: args.jobs,
             format: args.format,
             handoff,
+            retry_rollout: false,
         }
     }
+}
+
+/// `--service` values: every name each holds ([`split_names`]).
+pub fn split_services(values: &[String]) -> Vec<String> {
+    values.iter().flat_map(|names| split_names(names)).collect()
 }
 
 /// One `--service` value: the names it holds separated by whitespace (a matrix job's

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 pub mod deploy;
 pub mod edit;
 pub mod matrix;
+pub mod rollout;
 
 pub use deploy::{DeploySettings, Handoff, Mode, TerraformSettings};
 pub use edit::{
@@ -13,6 +14,7 @@ pub use edit::{
     SetVersionSettings,
 };
 pub use matrix::MatrixSettings;
+pub use rollout::RolloutSettings;
 
 pub use crate::ci::CiSettings;
 use crate::cli::{ColorChoice, GlobalArgs};

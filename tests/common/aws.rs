@@ -27,6 +27,7 @@ struct Clients {
     s3: aws_sdk_s3::Client,
     logs: aws_sdk_cloudwatchlogs::Client,
     iam: aws_sdk_iam::Client,
+    cloudwatch: aws_sdk_cloudwatch::Client,
 }
 
 static EMULATOR: OnceLock<Emulator> = OnceLock::new();
@@ -123,7 +124,9 @@ impl Emulator {
     /// | `tag FUNCTION KEY VALUE` | `function NAME ZIP TAG` (created with a role, tagged
     /// `version=TAG` unless `-`) | `publish NAME` (a version, and `live` on it)
     /// | `code NAME ZIP` (new `$LATEST` code) | `set-memory FUNCTION MB` (a change outside the
-    /// gitops repo: drift)
+    /// gitops repo: drift) | `alias FUNCTION` (`live`: `{"version", "weights"}`)
+    /// | `alarm NAME STATE` (a metric alarm, created when missing, put in `OK`, `ALARM` or
+    /// `INSUFFICIENT_DATA`)
     pub fn probe(&self, args: &[&str]) -> Value {
         let clients = &self.clients;
         // On the probe's own runtime, from a thread of its own: a test may hold a runtime.
@@ -168,6 +171,7 @@ impl Clients {
             ),
             logs: aws_sdk_cloudwatchlogs::Client::new(&config),
             iam: aws_sdk_iam::Client::new(&config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
         }
     }
 
@@ -204,6 +208,11 @@ impl Clients {
                 Value::Null
             }
             ["functions", prefix] => self.functions(prefix).await,
+            ["alias", function] => self.alias(function).await,
+            ["alarm", name, state] => {
+                self.alarm(name, state).await;
+                Value::Null
+            }
             ["notifications", bucket] => self.notifications(bucket).await,
             ["policy", function, qualifier] => self.policy(function, Some(qualifier)).await,
             ["log-groups", prefix] => self.log_groups(prefix).await,
@@ -380,6 +389,54 @@ impl Clients {
     /// Name → what a test asserts about the function: its configuration, tags,
     /// concurrency, published versions and `live` alias with the code each runs, and the
     /// alias's policy.
+    /// The `live` alias of `function`: its version and routing weights (none: `{}`).
+    async fn alias(&self, function: &str) -> Value {
+        let alias = self
+            .lambda
+            .get_alias()
+            .function_name(function)
+            .name("live")
+            .send()
+            .await
+            .unwrap();
+        let weights: serde_json::Map<String, Value> = alias
+            .routing_config()
+            .and_then(|r| r.additional_version_weights())
+            .map(|w| {
+                w.iter()
+                    .map(|(k, v)| (k.clone(), Value::from(*v)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        serde_json::json!({"version": alias.function_version(), "weights": weights})
+    }
+
+    /// Creates the metric alarm `name` when missing and puts it in `state`.
+    async fn alarm(&self, name: &str, state: &str) {
+        use aws_sdk_cloudwatch::types::{ComparisonOperator, StateValue, Statistic};
+        self.cloudwatch
+            .put_metric_alarm()
+            .alarm_name(name)
+            .metric_name("Errors")
+            .namespace("AWS/Lambda")
+            .statistic(Statistic::Sum)
+            .period(60)
+            .evaluation_periods(1)
+            .threshold(1.0)
+            .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
+            .send()
+            .await
+            .unwrap();
+        self.cloudwatch
+            .set_alarm_state()
+            .alarm_name(name)
+            .state_value(StateValue::from(state))
+            .state_reason(format!("set to {state} by the test"))
+            .send()
+            .await
+            .unwrap();
+    }
+
     async fn functions(&self, prefix: &str) -> Value {
         let mut found = serde_json::Map::new();
         let mut pages = self.lambda.list_functions().into_paginator().send();

@@ -94,6 +94,9 @@ pub struct DeploymentChange {
     /// the Lambda API after the plan), or why that was not checked. `None` otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub artifact: Option<super::ArtifactProof>,
+    /// How the new version reaches `live` when the strategy is gradual; `None` otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<super::RolloutNote>,
     pub address: String,
 }
 

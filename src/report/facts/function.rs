@@ -43,6 +43,7 @@ pub(super) fn function_change(resource: &ResourceChange, action: Action) -> Depl
         replace_reasons: replace_reasons(resource, action),
         notes: notes(resource),
         artifact: None,
+        rollout: None,
         address: resource.address.clone(),
     }
 }

@@ -26,6 +26,7 @@ mod deployment;
 mod from_apply;
 mod function;
 mod planned_settings;
+mod rollout;
 mod warning;
 
 use serde::Serialize;
@@ -37,6 +38,7 @@ use super::plan_json::PlanJson;
 pub use super::plan_json::{log_groups_to_create, tainted, to_create};
 pub use artifact::{ArtifactProof, StagingPackage, PROMOTED_INTO};
 pub use deployment::{CodeChange, DeploymentChange, KeyChanges, PlannedSettings, SettingChange};
+pub use rollout::{RolloutNote, RolloutPhase};
 pub use warning::Warning;
 
 /// A package object in the bucket (content-addressed: its key is its SHA-256).
@@ -205,6 +207,7 @@ impl PlanFacts {
                 replace_reasons: Vec::new(),
                 notes: Vec::new(),
                 artifact: None,
+                rollout: None,
                 address: format!("aws_lambda_function.this[\"{key}\"]"),
             })
             .collect();

@@ -10,6 +10,7 @@
 //! in progress on by one step at a time ([`advance`], deciding with [`step`]). Every rollout
 //! is recorded beside the service's state ([`record`]).
 
+pub mod advance;
 pub mod decide;
 pub mod record;
 pub mod step;
@@ -20,7 +21,7 @@ use crate::aws::alias;
 use crate::aws::status::{self, StatusError};
 use crate::desired::DeploymentKey;
 use crate::error::Error;
-use crate::run::backend_objects::StateHome;
+use crate::run::backend_objects::{Locking, StateHome};
 use crate::run::prepare::ServicePlan;
 use crate::terraform::backend::BackendSettings;
 
@@ -96,12 +97,22 @@ async fn decisions(
         if !deployment.rollout.gradual() && recorded.is_none() {
             continue;
         }
-        if let StateHome::Unsupported(why) = home {
+        let unsupported = match home {
+            StateHome::Unsupported(why) => Some(format!(
+                "lambda-gitops cannot reach the state itself ({why})"
+            )),
+            StateHome::S3(s3) if s3.locking != Locking::Lockfile => Some(
+                "a rollout step needs a lock on the state, and this S3 backend has no lock file"
+                    .into(),
+            ),
+            _ => None,
+        };
+        if let Some(message) = unsupported {
             return Err(Error::Aws {
                 service: name.clone(),
                 action: "record a rollout beside the state",
-                message: format!("lambda-gitops cannot reach the state itself ({why})"),
-                hint: Some("use the S3 backend with settings lambda-gitops applies itself, or `strategy: allAtOnce`".into()),
+                message,
+                hint: Some("use the S3 backend with `use_lockfile=true` (and settings lambda-gitops applies itself), or `strategy: allAtOnce`".into()),
             });
         }
         let running = match status::running(client, &deployment.function_name).await {
@@ -226,5 +237,72 @@ fn aws_error(service: &str, doing: &'static str, error: impl std::fmt::Display) 
         },
         message: error.to_string(),
         hint: None,
+    }
+}
+
+impl Planned {
+    /// Whether an apply has something to do here after terraform: a rollout to start or
+    /// one to end.
+    pub fn acts(&self) -> bool {
+        self.decisions.values().any(|decision| {
+            matches!(
+                decision,
+                Decision::Start { .. } | Decision::AllAtOnce { clears: true, .. }
+            )
+        })
+    }
+}
+
+/// Each deployment's rollout decision, on its facts for the report.
+pub fn annotate(facts: &mut crate::report::PlanFacts, plan: &ServicePlan<'_>) {
+    use crate::report::facts::{RolloutNote, RolloutPhase};
+    let Some(planned) = &plan.rollouts else {
+        return;
+    };
+    for change in facts.deployments.iter_mut() {
+        let Some(key) = change.key() else {
+            continue;
+        };
+        let (Some(decision), Some(deployment)) =
+            (planned.decisions.get(&key), plan.service.deployment(key))
+        else {
+            continue;
+        };
+        let rollout = match decision {
+            Decision::InProgress(state) | Decision::Aborted(state) => &state.config,
+            _ => &deployment.rollout,
+        };
+        let (phase, weight, reason) = match decision {
+            Decision::AsUsual => continue,
+            Decision::Start { .. } => (RolloutPhase::Starts, None, None),
+            Decision::InProgress(state) => (RolloutPhase::InProgress, Some(state.weight()), None),
+            Decision::Aborted(state) => (
+                RolloutPhase::Aborted,
+                Some(state.weight()),
+                Some(match &state.status {
+                    Status::Aborted {
+                        alarm: Some(alarm),
+                        reason,
+                        ..
+                    } => format!("`{alarm}` was in ALARM: {reason}"),
+                    Status::Aborted { reason, .. } => reason.clone(),
+                    _ => String::new(),
+                }),
+            ),
+            Decision::AllAtOnce { why, .. } => (RolloutPhase::AllAtOnce, None, Some(why.clone())),
+        };
+        let strategy = match rollout.strategy {
+            crate::desired::Strategy::AllAtOnce => "allAtOnce",
+            other => other.name(),
+        };
+        change.rollout = Some(RolloutNote {
+            strategy,
+            phase,
+            weights: rollout.weights(),
+            interval_seconds: rollout.interval_seconds,
+            alarms: rollout.alarms.clone(),
+            weight,
+            reason,
+        });
     }
 }

@@ -1,0 +1,192 @@
+//! `lambda-gitops rollout`: the rollouts recorded beside each selected service's state,
+//! moved on by at most one step each (or aborted or completed now, as asked) —
+//! [`crate::run::rollout::advance`] — and reported: a line per rollout on stdout (or one
+//! JSON document with `schemaVersion`), a GitHub annotation for an abort. With `--wait` it
+//! goes on until none is in progress, sleeping until the next step is due. Exit 3 when an
+//! alarm rolled a rollout back. No terraform.
+
+use serde::Serialize;
+
+use crate::ci::annotations::Annotation;
+use crate::error::Error;
+use crate::exit_code;
+use crate::process::interrupts::Interrupts;
+use crate::report::format::ListFormat;
+use crate::run::backend_objects::StateHome;
+use crate::run::rollout::advance::{self, Action, Moved};
+use crate::settings::{RolloutSettings, Settings};
+
+/// How long `--wait` sleeps at most between passes (an alarm is read again each pass).
+const MAX_SLEEP: u64 = 60;
+
+pub async fn run(
+    settings: &Settings,
+    args: RolloutSettings,
+    interrupts: Interrupts,
+) -> Result<u8, Error> {
+    let repo = super::load_repo(settings)?;
+    if settings.aws_region.is_empty() {
+        return Err(Error::NoRegion);
+    }
+    let selected = super::select(&repo, &args.services)?;
+    let backend = &args.terraform.backend;
+    let names: Vec<&str> = selected.iter().map(|s| s.name.as_str()).collect();
+    backend.check_one_state_per_service(&names)?;
+    let root = crate::run::setup::lock_work_root(settings, &args.terraform, &interrupts).await?;
+    let version = format!("lambda-gitops {}", env!("CARGO_PKG_VERSION"));
+    let mut code = exit_code::SUCCESS;
+    let mut report = Vec::new();
+    loop {
+        let mut moved = Vec::new();
+        for service in &selected {
+            let work = root.service(&service.name)?;
+            let home =
+                StateHome::for_service(backend, &service.name, &work.path, &settings.aws_region)
+                    .await;
+            let region = &settings.aws_region;
+            let request = args.request;
+            let env = args.environment;
+            moved.extend(
+                advance::service(&service.name, &home, region, &version, request, env).await?,
+            );
+        }
+        for one in &moved {
+            if one.rolled_back() {
+                code = exit_code::worst(code, exit_code::ROLLED_BACK);
+                if settings.ci.github_actions {
+                    eprintln!("{}", abort_annotation(one).command(None));
+                }
+            }
+            if args.format == ListFormat::Text {
+                crate::run::print(&format!("{}\n", line(one)))?;
+            }
+        }
+        let waiting = wake_in(&moved);
+        report.extend(moved);
+        let Some(seconds) = waiting.filter(|_| args.wait) else {
+            break;
+        };
+        tracing::info!("the next rollout step is due in {seconds}s: waiting");
+        if let Err(signal) = interrupts
+            .guard(tokio::time::sleep(std::time::Duration::from_secs(seconds)))
+            .await
+        {
+            return Err(Error::Interrupted {
+                signal,
+                terraform_ran: false,
+            });
+        }
+    }
+    if report.is_empty() {
+        tracing::info!("no rollout in progress");
+    }
+    if args.format == ListFormat::Json {
+        let json = Json {
+            schema_version: 1,
+            command: "rollout",
+            exit_code: code,
+            rollouts: &report,
+        };
+        crate::run::print(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&json).expect("the report serializes")
+        ))?;
+    }
+    Ok(code)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Json<'a> {
+    schema_version: u32,
+    command: &'static str,
+    exit_code: u8,
+    rollouts: &'a [Moved],
+}
+
+/// Seconds until a rollout still in progress can take its next step; `None`: none is.
+fn wake_in(moved: &[Moved]) -> Option<u64> {
+    let now = crate::run::rollout::record::now();
+    moved
+        .iter()
+        .filter(|m| m.in_progress())
+        .map(|m| match m.action {
+            Action::Waited { due } => due.saturating_sub(now),
+            _ => m.rollout.next_due().saturating_sub(now),
+        })
+        .min()
+        .map(|seconds| seconds.clamp(1, MAX_SLEEP))
+}
+
+/// One rollout after this run, for a person.
+pub fn line(moved: &Moved) -> String {
+    let rollout = &moved.rollout;
+    let (from, to) = (&rollout.from, &rollout.to);
+    let head = format!(
+        "{} {}: {} {} → {}",
+        moved.service,
+        moved.deployment,
+        rollout.config.strategy.name(),
+        from.gitops_version,
+        to.gitops_version
+    );
+    let split = format!(
+        "{}% on version {} ({}), the rest on {} ({})",
+        rollout.weight(),
+        to.version,
+        to.gitops_version,
+        from.version,
+        from.gitops_version
+    );
+    let what = match &moved.action {
+        Action::Waited { due } => format!("{split}; next step due {}", utc(*due)),
+        Action::Held { alarms } => format!("held at {split}: {}", alarms.join(", ")),
+        Action::Advanced { .. } => {
+            format!("now {split}; next step due {}", utc(rollout.next_due()))
+        }
+        Action::Completed { forced } => format!(
+            "completed: all traffic on version {} ({}){}",
+            to.version,
+            to.gitops_version,
+            if *forced {
+                ", finished early by `rollout --complete`"
+            } else {
+                ""
+            }
+        ),
+        Action::Aborted { alarm, reason } => format!(
+            "rolled back: {}; all traffic on version {} ({}) again",
+            match alarm {
+                Some(alarm) => format!("`{alarm}` is in ALARM ({reason})"),
+                None => reason.clone(),
+            },
+            from.version,
+            from.gitops_version
+        ),
+        Action::Locked => "another run holds the state's lock; left to it".into(),
+    };
+    format!("{head}: {what}")
+}
+
+fn abort_annotation(moved: &Moved) -> Annotation {
+    Annotation::error(
+        format!(
+            "{} {}: rollout rolled back",
+            moved.service, moved.deployment
+        ),
+        line(moved),
+    )
+}
+
+/// Unix seconds as `2026-12-06 14:05 UTC`.
+fn utc(seconds: u64) -> String {
+    use aws_sdk_s3::primitives::{DateTime, DateTimeFormat};
+    let text = DateTime::from_secs(seconds as i64)
+        .fmt(DateTimeFormat::DateTime)
+        .unwrap_or_default();
+    // `2026-12-06T14:05:00Z` → `2026-12-06 14:05 UTC`
+    match text.get(..16) {
+        Some(minutes) => format!("{} UTC", minutes.replace('T', " ")),
+        None => text,
+    }
+}

@@ -70,7 +70,7 @@ fn a_canary_starts_holds_for_its_interval_and_missing_data_then_completes_and_a_
     aws.probe(&["alarm", "cy-errors", "OK"]);
     let tree = Tree::new();
     tree.standard("cy", &[]);
-    production(&tree, "cy", "1.0.0", &canary("3s", "cy-errors"));
+    production(&tree, "cy", "1.0.0", &canary("15s", "cy-errors"));
 
     // The first deploy has nothing to shift from: all at once, and the report says why.
     let first = run(&tree, &["apply", "--auto-approve", "--format", "json"]);
@@ -86,8 +86,9 @@ fn a_canary_starts_holds_for_its_interval_and_missing_data_then_completes_and_a_
     clean_plan(&tree, "after the first deploy");
 
     // A new version: `live` stays on the old one and routes 10% to the new one.
-    production(&tree, "cy", "1.1.0", &canary("3s", "cy-errors"));
+    production(&tree, "cy", "1.1.0", &canary("15s", "cy-errors"));
     let started = run(&tree, &["apply", "--auto-approve", "--format", "json"]);
+    let step_taken = std::time::Instant::now();
     started.success();
     let note = &production_of(&started.json())["rollout"];
     assert_eq!(
@@ -100,27 +101,21 @@ fn a_canary_starts_holds_for_its_interval_and_missing_data_then_completes_and_a_
     let (new, share) = weights.iter().next().expect("a weight on the new version");
     assert_ne!(new, &old);
     assert!((share - 0.1).abs() < 1e-9, "{weights:?}");
-    let text = run(&tree, &["plan"]);
-    text.success();
-    clean_plan(&tree, "during the rollout");
 
     // Before the interval is over nothing moves.
     let early = run(&tree, &["rollout"]);
     early.success();
     assert!(early.stdout.contains("next step due"), "{}", early.stdout);
     assert_eq!(live(aws, "cy-prod"), (old.clone(), weights.clone()));
+    clean_plan(&tree, "during the rollout");
 
     // Without data the alarm proves nothing: the step holds.
-    std::thread::sleep(std::time::Duration::from_secs(3));
+    let interval = std::time::Duration::from_secs(16);
+    std::thread::sleep(interval.saturating_sub(step_taken.elapsed()));
     aws.probe(&["alarm", "cy-errors", "INSUFFICIENT_DATA"]);
     let held = run(&tree, &["rollout", "--format", "json"]);
     held.success();
-    assert_eq!(
-        held.json()["rollouts"][0]["action"],
-        "held",
-        "{}",
-        held.stdout
-    );
+    assert_eq!(held.json()["rollouts"][0]["action"], "held", "{}", held.stdout);
     assert_eq!(live(aws, "cy-prod"), (old.clone(), weights.clone()));
 
     // With the alarm OK the canary completes: all traffic on the new version.
@@ -138,7 +133,7 @@ fn a_canary_starts_holds_for_its_interval_and_missing_data_then_completes_and_a_
     clean_plan(&tree, "after the rollout completed");
 
     // Back to the version `live` ran before: all at once, no rollout.
-    production(&tree, "cy", "1.0.0", &canary("3s", "cy-errors"));
+    production(&tree, "cy", "1.0.0", &canary("15s", "cy-errors"));
     let back = run(&tree, &["apply", "--auto-approve", "--format", "json"]);
     back.success();
     let note = &production_of(&back.json())["rollout"];

@@ -163,6 +163,16 @@ pub enum Command {
         /// Output format on stdout.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+
+        /// Where the states are (as for `apply`): with it, a deployment's rollout is shown —
+        /// its strategy, step, weights, next step and alarms — and one in progress is what
+        /// its function should run.
+        #[arg(long, value_enum, default_value_t = Backend::Local)]
+        backend: Backend,
+
+        /// Backend setting (repeatable), e.g. `bucket=my-state`.
+        #[arg(long = "backend-config", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+        backend_config: Vec<String>,
     },
     /// Set the version (and commit SHA) staging or production runs, in its config file.
     ///

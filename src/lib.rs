@@ -159,8 +159,18 @@ async fn online(
         Command::Preview {
             command: PreviewCommand::Prune(args),
         } => commands::preview::prune(settings, args.into(), interrupts, env).await,
-        Command::Status { services, format } => {
-            commands::status::run(settings, services, format.into(), progress, interrupts).await
+        Command::Status {
+            services,
+            format,
+            backend,
+            backend_config,
+        } => {
+            let backend = crate::terraform::backend::BackendSettings {
+                backend,
+                config: backend_config,
+            };
+            let format = format.into();
+            commands::status::run(settings, services, format, &backend, progress, interrupts).await
         }
         Command::Destroy(args) => {
             commands::destroy::run(settings, args.into(), interrupts, env).await

@@ -107,6 +107,21 @@ fn a_canary_starts_holds_for_its_interval_and_missing_data_then_completes_and_a_
     early.success();
     assert!(early.stdout.contains("next step due"), "{}", early.stdout);
     assert_eq!(live(aws, "cy-prod"), (old.clone(), weights.clone()));
+    // `status` knows the rollout: the old version behind `live` is what should run now.
+    let status = run(&tree, &["status"]);
+    assert_eq!(status.code, 0, "{}\n{}", status.stdout, status.stderr);
+    assert!(
+        status
+            .stdout
+            .contains("ok: canary 1.0.0 → 1.1.0 in progress: 10% on version"),
+        "{}",
+        status.stdout
+    );
+    assert!(
+        status.stdout.contains("alarms: cy-errors"),
+        "{}",
+        status.stdout
+    );
     clean_plan(&tree, "during the rollout");
 
     // Without data the alarm proves nothing: the step holds.
@@ -115,7 +130,12 @@ fn a_canary_starts_holds_for_its_interval_and_missing_data_then_completes_and_a_
     aws.probe(&["alarm", "cy-errors", "INSUFFICIENT_DATA"]);
     let held = run(&tree, &["rollout", "--format", "json"]);
     held.success();
-    assert_eq!(held.json()["rollouts"][0]["action"], "held", "{}", held.stdout);
+    assert_eq!(
+        held.json()["rollouts"][0]["action"],
+        "held",
+        "{}",
+        held.stdout
+    );
     assert_eq!(live(aws, "cy-prod"), (old.clone(), weights.clone()));
 
     // With the alarm OK the canary completes: all traffic on the new version.
@@ -179,6 +199,13 @@ fn an_alarm_rolls_back_with_exit_3_and_the_version_waits_for_a_change_or_a_retry
     let (version, weights) = live(aws, "ab-prod");
     assert_eq!(version, old);
     assert!(weights.values().all(|w| *w == 0.0), "{weights:?}");
+    let status = run(&tree, &["status"]);
+    assert_eq!(status.code, 2, "{}\n{}", status.stdout, status.stderr);
+    assert!(
+        status.stdout.contains("aborted (`ab-errors` in ALARM"),
+        "{}",
+        status.stdout
+    );
     clean_plan(&tree, "after the abort");
 
     // The same version is not rolled out again by the next apply.

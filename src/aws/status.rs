@@ -201,6 +201,8 @@ pub struct DeploymentStatus {
     pub running: Result<Running, StatusError>,
     /// Why it does not run what is declared; empty when it does.
     pub differences: Vec<String>,
+    /// A rollout of what is declared in progress (what it runs is the old version, by plan).
+    pub rollout: Option<String>,
 }
 
 impl DeploymentStatus {
@@ -249,6 +251,7 @@ pub async fn check_all<'a>(
                 code_sha256: code_sha256.to_owned(),
                 running,
                 differences,
+                rollout: None,
             }
         })
         .buffered(CONCURRENT_READS)

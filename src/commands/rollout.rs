@@ -179,7 +179,7 @@ fn abort_annotation(moved: &Moved) -> Annotation {
 }
 
 /// Unix seconds as `2026-12-06 14:05 UTC`.
-fn utc(seconds: u64) -> String {
+pub fn utc(seconds: u64) -> String {
     use aws_sdk_s3::primitives::{DateTime, DateTimeFormat};
     let text = DateTime::from_secs(seconds as i64)
         .fmt(DateTimeFormat::DateTime)

@@ -116,6 +116,7 @@ mod tests {
             code_sha256: "good=".into(),
             differences: status::differences(&running, "1.0.0", "good="),
             running: Ok(running),
+            rollout: None,
         }
     }
 

@@ -230,6 +230,15 @@ pub struct RolloutArgs {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 
+    /// Also write the Markdown report to FILE (under GitHub Actions it is appended to the
+    /// job summary as well, with or without this flag).
+    #[arg(long, value_name = "FILE")]
+    pub summary_markdown: Option<PathBuf>,
+
+    /// Also write the JSON report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub summary_json: Option<PathBuf>,
+
     #[command(flatten)]
     pub terraform: TerraformOptions,
 }

@@ -62,6 +62,10 @@ pub const TF_PLUGIN_CACHE_DIR: &str = "TF_PLUGIN_CACHE_DIR";
 pub const TF_IN_AUTOMATION: &str = "TF_IN_AUTOMATION";
 /// Set to `0` for every terraform command: it never waits for input.
 pub const TF_INPUT: &str = "TF_INPUT";
+/// Terraform's workspace, passed through to terraform: another than `default` puts the state
+/// under another key, which lambda-gitops does not read itself (the one-step apply and
+/// rollouts then stand aside).
+pub const TF_WORKSPACE: &str = "TF_WORKSPACE";
 
 /// Variables that hold credentials lambda-gitops itself uses and that no child process needs.
 pub const TOKENS: [&str; 2] = [GITHUB_TOKEN, GH_TOKEN];

@@ -26,6 +26,8 @@ pub struct Running {
     /// When that version was published (or `$LATEST` last changed), RFC 3339 in UTC;
     /// `None` when Lambda gave no date it could read.
     pub since: Option<String>,
+    /// The function's `service` and `environment` tags (the module's), when it has them.
+    pub owner: (Option<String>, Option<String>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -104,7 +106,9 @@ pub async fn running(
         .send()
         .await
         .map_err(|e| StatusError::from_sdk(function, &e))?;
-    let version_tag = got.tags().and_then(|tags| tags.get(VERSION_TAG)).cloned();
+    let tag = |name: &str| got.tags().and_then(|tags| tags.get(name)).cloned();
+    let version_tag = tag(VERSION_TAG);
+    let owner = (tag("service"), tag("environment"));
     let alias = live_version(client, function).await?;
     let (qualifier, configuration) = match &alias {
         Some(version) => {
@@ -144,6 +148,7 @@ pub async fn running(
         version_tag,
         code_sha256: code_sha256.unwrap_or_default(),
         since: last_modified.as_deref().and_then(utc),
+        owner,
     })
 }
 
@@ -309,6 +314,7 @@ mod tests {
             version_tag: tag.map(str::to_owned),
             code_sha256: sha.into(),
             since: None,
+            owner: (None, None),
         }
     }
 

@@ -80,19 +80,49 @@ pub async fn run(
     if report.is_empty() {
         tracing::info!("no rollout in progress");
     }
+    let json = serde_json::to_string_pretty(&Json {
+        schema_version: 1,
+        command: "rollout",
+        exit_code: code,
+        rollouts: &report,
+    })
+    .expect("the report serializes")
+        + "\n";
     if args.format == ListFormat::Json {
-        let json = Json {
-            schema_version: 1,
-            command: "rollout",
-            exit_code: code,
-            rollouts: &report,
-        };
-        crate::run::print(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(&json).expect("the report serializes")
-        ))?;
+        crate::run::print(&json)?;
     }
+    let outputs = crate::ci::Outputs::resolve(&settings.ci, &args.outputs, &[], false)?;
+    outputs.write_files(&markdown(&report), &json)?;
     Ok(code)
+}
+
+/// The job summary: one row per rollout.
+fn markdown(report: &[Moved]) -> String {
+    use crate::report::cell;
+    let mut text = String::from("## lambda-gitops rollout\n\n");
+    if report.is_empty() {
+        text.push_str("No rollout in progress.\n");
+        return text;
+    }
+    text.push_str("| service | deployment | rollout | now |\n|---|---|---|---|\n");
+    for moved in report {
+        let line = line(moved);
+        let now = line.rsplit_once(": ").map_or(line.as_str(), |(_, now)| now);
+        let rollout = &moved.rollout;
+        text.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            cell(&moved.service),
+            cell(&moved.deployment),
+            cell(&format!(
+                "{} {} → {}",
+                rollout.config.strategy.name(),
+                rollout.from.gitops_version,
+                rollout.to.gitops_version
+            )),
+            cell(now)
+        ));
+    }
+    text
 }
 
 #[derive(Serialize)]

@@ -107,6 +107,16 @@ async fn read_staging(settings: &Settings, vars: &TfVars, interrupts: &Interrupt
     let function = &staging.function_name;
     let client = crate::aws::lambda_client(&settings.aws_region).await;
     match interrupts.guard(read(&client, function)).await {
+        // The checkout names staging's function: only the service's own staging function,
+        // as its tags say, proves anything.
+        Ok(Ok(running)) if running.owner.0.as_deref() != Some(&vars.service_name) => Err(format!(
+            "`{function}` is not this service's function (its `service` tag is {})",
+            running.owner.0.as_deref().unwrap_or("missing")
+        )),
+        Ok(Ok(running)) if running.owner.1.as_deref() != Some("staging") => Err(format!(
+            "`{function}` is not staging's function (its `environment` tag is {})",
+            running.owner.1.as_deref().unwrap_or("missing")
+        )),
         Ok(Ok(running)) => Ok(running),
         Ok(Err(error)) => Err(error.to_string()),
         Err(_) => Err(format!("reading `{function}` was interrupted")),
@@ -125,6 +135,7 @@ mod tests {
             version_tag: Some("1.1.0".into()),
             code_sha256: sha.into(),
             since: Some("2026-12-01T14:02:33Z".into()),
+            owner: (Some("svc".into()), Some("staging".into())),
         }
     }
 

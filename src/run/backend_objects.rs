@@ -146,6 +146,10 @@ impl StateHome {
                 Some((k.trim().to_owned(), v.to_owned()))
             })
             .collect();
+        let workspace = std::env::var(crate::env_vars::TF_WORKSPACE).unwrap_or_default();
+        if !workspace.is_empty() && workspace != "default" {
+            return Self::Unsupported(format!("the terraform workspace `{workspace}`"));
+        }
         match backend.backend {
             Backend::Local => {
                 let state = value(&pairs, "path").unwrap_or_else(|| "terraform.tfstate".into());

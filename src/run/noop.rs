@@ -108,6 +108,7 @@ mod tests {
             version_tag: Some(tag.into()),
             code_sha256: sha.into(),
             since: None,
+            owner: (None, None),
         };
         DeploymentStatus {
             key: DeploymentKey::Staging,

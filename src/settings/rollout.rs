@@ -25,6 +25,8 @@ pub struct RolloutSettings {
     /// Repeat until no rollout is in progress.
     pub wait: bool,
     pub format: ListFormat,
+    /// `--summary-markdown` and `--summary-json` (no comment: a rollout has no pull request).
+    pub outputs: crate::ci::outputs::OutputFlags,
     pub terraform: TerraformSettings,
 }
 
@@ -41,6 +43,11 @@ impl From<RolloutArgs> for RolloutSettings {
             },
             wait: args.wait,
             format: args.format.into(),
+            outputs: crate::ci::outputs::OutputFlags {
+                summary_markdown: args.summary_markdown,
+                summary_json: args.summary_json,
+                ..Default::default()
+            },
         }
     }
 }

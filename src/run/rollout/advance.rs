@@ -155,6 +155,7 @@ async fn under_lock(
     let config = crate::aws::sdk_config(region).await;
     let client = aws_sdk_lambda::Client::new(&config);
     let mut moved = Vec::new();
+    let mut failure = None;
     for (key, rollout) in record.deployments.iter_mut() {
         if !wanted(key) || !rollout.in_progress() {
             continue;
@@ -173,21 +174,28 @@ async fn under_lock(
                 },
             },
         };
-        let action = take(&client, rollout, action, request == Request::Complete)
-            .await
-            .map_err(|e| failed("move traffic on the `live` alias", &e))?;
-        moved.push(Moved {
-            service: service.to_owned(),
-            deployment: key.clone(),
-            action,
-            rollout: rollout.clone(),
-        });
+        match take(&client, rollout, action, request == Request::Complete).await {
+            Ok(action) => moved.push(Moved {
+                service: service.to_owned(),
+                deployment: key.clone(),
+                action,
+                rollout: rollout.clone(),
+            }),
+            Err(e) => {
+                failure = Some(failed("move traffic on the `live` alias", &e));
+                break;
+            }
+        }
     }
+    // What moved before an error is recorded all the same: a step is never taken twice.
     record
         .write(home)
         .await
         .map_err(|e| failed("write the rollout record", &e))?;
-    Ok(moved)
+    match failure {
+        Some(error) => Err(error),
+        None => Ok(moved),
+    }
 }
 
 /// Takes `step` on the alias and in `rollout`; what was done.
@@ -201,7 +209,12 @@ async fn take(
     let now = record::now();
     Ok(match step {
         Step::Wait { due } => Action::Waited { due },
-        Step::Hold { alarms } => Action::Held { alarms },
+        Step::Hold { alarms } => Action::Held {
+            alarms: alarms
+                .iter()
+                .map(|a| crate::problem::escape_controls(a))
+                .collect(),
+        },
         Step::Advance { weight } => {
             let share = f64::from(weight) / 100.0;
             let to = Some((rollout.to.version.as_str(), share));
@@ -218,6 +231,7 @@ async fn take(
             Action::Completed { forced }
         }
         Step::Abort { alarm, reason } => {
+            let reason = crate::problem::escape_controls(&reason);
             alias::point(client, &function, &rollout.from.version, None).await?;
             let alarm = Some(alarm).filter(|a| !a.is_empty());
             rollout.status = Status::Aborted {

@@ -172,6 +172,7 @@ mod tests {
             version_tag: Some(format!("0.1.{n}")),
             code_sha256: format!("sha{n}"),
             since: None,
+            owner: (None, None),
         }
     }
 

@@ -21,8 +21,9 @@ use crate::aws::alias;
 use crate::aws::status::{self, StatusError};
 use crate::desired::DeploymentKey;
 use crate::error::Error;
-use crate::run::backend_objects::{Locking, StateHome};
+use crate::run::backend_objects::{Locking, S3Home, StateHome};
 use crate::run::prepare::ServicePlan;
+use crate::run::state_lock::StateLock;
 use crate::terraform::backend::BackendSettings;
 
 use decide::{Decision, Declared};
@@ -50,9 +51,17 @@ pub async fn plan(
     for plan in prepared.iter_mut() {
         let name = plan.service.name.clone();
         let home = StateHome::for_service(backend, &name, &plan.work_dir.path, region).await;
-        let record = Rollouts::read(&home)
-            .await
-            .map_err(|e| aws_error(&name, "read", e))?;
+        let gradual = plan.service.deployments().any(|d| d.rollout.gradual());
+        let record = match Rollouts::read(&home).await {
+            Ok(record) => record,
+            Err(e) if gradual => return Err(aws_error(&name, "read", e)),
+            // Nothing gradual here: a record there may be (a strategy changed since) is
+            // cleared by the next apply that can read it.
+            Err(e) => {
+                tracing::debug!("{name}: no rollout record read: {e}");
+                continue;
+            }
+        };
         let decisions = decisions(plan, &home, &record, &client, retry).await?;
         if decisions.is_empty() {
             continue;
@@ -93,7 +102,11 @@ async fn decisions(
         .into_iter()
         .flatten()
     {
-        let recorded = record.deployments.get(&deployment.key.to_string());
+        // A record of another function (renamed since) is not this deployment's.
+        let recorded = record
+            .deployments
+            .get(&deployment.key.to_string())
+            .filter(|r| r.function_name == deployment.function_name);
         if !deployment.rollout.gradual() && recorded.is_none() {
             continue;
         }
@@ -143,16 +156,60 @@ async fn decisions(
 }
 
 /// After a successful apply: a decided rollout starts (the new version gets its first
-/// weight, the rollout is recorded) and what a rollback or a change of strategy ends is
-/// ended (no weights left, no record).
+/// weight, the rollout is recorded), one in progress follows a version terraform published
+/// anew for it (a settings change), and what a rollback or a change of strategy ends is
+/// ended (no weights left, no record). Under the state's lock, the record read again: a
+/// `rollout` step taken meanwhile (an abort) is never written over.
 pub async fn after_apply(plan: &ServicePlan<'_>, region: &str) -> Result<(), Error> {
-    let Some(planned) = &plan.rollouts else {
+    let Some(planned) = plan.rollouts.as_ref().filter(|p| !p.decisions.is_empty()) else {
         return Ok(());
     };
     let name = &plan.service.name;
+    let lock = match &planned.home {
+        StateHome::S3(s3) => Some((s3, lock_for_record(s3, name).await?)),
+        _ => None,
+    };
+    let done = record_after_apply(plan, planned, region).await;
+    if let Some((s3, lock)) = lock {
+        lock.release(s3)
+            .await
+            .map_err(|e| aws_error(name, "write", e))?;
+    }
+    done
+}
+
+/// The state's lock, for the record: waited for a little (a `rollout` step is quick).
+async fn lock_for_record(s3: &S3Home, service: &str) -> Result<StateLock, Error> {
+    let version = format!("lambda-gitops {}", env!("CARGO_PKG_VERSION"));
+    for _ in 0..30 {
+        match StateLock::take(s3, service, &version).await {
+            Ok(Some(lock)) => return Ok(lock),
+            Ok(None) => tokio::time::sleep(std::time::Duration::from_secs(1)).await,
+            Err(e) => return Err(aws_error(service, "write", e)),
+        }
+    }
+    Err(Error::Aws {
+        service: service.to_owned(),
+        action: "record the rollout",
+        message: "the state stayed locked for 30 s".into(),
+        hint: Some(
+            "`live` is as terraform left it: run `apply` again once the lock is free".into(),
+        ),
+    })
+}
+
+async fn record_after_apply(
+    plan: &ServicePlan<'_>,
+    planned: &Planned,
+    region: &str,
+) -> Result<(), Error> {
+    let name = &plan.service.name;
     let client = crate::aws::lambda_client(region).await;
-    let mut record = planned.record.clone();
+    let mut record = Rollouts::read(&planned.home)
+        .await
+        .map_err(|e| aws_error(name, "read", e))?;
     let before = record.clone();
+    let mut outcome = Ok(());
     for (key, decision) in &planned.decisions {
         let (Some(deployment), Some(vars)) = (
             plan.service.deployment(*key),
@@ -160,72 +217,139 @@ pub async fn after_apply(plan: &ServicePlan<'_>, region: &str) -> Result<(), Err
         ) else {
             continue;
         };
-        let function = &deployment.function_name;
-        let failed = |e: crate::aws::AwsError| Error::Aws {
-            service: name.clone(),
-            action: "move traffic on the `live` alias",
-            message: e.to_string(),
-            hint: Some("`live` stays on the version it ran: run `apply` again".into()),
+        let declared = Side {
+            version: String::new(),
+            gitops_version: deployment.version.clone(),
+            code_sha256: vars.package.source_code_hash.clone(),
         };
-        match decision {
-            Decision::Start { from } => {
-                let newest = alias::newest(&client, function).await.map_err(failed)?;
-                let Some(newest) = newest.filter(|n| n.version != from.version) else {
-                    continue;
-                };
-                let state = RolloutState {
-                    function_name: function.clone(),
-                    config: deployment.rollout.clone(),
-                    from: from.clone(),
-                    to: Side {
-                        version: newest.version,
-                        gitops_version: deployment.version.clone(),
-                        code_sha256: vars.package.source_code_hash.clone(),
-                    },
-                    step: 0,
-                    started_at: record::now(),
-                    stepped_at: record::now(),
-                    status: Status::InProgress,
-                };
-                let share = f64::from(state.weight()) / 100.0;
-                alias::point(
-                    &client,
-                    function,
-                    &from.version,
-                    Some((&state.to.version, share)),
-                )
-                .await
-                .map_err(failed)?;
-                tracing::info!(
-                    "{name} {key}: rollout started: {}% on version {} ({}), the rest on {} ({})",
-                    state.weight(),
-                    state.to.version,
-                    state.to.gitops_version,
-                    from.version,
-                    from.gitops_version
-                );
+        let entry = record.deployments.get(&key.to_string()).cloned();
+        let changed = after_one(&client, deployment, decision, declared, entry).await;
+        match changed {
+            Ok(Some(state)) => {
                 record.deployments.insert(key.to_string(), state);
             }
-            Decision::AllAtOnce { clears: true, .. } => {
-                if let Some(live) = alias::live(&client, function).await.map_err(failed)? {
-                    if !live.weights.is_empty() {
-                        alias::point(&client, function, &live.version, None)
-                            .await
-                            .map_err(failed)?;
-                    }
-                }
+            Ok(None) if matches!(decision, Decision::AllAtOnce { clears: true, .. }) => {
                 record.deployments.remove(&key.to_string());
             }
-            _ => {}
+            Ok(None) => {}
+            Err(e) => {
+                outcome = Err(Error::Aws {
+                    service: name.clone(),
+                    action: "move traffic on the `live` alias",
+                    message: e,
+                    hint: Some("`live` stays where terraform left it: run `apply` again".into()),
+                });
+                break;
+            }
         }
     }
+    // What was done before an error is recorded all the same.
     if record != before {
         record
             .write(&planned.home)
             .await
             .map_err(|e| aws_error(name, "write", e))?;
     }
-    Ok(())
+    outcome
+}
+
+/// What `decision` does to one deployment's alias after terraform; its new record entry.
+async fn after_one(
+    client: &aws_sdk_lambda::Client,
+    deployment: &crate::desired::Deployment,
+    decision: &Decision,
+    declared: Side,
+    entry: Option<RolloutState>,
+) -> Result<Option<RolloutState>, String> {
+    let function = &deployment.function_name;
+    match decision {
+        Decision::Start { from } => {
+            let to = published(client, function, &declared).await?;
+            if to.version == from.version {
+                return Err(format!(
+                    "`{function}` published no version beside {} to roll out to",
+                    from.version
+                ));
+            }
+            let state = RolloutState {
+                function_name: function.clone(),
+                config: deployment.rollout.clone(),
+                from: from.clone(),
+                to,
+                step: 0,
+                started_at: record::now(),
+                stepped_at: record::now(),
+                status: Status::InProgress,
+            };
+            route(client, &state).await?;
+            tracing::info!(
+                "{function}: rollout started: {}% on version {} ({}), the rest on {} ({})",
+                state.weight(),
+                state.to.version,
+                state.to.gitops_version,
+                from.version,
+                from.gitops_version
+            );
+            Ok(Some(state))
+        }
+        // A settings change publishes a new version of the same code: the rollout follows it.
+        Decision::InProgress(_) => {
+            let Some(mut state) = entry.filter(RolloutState::in_progress) else {
+                return Ok(None);
+            };
+            let newest = published(client, function, &declared).await?;
+            if newest.version == state.to.version {
+                return Ok(None);
+            }
+            state.to = newest;
+            route(client, &state).await?;
+            Ok(Some(state))
+        }
+        Decision::AllAtOnce { clears: true, .. } => {
+            let live = alias::live(client, function)
+                .await
+                .map_err(|e| e.to_string())?;
+            if let Some(live) = live.filter(|l| l.weights.values().any(|w| *w > 0.0)) {
+                alias::point(client, function, &live.version, None)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            Ok(None)
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The newest published version of `function`, which must be the declared package (the
+/// one this apply published, or published before for it).
+async fn published(
+    client: &aws_sdk_lambda::Client,
+    function: &str,
+    declared: &Side,
+) -> Result<Side, String> {
+    let newest = alias::newest(client, function)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("`{function}` has no published version"))?;
+    if newest.code_sha256 != declared.code_sha256 {
+        return Err(format!(
+            "the newest published version of `{function}` ({}) runs CodeSha256 {}, not the declared package's {}",
+            newest.version, newest.code_sha256, declared.code_sha256
+        ));
+    }
+    Ok(Side {
+        version: newest.version,
+        ..declared.clone()
+    })
+}
+
+/// `live` on the rollout's old version, its current share on the new one.
+async fn route(client: &aws_sdk_lambda::Client, state: &RolloutState) -> Result<(), String> {
+    let share = f64::from(state.weight()) / 100.0;
+    let to = Some((state.to.version.as_str(), share));
+    alias::point(client, &state.function_name, &state.from.version, to)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 fn aws_error(service: &str, doing: &'static str, error: impl std::fmt::Display) -> Error {

@@ -84,7 +84,7 @@ impl RolloutState {
 
     /// When the current step's interval is over (unix seconds).
     pub fn next_due(&self) -> u64 {
-        self.stepped_at + self.config.interval_seconds
+        self.stepped_at.saturating_add(self.config.interval_seconds)
     }
 
     pub fn in_progress(&self) -> bool {
@@ -95,18 +95,31 @@ impl RolloutState {
 impl Rollouts {
     pub const FORMAT: &'static str = "1";
 
-    /// The rollouts recorded beside `home`'s state; none when there is no readable record.
+    /// The rollouts recorded beside `home`'s state; none when there is no record. A record
+    /// that cannot be read is an error, never taken for none: a rollout in progress would
+    /// be forgotten (and its weights left on the alias).
     pub async fn read(home: &StateHome) -> Result<Self, ObjectError> {
         let Some(bytes) = home.read(SUFFIX).await? else {
             return Ok(Self::default());
         };
+        let unreadable = |reason: String| ObjectError::Failed {
+            doing: "reading",
+            location: home.location(SUFFIX),
+            reason,
+        };
         if bytes.len() > MAX_BYTES {
-            return Ok(Self::default());
+            return Err(unreadable(format!("larger than {MAX_BYTES} bytes")));
         }
-        Ok(serde_json::from_slice::<Self>(&bytes)
-            .ok()
-            .filter(|r| r.format_version == Self::FORMAT)
-            .unwrap_or_default())
+        let record: Self = serde_json::from_slice(&bytes)
+            .map_err(|e| unreadable(format!("not a rollout record: {e}")))?;
+        if record.format_version != Self::FORMAT {
+            return Err(unreadable(format!(
+                "format {} (this lambda-gitops reads {})",
+                record.format_version,
+                Self::FORMAT
+            )));
+        }
+        Ok(record)
     }
 
     /// Writes them beside `home`'s state; with none left, the record goes.

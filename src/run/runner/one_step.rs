@@ -66,6 +66,19 @@ impl Runner {
             _ => return Ok(self.two_steps(service, "the state's backend settings")),
         };
         let applied = self.apply_checked(service, work_dir, vars, &home).await;
+        // A terraform killed mid-apply leaves its lock, as in the two-step path: the state may
+        // lack what it created, and the next run must not plan against it unawares.
+        let killed = matches!(&applied, Err(Error::InterruptedKilled { .. }))
+            || matches!(&applied, Err(Error::TerraformTimedOut(t)) if t.killed);
+        if killed {
+            if let Some(lock) = &lock {
+                tracing::error!(
+                    "{service}: terraform was killed: the state lock {} stays",
+                    lock.id
+                );
+            }
+            return applied;
+        }
         if let (Some(lock), StateHome::S3(s3)) = (lock, &home) {
             let id = lock.id.clone();
             if let Err(error) = lock.release(s3).await {
@@ -115,6 +128,16 @@ impl Runner {
         if !self.adopts_none(&checked, vars).await {
             return Ok(self.two_steps(service, "an existing object is to be adopted"));
         }
+        // What a rollout holds `live` on was read before the lock: a `rollout` step since
+        // (a completion) must not be undone by this apply.
+        if let Some(moved) = self.live_moved(vars).await {
+            return Err(Error::Aws {
+                service: service.to_owned(),
+                action: "apply while a rollout holds `live`",
+                message: moved,
+                hint: Some("a `rollout` step moved it meanwhile: run `apply` again".into()),
+            });
+        }
         tracing::info!(
             "{service}: the state holds nothing of another service: planning and applying in one step"
         );
@@ -151,6 +174,31 @@ impl Runner {
         self.applied = true;
         self.refuse_foreign(service, &facts)?;
         Ok(Some(facts))
+    }
+
+    /// A `live` alias no longer on the version the variables hold it on, said; `None` when
+    /// every one is where this run read it.
+    async fn live_moved(&self, vars: &TfVars) -> Option<String> {
+        let held: Vec<_> = vars
+            .deployments
+            .values()
+            .filter_map(|d| Some((&d.function_name, d.live_version.as_ref()?)))
+            .collect();
+        if held.is_empty() {
+            return None;
+        }
+        let client = crate::aws::lambda_client(&self.settings.aws_region).await;
+        for (function, version) in held {
+            match crate::aws::alias::live(&client, function).await {
+                Ok(Some(live)) if &live.version == version => {}
+                Ok(live) => return Some(format!(
+                    "`{function}`'s `live` is on version {} now, not {version} as this run read it",
+                    live.map_or_else(|| "none".into(), |l| l.version)
+                )),
+                Err(error) => return Some(error.to_string()),
+            }
+        }
+        None
     }
 
     /// Says why the two-step path is taken; `None`, for the caller to return.

@@ -191,10 +191,12 @@ impl Runner {
         for (function, version) in held {
             match crate::aws::alias::live(&client, function).await {
                 Ok(Some(live)) if &live.version == version => {}
-                Ok(live) => return Some(format!(
+                Ok(live) => {
+                    return Some(format!(
                     "`{function}`'s `live` is on version {} now, not {version} as this run read it",
                     live.map_or_else(|| "none".into(), |l| l.version)
-                )),
+                ))
+                }
                 Err(error) => return Some(error.to_string()),
             }
         }

@@ -150,6 +150,15 @@ fn a_canary_starts_holds_for_its_interval_and_missing_data_then_completes_and_a_
     let (version, weights) = live(aws, "cy-prod");
     assert_eq!(&version, new);
     assert!(weights.values().all(|w| *w == 0.0), "{weights:?}");
+    // A completed rollout is a no-op: the next apply starts no terraform.
+    let noop = run(&tree, &["apply", "--auto-approve", "--format", "json"]);
+    noop.success();
+    assert_eq!(
+        noop.json()["services"][0]["checkedWithoutTerraform"],
+        true,
+        "{}",
+        noop.stderr
+    );
     clean_plan(&tree, "after the rollout completed");
 
     // Back to the version `live` ran before: all at once, no rollout.

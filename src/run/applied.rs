@@ -93,6 +93,31 @@ impl Store {
     }
 }
 
+/// A rollout moved `function`'s `live` to `version` (running `code_sha256`): the record of
+/// the last apply beside `home`'s state says so, if it names the function — so that an apply
+/// after a completed rollout is the no-op it is.
+pub async fn record_live(
+    home: &StateHome,
+    function: &str,
+    version: &str,
+    code_sha256: &str,
+) -> Result<(), RecordError> {
+    let Some(bytes) = home.read(SUFFIX).await? else {
+        return Ok(());
+    };
+    let Ok(mut record) = serde_json::from_slice::<Record>(&bytes) else {
+        return Ok(());
+    };
+    let Some(entry) = record.functions.get_mut(function) else {
+        return Ok(());
+    };
+    entry.function_version = version.to_owned();
+    entry.code_sha256 = code_sha256.to_owned();
+    let mut text = serde_json::to_string_pretty(&record).expect("the record serializes");
+    text.push('\n');
+    home.write(SUFFIX, text.into_bytes()).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -174,7 +174,18 @@ async fn under_lock(
                 },
             },
         };
-        match take(&client, rollout, action, request == Request::Complete).await {
+        let taken = take(&client, rollout, action, request == Request::Complete).await;
+        if let Ok(Action::Completed { .. }) = &taken {
+            let (function, to) = (&rollout.function_name, &rollout.to);
+            let recorded =
+                crate::run::applied::record_live(home, function, &to.version, &to.code_sha256);
+            if let Err(error) = recorded.await {
+                tracing::warn!(
+                    "{service}: the record of the last apply still names the old version: {error}"
+                );
+            }
+        }
+        match taken {
             Ok(action) => moved.push(Moved {
                 service: service.to_owned(),
                 deployment: key.clone(),

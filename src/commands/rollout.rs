@@ -29,54 +29,76 @@ pub async fn run(
         return Err(Error::NoRegion);
     }
     let selected = super::select(&repo, &args.services)?;
-    let backend = &args.terraform.backend;
     let names: Vec<&str> = selected.iter().map(|s| s.name.as_str()).collect();
-    backend.check_one_state_per_service(&names)?;
+    args.terraform.backend.check_one_state_per_service(&names)?;
     let root = crate::run::setup::lock_work_root(settings, &args.terraform, &interrupts).await?;
-    let version = format!("lambda-gitops {}", env!("CARGO_PKG_VERSION"));
     let mut code = exit_code::SUCCESS;
     let mut report = Vec::new();
     loop {
-        let mut moved = Vec::new();
-        for service in &selected {
-            let work = root.service(&service.name)?;
-            let home =
-                StateHome::for_service(backend, &service.name, &work.path, &settings.aws_region)
-                    .await;
-            let region = &settings.aws_region;
-            let request = args.request;
-            let env = args.environment;
-            moved.extend(
-                advance::service(&service.name, &home, region, &version, request, env).await?,
-            );
-        }
-        for one in &moved {
-            if one.rolled_back() {
-                code = exit_code::worst(code, exit_code::ROLLED_BACK);
-                if settings.ci.github_actions {
-                    eprintln!("{}", abort_annotation(one).command(None));
-                }
-            }
-            if args.format == ListFormat::Text {
-                crate::run::print(&format!("{}\n", line(one)))?;
-            }
-        }
+        let (moved, worst) = pass(settings, &args, &root, &names).await?;
+        code = exit_code::worst(code, worst);
         let waiting = wake_in(&moved);
         report.extend(moved);
         let Some(seconds) = waiting.filter(|_| args.wait) else {
             break;
         };
         tracing::info!("the next rollout step is due in {seconds}s: waiting");
-        if let Err(signal) = interrupts
-            .guard(tokio::time::sleep(std::time::Duration::from_secs(seconds)))
-            .await
-        {
+        let sleep = tokio::time::sleep(std::time::Duration::from_secs(seconds));
+        if let Err(signal) = interrupts.guard(sleep).await {
             return Err(Error::Interrupted {
                 signal,
                 terraform_ran: false,
             });
         }
     }
+    publish(settings, &args, &report, code)?;
+    Ok(code)
+}
+
+/// One pass over the services: each rollout in progress moved on, shown as it moves; one
+/// service's failure stops neither the others nor the report. The moves and the worst code.
+async fn pass(
+    settings: &Settings,
+    args: &RolloutSettings,
+    root: &crate::workdir::WorkRoot,
+    services: &[&str],
+) -> Result<(Vec<Moved>, u8), Error> {
+    let version = format!("lambda-gitops {}", env!("CARGO_PKG_VERSION"));
+    let (region, backend) = (&settings.aws_region, &args.terraform.backend);
+    let (mut moved, mut code) = (Vec::new(), exit_code::SUCCESS);
+    for service in services {
+        let work = root.service(service)?;
+        let home = StateHome::for_service(backend, service, &work.path, region).await;
+        let (request, env) = (args.request, args.environment);
+        match advance::service(service, &home, region, &version, request, env).await {
+            Ok(done) => moved.extend(done),
+            Err(error) => {
+                eprint!("{}", crate::error::render(&error));
+                code = exit_code::worst(code, error.exit_code());
+            }
+        }
+    }
+    for one in &moved {
+        if one.rolled_back() {
+            code = exit_code::worst(code, exit_code::ROLLED_BACK);
+            if settings.ci.github_actions {
+                eprintln!("{}", abort_annotation(one).command(None));
+            }
+        }
+        if args.format == ListFormat::Text {
+            crate::run::print(&format!("{}\n", line(one)))?;
+        }
+    }
+    Ok((moved, code))
+}
+
+/// The JSON on stdout (`--format json`), the summary files and the job summary.
+fn publish(
+    settings: &Settings,
+    args: &RolloutSettings,
+    report: &[Moved],
+    code: u8,
+) -> Result<(), Error> {
     if report.is_empty() {
         tracing::info!("no rollout in progress");
     }
@@ -84,7 +106,7 @@ pub async fn run(
         schema_version: 1,
         command: "rollout",
         exit_code: code,
-        rollouts: &report,
+        rollouts: report,
     })
     .expect("the report serializes")
         + "\n";
@@ -92,8 +114,8 @@ pub async fn run(
         crate::run::print(&json)?;
     }
     let outputs = crate::ci::Outputs::resolve(&settings.ci, &args.outputs, &[], false)?;
-    outputs.write_files(&markdown(&report), &json)?;
-    Ok(code)
+    outputs.write_files(&markdown(report), &json)?;
+    Ok(())
 }
 
 /// The job summary: one row per rollout.
@@ -142,6 +164,8 @@ fn wake_in(moved: &[Moved]) -> Option<u64> {
         .filter(|m| m.in_progress())
         .map(|m| match m.action {
             Action::Waited { due } => due.saturating_sub(now),
+            // Held by an alarm without data, or another run's lock: no sooner than a minute.
+            Action::Held { .. } | Action::Locked => MAX_SLEEP,
             _ => m.rollout.next_due().saturating_sub(now),
         })
         .min()

@@ -160,30 +160,10 @@ async fn under_lock(
         if !wanted(key) || !rollout.in_progress() {
             continue;
         }
-        let action = match request {
-            Request::Abort => Step::Abort {
-                alarm: String::new(),
-                reason: "aborted by hand (`rollout --abort`)".into(),
-            },
-            Request::Complete => Step::Complete,
-            Request::Step => match alarms::read(&config, &rollout.config.alarms).await {
-                Ok(alarms) => step::next(rollout, &alarms, record::now()),
-                // Unread alarms are no pass: the step holds.
-                Err(e) => Step::Hold {
-                    alarms: vec![format!("the alarms could not be read: {e}")],
-                },
-            },
-        };
+        let action = decide(request, &config, rollout).await;
         let taken = take(&client, rollout, action, request == Request::Complete).await;
         if let Ok(Action::Completed { .. }) = &taken {
-            let (function, to) = (&rollout.function_name, &rollout.to);
-            let recorded =
-                crate::run::applied::record_live(home, function, &to.version, &to.code_sha256);
-            if let Err(error) = recorded.await {
-                tracing::warn!(
-                    "{service}: the record of the last apply still names the old version: {error}"
-                );
-            }
+            remember_completion(service, home, rollout).await;
         }
         match taken {
             Ok(action) => moved.push(Moved {
@@ -206,6 +186,37 @@ async fn under_lock(
     match failure {
         Some(error) => Err(error),
         None => Ok(moved),
+    }
+}
+
+/// The step `request` asks of `rollout`: the one its alarms and interval decide, or an
+/// abort or completion now.
+async fn decide(request: Request, config: &aws_config::SdkConfig, rollout: &RolloutState) -> Step {
+    match request {
+        Request::Abort => Step::Abort {
+            alarm: String::new(),
+            reason: "aborted by hand (`rollout --abort`)".into(),
+        },
+        Request::Complete => Step::Complete,
+        Request::Step => match alarms::read(config, &rollout.config.alarms).await {
+            Ok(alarms) => step::next(rollout, &alarms, record::now()),
+            // Unread alarms are no pass: the step holds.
+            Err(e) => Step::Hold {
+                alarms: vec![format!("the alarms could not be read: {e}")],
+            },
+        },
+    }
+}
+
+/// A completed rollout's new version behind `live`, in the record of the last apply: the
+/// next apply is then the no-op it is.
+async fn remember_completion(service: &str, home: &StateHome, rollout: &RolloutState) {
+    let (function, to) = (&rollout.function_name, &rollout.to);
+    let recorded = crate::run::applied::record_live(home, function, &to.version, &to.code_sha256);
+    if let Err(error) = recorded.await {
+        tracing::warn!(
+            "{service}: the record of the last apply still names the old version: {error}"
+        );
     }
 }
 

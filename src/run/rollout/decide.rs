@@ -61,33 +61,10 @@ pub fn decide(
     record: Option<&RolloutState>,
     retry: bool,
 ) -> Decision {
-    let (version, code_sha256) = (declared.version, declared.code_sha256);
+    let code_sha256 = declared.code_sha256;
     let gradual = declared.rollout.gradual() && declared.key.pr().is_none();
-    let same = |side: &Side| side.gitops_version == version && side.code_sha256 == code_sha256;
-    if let Some(record) = record {
-        if same(&record.to) {
-            return match (&record.status, retry) {
-                (Status::InProgress, _) => Decision::InProgress(record.clone()),
-                (Status::Aborted { .. }, false) => Decision::Aborted(record.clone()),
-                (Status::Aborted { .. }, true) if gradual => Decision::Start {
-                    from: record.from.clone(),
-                },
-                (Status::Aborted { .. }, true) => Decision::AllAtOnce {
-                    why: "the strategy is allAtOnce now".into(),
-                    clears: true,
-                },
-                (Status::Completed { .. }, _) => Decision::AsUsual,
-            };
-        }
-        if same(&record.from) {
-            return Decision::AllAtOnce {
-                why: format!(
-                    "a rollback to {version}, the version `live` ran before the rollout of {}",
-                    record.to.gitops_version
-                ),
-                clears: true,
-            };
-        }
+    if let Some(decision) = record.and_then(|r| by_record(declared, r, gradual, retry)) {
+        return decision;
     }
     let open = record.filter(|r| !matches!(r.status, Status::Completed { .. }));
     let Some(running) = running.filter(|r| r.qualifier == crate::aws::status::LIVE_ALIAS) else {
@@ -121,6 +98,40 @@ pub fn decide(
         },
     };
     Decision::Start { from }
+}
+
+/// What the record alone decides: the declared version is the one it rolls out (go on, hold
+/// after an abort, start again on a retry) or the one it shifted from (a rollback: at once).
+fn by_record(
+    declared: Declared<'_>,
+    record: &RolloutState,
+    gradual: bool,
+    retry: bool,
+) -> Option<Decision> {
+    let version = declared.version;
+    let same =
+        |side: &Side| side.gitops_version == version && side.code_sha256 == declared.code_sha256;
+    if same(&record.to) {
+        return Some(match (&record.status, retry) {
+            (Status::InProgress, _) => Decision::InProgress(record.clone()),
+            (Status::Aborted { .. }, false) => Decision::Aborted(record.clone()),
+            (Status::Aborted { .. }, true) if gradual => Decision::Start {
+                from: record.from.clone(),
+            },
+            (Status::Aborted { .. }, true) => Decision::AllAtOnce {
+                why: "the strategy is allAtOnce now".into(),
+                clears: true,
+            },
+            (Status::Completed { .. }, _) => Decision::AsUsual,
+        });
+    }
+    same(&record.from).then(|| Decision::AllAtOnce {
+        why: format!(
+            "a rollback to {version}, the version `live` ran before the rollout of {}",
+            record.to.gitops_version
+        ),
+        clears: true,
+    })
 }
 
 #[cfg(test)]

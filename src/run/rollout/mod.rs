@@ -110,36 +110,8 @@ async fn decisions(
         if !deployment.rollout.gradual() && recorded.is_none() {
             continue;
         }
-        let unsupported = match home {
-            StateHome::Unsupported(why) => Some(format!(
-                "lambda-gitops cannot reach the state itself ({why})"
-            )),
-            StateHome::S3(s3) if s3.locking != Locking::Lockfile => Some(
-                "a rollout step needs a lock on the state, and this S3 backend has no lock file"
-                    .into(),
-            ),
-            _ => None,
-        };
-        if let Some(message) = unsupported {
-            return Err(Error::Aws {
-                service: name.clone(),
-                action: "record a rollout beside the state",
-                message,
-                hint: Some("use the S3 backend with `use_lockfile=true` (and settings lambda-gitops applies itself), or `strategy: allAtOnce`".into()),
-            });
-        }
-        let running = match status::running(client, &deployment.function_name).await {
-            Ok(running) => Some(running),
-            Err(StatusError::NoFunction { .. }) => None,
-            Err(error) => {
-                return Err(Error::Aws {
-                    service: name.clone(),
-                    action: "read what `live` runs before a rollout",
-                    hint: error.hint(),
-                    message: error.to_string(),
-                })
-            }
-        };
+        refuse_unsupported(name, home)?;
+        let running = live_now(name, client, &deployment.function_name).await?;
         let Some(vars) = plan.vars.deployments.get(&deployment.key) else {
             continue;
         };
@@ -153,6 +125,44 @@ async fn decisions(
         decisions.insert(deployment.key, decision);
     }
     Ok(decisions)
+}
+
+/// A rollout needs its record beside the state and a lock on it: refused where the backend
+/// gives neither.
+fn refuse_unsupported(service: &str, home: &StateHome) -> Result<(), Error> {
+    let why = match home {
+        StateHome::Unsupported(why) => {
+            format!("lambda-gitops cannot reach the state itself ({why})")
+        }
+        StateHome::S3(s3) if s3.locking != Locking::Lockfile => {
+            "a rollout step needs a lock on the state, and this S3 backend has no lock file".into()
+        }
+        _ => return Ok(()),
+    };
+    Err(Error::Aws {
+        service: service.to_owned(),
+        action: "record a rollout beside the state",
+        message: why,
+        hint: Some("use the S3 backend with `use_lockfile=true` (and settings lambda-gitops applies itself), or `strategy: allAtOnce`".into()),
+    })
+}
+
+/// What `function`'s `live` runs now; `None` when there is no such function yet.
+async fn live_now(
+    service: &str,
+    client: &aws_sdk_lambda::Client,
+    function: &str,
+) -> Result<Option<crate::aws::status::Running>, Error> {
+    match status::running(client, function).await {
+        Ok(running) => Ok(Some(running)),
+        Err(StatusError::NoFunction { .. }) => Ok(None),
+        Err(error) => Err(Error::Aws {
+            service: service.to_owned(),
+            action: "read what `live` runs before a rollout",
+            hint: error.hint(),
+            message: error.to_string(),
+        }),
+    }
 }
 
 /// After a successful apply: a decided rollout starts (the new version gets its first
@@ -263,35 +273,7 @@ async fn after_one(
 ) -> Result<Option<RolloutState>, String> {
     let function = &deployment.function_name;
     match decision {
-        Decision::Start { from } => {
-            let to = published(client, function, &declared).await?;
-            if to.version == from.version {
-                return Err(format!(
-                    "`{function}` published no version beside {} to roll out to",
-                    from.version
-                ));
-            }
-            let state = RolloutState {
-                function_name: function.clone(),
-                config: deployment.rollout.clone(),
-                from: from.clone(),
-                to,
-                step: 0,
-                started_at: record::now(),
-                stepped_at: record::now(),
-                status: Status::InProgress,
-            };
-            route(client, &state).await?;
-            tracing::info!(
-                "{function}: rollout started: {}% on version {} ({}), the rest on {} ({})",
-                state.weight(),
-                state.to.version,
-                state.to.gitops_version,
-                from.version,
-                from.gitops_version
-            );
-            Ok(Some(state))
-        }
+        Decision::Start { from } => start(client, deployment, from, &declared).await.map(Some),
         // A settings change publishes a new version of the same code: the rollout follows it.
         Decision::InProgress(_) => {
             let Some(mut state) = entry.filter(RolloutState::in_progress) else {
@@ -318,6 +300,44 @@ async fn after_one(
         }
         _ => Ok(None),
     }
+}
+
+/// A rollout from `from` to the version terraform just published (the declared package):
+/// its first weight routed, its record entry.
+async fn start(
+    client: &aws_sdk_lambda::Client,
+    deployment: &crate::desired::Deployment,
+    from: &Side,
+    declared: &Side,
+) -> Result<RolloutState, String> {
+    let function = &deployment.function_name;
+    let to = published(client, function, declared).await?;
+    if to.version == from.version {
+        return Err(format!(
+            "`{function}` published no version beside {} to roll out to",
+            from.version
+        ));
+    }
+    let state = RolloutState {
+        function_name: function.clone(),
+        config: deployment.rollout.clone(),
+        from: from.clone(),
+        to,
+        step: 0,
+        started_at: record::now(),
+        stepped_at: record::now(),
+        status: Status::InProgress,
+    };
+    route(client, &state).await?;
+    tracing::info!(
+        "{function}: rollout started: {}% on version {} ({}), the rest on {} ({})",
+        state.weight(),
+        state.to.version,
+        state.to.gitops_version,
+        from.version,
+        from.gitops_version
+    );
+    Ok(state)
 }
 
 /// The newest published version of `function`, which must be the declared package (the

@@ -193,4 +193,22 @@ mod tests {
             .join(format!("terraform.tfstate{SUFFIX}"))
             .exists());
     }
+
+    #[tokio::test]
+    async fn a_record_that_cannot_be_read_is_an_error_never_taken_for_none() {
+        let temp = tempfile::tempdir().unwrap();
+        let home = StateHome::Local(temp.path().join("terraform.tfstate"));
+        let path = temp.path().join(format!("terraform.tfstate{SUFFIX}"));
+        for (text, says) in [
+            ("{not json", "not a rollout record"),
+            (r#"{"formatVersion":"9","deployments":{}}"#, "format 9"),
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let error = Rollouts::read(&home).await.unwrap_err().to_string();
+            assert!(
+                error.contains(says) && error.contains("rollout.json"),
+                "{error}"
+            );
+        }
+    }
 }

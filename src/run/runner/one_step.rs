@@ -26,7 +26,7 @@ use super::Stdout;
 use crate::error::Error;
 use crate::render::TfVars;
 use crate::report::{self, PlanFacts};
-use crate::run::backend_objects::{Locking, StateHome};
+use crate::run::backend_objects::{Locking, S3Home, StateHome};
 use crate::run::state_lock::StateLock;
 use crate::terraform::events::{self, Event};
 use crate::terraform::module::Generated;
@@ -53,50 +53,48 @@ impl Runner {
             &self.settings.aws_region,
         )
         .await;
-        let lock = match &home {
-            StateHome::Local(state) if state.starts_with(&work_dir.path) => None,
-            StateHome::S3(s3) if s3.locking == Locking::Lockfile => {
-                let version = &self.settings.terraform.version;
-                match StateLock::take(s3, service, version).await {
-                    Ok(Some(lock)) => Some(lock),
-                    Ok(None) => return Ok(self.two_steps(service, "the state is locked")),
-                    Err(error) => return Ok(self.two_steps(service, &error.to_string())),
-                }
-            }
-            _ => return Ok(self.two_steps(service, "the state's backend settings")),
+        let lock = match self.lock(service, work_dir, &home).await {
+            Ok(lock) => lock,
+            Err(why) => return Ok(self.two_steps(service, &why)),
         };
         let applied = self.apply_checked(service, work_dir, vars, &home).await;
         // A terraform killed mid-apply leaves its lock, as in the two-step path: the state may
         // lack what it created, and the next run must not plan against it unawares.
         let killed = matches!(&applied, Err(Error::InterruptedKilled { .. }))
             || matches!(&applied, Err(Error::TerraformTimedOut(t)) if t.killed);
-        if killed {
-            if let Some(lock) = &lock {
+        match (lock, &home) {
+            (Some(lock), _) if killed => {
                 tracing::error!(
                     "{service}: terraform was killed: the state lock {} stays",
                     lock.id
                 );
+                applied
             }
-            return applied;
+            (Some(lock), StateHome::S3(s3)) => release(service, lock, s3, applied).await,
+            _ => applied,
         }
-        if let (Some(lock), StateHome::S3(s3)) = (lock, &home) {
-            let id = lock.id.clone();
-            if let Err(error) = lock.release(s3).await {
-                // The apply's own error says more; a lock left behind is named either way.
-                tracing::error!("{service}: could not release the state lock {id}: {error}");
-                if applied.is_ok() {
-                    return Err(Error::Aws {
-                        service: service.to_owned(),
-                        action: "release the state lock",
-                        message: format!("{error} (lock ID {id})"),
-                        hint: Some(format!(
-                            "once no other run holds it, release it with `terraform force-unlock {id}` in the service's work dir"
-                        )),
-                    });
+    }
+
+    /// The state's lock for a one-step apply: none needed for a local state in the work dir
+    /// (the work root's lock), terraform's lock file for an S3 state; why not, otherwise.
+    async fn lock(
+        &self,
+        service: &str,
+        work_dir: &WorkDir,
+        home: &StateHome,
+    ) -> Result<Option<StateLock>, String> {
+        match home {
+            StateHome::Local(state) if state.starts_with(&work_dir.path) => Ok(None),
+            StateHome::S3(s3) if s3.locking == Locking::Lockfile => {
+                let version = &self.settings.terraform.version;
+                match StateLock::take(s3, service, version).await {
+                    Ok(Some(lock)) => Ok(Some(lock)),
+                    Ok(None) => Err("the state is locked".into()),
+                    Err(error) => Err(error.to_string()),
                 }
             }
+            _ => Err("the state's backend settings".into()),
         }
-        applied
     }
 
     /// Under the lock: the state read and checked, then one `apply`; `Ok(None)` when a
@@ -108,36 +106,10 @@ impl Runner {
         vars: &TfVars,
         home: &StateHome,
     ) -> Result<Option<PlanFacts>, Error> {
-        let before = match home.read("").await {
-            Ok(None) => None,
-            Ok(Some(bytes)) => match serde_json::from_slice::<Value>(&bytes) {
-                Ok(state) => Some(state),
-                Err(_) => return Ok(self.two_steps(service, "the state is not JSON")),
-            },
-            Err(error) => return Ok(self.two_steps(service, &error.to_string())),
+        let before = match self.checked_state(service, vars, home).await? {
+            Ok(before) => before,
+            Err(why) => return Ok(self.two_steps(service, &why)),
         };
-        let checked = before
-            .clone()
-            .unwrap_or(serde_json::json!({"resources": []}));
-        if !report::guard::other_owners_in_state(service, &checked).is_some_and(|o| o.is_empty()) {
-            return Ok(self.two_steps(service, "the state holds resources of another service"));
-        }
-        if has_tainted(&checked) {
-            return Ok(self.two_steps(service, "the state holds a tainted object"));
-        }
-        if !self.adopts_none(&checked, vars).await {
-            return Ok(self.two_steps(service, "an existing object is to be adopted"));
-        }
-        // What a rollout holds `live` on was read before the lock: a `rollout` step since
-        // (a completion) must not be undone by this apply.
-        if let Some(moved) = self.live_moved(vars).await {
-            return Err(Error::Aws {
-                service: service.to_owned(),
-                action: "apply while a rollout holds `live`",
-                message: moved,
-                hint: Some("a `rollout` step moved it meanwhile: run `apply` again".into()),
-            });
-        }
         tracing::info!(
             "{service}: the state holds nothing of another service: planning and applying in one step"
         );
@@ -176,6 +148,48 @@ impl Runner {
         Ok(Some(facts))
     }
 
+    /// The state as it is under the lock, checked: `Ok(Ok(state))` (`None`: no state yet)
+    /// when nothing stands in the one-step apply's way, `Ok(Err(why))` when something does
+    /// (the two steps then), `Err` when a rollout step moved `live` since this run read it.
+    async fn checked_state(
+        &self,
+        service: &str,
+        vars: &TfVars,
+        home: &StateHome,
+    ) -> Result<Result<Option<Value>, String>, Error> {
+        let before = match home.read("").await {
+            Ok(None) => None,
+            Ok(Some(bytes)) => match serde_json::from_slice::<Value>(&bytes) {
+                Ok(state) => Some(state),
+                Err(_) => return Ok(Err("the state is not JSON".into())),
+            },
+            Err(error) => return Ok(Err(error.to_string())),
+        };
+        let checked = before
+            .clone()
+            .unwrap_or(serde_json::json!({"resources": []}));
+        if !report::guard::other_owners_in_state(service, &checked).is_some_and(|o| o.is_empty()) {
+            return Ok(Err("the state holds resources of another service".into()));
+        }
+        if has_tainted(&checked) {
+            return Ok(Err("the state holds a tainted object".into()));
+        }
+        if !self.adopts_none(&checked, vars).await {
+            return Ok(Err("an existing object is to be adopted".into()));
+        }
+        // What a rollout holds `live` on was read before the lock: a `rollout` step since
+        // (a completion) must not be undone by this apply.
+        if let Some(moved) = self.live_moved(vars).await {
+            return Err(Error::Aws {
+                service: service.to_owned(),
+                action: "apply while a rollout holds `live`",
+                message: moved,
+                hint: Some("a `rollout` step moved it meanwhile: run `apply` again".into()),
+            });
+        }
+        Ok(Ok(before))
+    }
+
     /// A `live` alias no longer on the version the variables hold it on, said; `None` when
     /// every one is where this run read it.
     async fn live_moved(&self, vars: &TfVars) -> Option<String> {
@@ -208,6 +222,30 @@ impl Runner {
         tracing::info!("{service}: plan, then apply of that plan ({why})");
         None
     }
+}
+
+/// Releases the lock after the apply; a lock that could not be released is an error of its
+/// own only when the apply succeeded (its error says more otherwise).
+async fn release(
+    service: &str,
+    lock: StateLock,
+    s3: &S3Home,
+    applied: Result<Option<PlanFacts>, Error>,
+) -> Result<Option<PlanFacts>, Error> {
+    let id = lock.id.clone();
+    let Err(error) = lock.release(s3).await else {
+        return applied;
+    };
+    tracing::error!("{service}: could not release the state lock {id}: {error}");
+    applied?;
+    Err(Error::Aws {
+        service: service.to_owned(),
+        action: "release the state lock",
+        message: format!("{error} (lock ID {id})"),
+        hint: Some(format!(
+            "once no other run holds it, release it with `terraform force-unlock {id}` in the service's work dir"
+        )),
+    })
 }
 
 /// Terraform's text of the plan part of a one-step apply: what it planned, and its count.

@@ -179,19 +179,30 @@ impl Runner {
         }
         // What a rollout holds `live` on was read before the lock: a `rollout` step since
         // (a completion) must not be undone by this apply.
-        if let Some(moved) = self.live_moved(vars).await {
-            return Err(Error::Aws {
-                service: service.to_owned(),
-                action: "apply while a rollout holds `live`",
-                message: moved,
-                hint: Some("a `rollout` step moved it meanwhile: run `apply` again".into()),
-            });
-        }
+        self.refuse_moved_live(service, vars).await?;
         Ok(Ok(before))
     }
 
     /// A `live` alias no longer on the version the variables hold it on, said; `None` when
     /// every one is where this run read it.
+    /// Refuses an apply whose variables hold a `live` alias where it no longer is (a
+    /// `rollout` step since this run read it): applying them would undo that step.
+    pub(super) async fn refuse_moved_live(
+        &self,
+        service: &str,
+        vars: &TfVars,
+    ) -> Result<(), Error> {
+        match self.live_moved(vars).await {
+            None => Ok(()),
+            Some(moved) => Err(Error::Aws {
+                service: service.to_owned(),
+                action: "apply while a rollout holds `live`",
+                message: moved,
+                hint: Some("a `rollout` step moved it meanwhile: run `apply` again".into()),
+            }),
+        }
+    }
+
     async fn live_moved(&self, vars: &TfVars) -> Option<String> {
         let held: Vec<_> = vars
             .deployments

@@ -37,6 +37,11 @@ impl Runner {
         {
             return Ok(facts);
         }
+        // The two steps, auto-approved: a rollout step since this run read `live` is not
+        // undone (terraform takes the lock itself here, so this narrows the window only).
+        if self.apply_early {
+            self.refuse_moved_live(service, vars).await?;
+        }
         // A plan without changes touches nothing, foreign or not: `show -json` (a second
         // start of the provider) is skipped, and the report says so from the variables.
         if !self.plan_once(service, work_dir, &generated).await? {

@@ -130,17 +130,6 @@ fn now() -> i64 {
         .as_secs() as i64
 }
 
-/// Production's deployment in a `--format json` report of one service.
-fn production_of(report: &serde_json::Value) -> serde_json::Value {
-    report["services"][0]["deployments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["deployment"] == "production")
-        .cloned()
-        .unwrap_or_else(|| panic!("no production deployment in {report}"))
-}
-
 /// Real terraform against the emulator: a service applied (staging 1.1.0, production
 /// 1.0.0); production set to the version staging runs is proven the same package, with
 /// staging's CodeSha256 read behind `live` and the date its version was published; set to a
@@ -155,7 +144,7 @@ fn production_is_proven_against_the_package_staging_runs_and_warned_when_staging
     let first = run(&["apply", "--auto-approve", "--format", "json"]);
     first.success();
     // Production is new: staging is read before the one-step apply creates it.
-    let created = production_of(&first.json());
+    let created = common::deployment_of(&first.json(), "production");
     assert_eq!(
         created["artifact"]["notChecked"], "the function `pg-staging` does not exist",
         "{created}"
@@ -168,7 +157,7 @@ fn production_is_proven_against_the_package_staging_runs_and_warned_when_staging
     let plan = run(&["plan", "--format", "json"]);
     plan.success();
     let report = plan.json();
-    let proof = &production_of(&report)["artifact"];
+    let proof = &common::deployment_of(&report, "production")["artifact"];
     assert_eq!(proof["sameAsStaging"], true, "{report}");
     assert_eq!(proof["codeSha256"], staging_sha.as_str());
     assert_eq!(proof["stagingCodeSha256"], staging_sha.as_str());
@@ -197,7 +186,7 @@ fn production_is_proven_against_the_package_staging_runs_and_warned_when_staging
     let plan = run(&["plan", "--format", "json"]);
     plan.success();
     let report = plan.json();
-    let proof = &production_of(&report)["artifact"];
+    let proof = &common::deployment_of(&report, "production")["artifact"];
     assert_eq!(proof["sameAsStaging"], false, "{report}");
     assert_eq!(
         proof["codeSha256"],

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use common::aws::{emulator, Emulator};
 use common::{Run, Tree};
-use serde_json::{json, Value};
+use serde_json::json;
 
 fn run(tree: &Tree, args: &[&str]) -> Run {
     let mut command = tree.command(args);
@@ -42,17 +42,6 @@ fn live(aws: &Emulator, function: &str) -> (String, BTreeMap<String, f64>) {
     (alias["version"].as_str().unwrap().to_owned(), weights)
 }
 
-/// Production's deployment in a JSON report.
-fn production_of(report: &Value) -> Value {
-    report["services"][0]["deployments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["deployment"] == "production")
-        .cloned()
-        .unwrap_or(Value::Null)
-}
-
 fn clean_plan(tree: &Tree, when: &str) {
     let plan = run(tree, &["plan", "--detailed-exitcode", "--refresh"]);
     assert_eq!(
@@ -75,7 +64,7 @@ fn a_canary_starts_holds_for_its_interval_and_missing_data_then_completes_and_a_
     // The first deploy has nothing to shift from: all at once, and the report says why.
     let first = run(&tree, &["apply", "--auto-approve", "--format", "json"]);
     first.success();
-    let note = &production_of(&first.json())["rollout"];
+    let note = &common::deployment_of(&first.json(), "production")["rollout"];
     assert_eq!(note["phase"], "allAtOnce", "{note}");
     assert!(
         note["reason"].as_str().unwrap().contains("first deploy"),
@@ -90,7 +79,7 @@ fn a_canary_starts_holds_for_its_interval_and_missing_data_then_completes_and_a_
     let started = run(&tree, &["apply", "--auto-approve", "--format", "json"]);
     let step_taken = std::time::Instant::now();
     started.success();
-    let note = &production_of(&started.json())["rollout"];
+    let note = &common::deployment_of(&started.json(), "production")["rollout"];
     assert_eq!(
         (&note["phase"], &note["strategy"], &note["weights"]),
         (&json!("starts"), &json!("canary"), &json!([10, 100])),
@@ -165,7 +154,7 @@ fn a_canary_starts_holds_for_its_interval_and_missing_data_then_completes_and_a_
     production(&tree, "cy", "1.0.0", &canary("15s", "cy-errors"));
     let back = run(&tree, &["apply", "--auto-approve", "--format", "json"]);
     back.success();
-    let note = &production_of(&back.json())["rollout"];
+    let note = &common::deployment_of(&back.json(), "production")["rollout"];
     assert_eq!(note["phase"], "allAtOnce", "{note}");
     assert!(
         note["reason"]
@@ -221,7 +210,10 @@ fn an_alarm_rolls_back_with_exit_3_and_the_version_waits_for_a_change_or_a_retry
     aws.probe(&["alarm", "ab-errors", "OK"]);
     let again = run(&tree, &["apply", "--auto-approve", "--format", "json"]);
     again.success();
-    assert_eq!(production_of(&again.json())["rollout"]["phase"], "aborted");
+    assert_eq!(
+        common::deployment_of(&again.json(), "production")["rollout"]["phase"],
+        "aborted"
+    );
     let (version, weights) = live(aws, "ab-prod");
     assert_eq!(version, old);
     assert!(weights.values().all(|w| *w == 0.0), "{weights:?}");
@@ -256,7 +248,7 @@ fn an_alarm_rolls_back_with_exit_3_and_the_version_waits_for_a_change_or_a_retry
     let restarted = run(&tree, &["apply", "--auto-approve", "--format", "json"]);
     restarted.success();
     assert_eq!(
-        production_of(&restarted.json())["rollout"]["phase"],
+        common::deployment_of(&restarted.json(), "production")["rollout"]["phase"],
         "starts"
     );
     let (version, weights) = live(aws, "ab-prod");

@@ -14,6 +14,7 @@ use crate::process::interrupts::Interrupts;
 use crate::report::format::ListFormat;
 use crate::run::backend_objects::StateHome;
 use crate::run::rollout::advance::{self, Action, Moved};
+use crate::run::rollout::record::RolloutState;
 use crate::settings::{RolloutSettings, Settings};
 
 /// How long `--wait` sleeps at most between passes (an alarm is read again each pass).
@@ -128,20 +129,12 @@ fn markdown(report: &[Moved]) -> String {
     }
     text.push_str("| service | deployment | rollout | now |\n|---|---|---|---|\n");
     for moved in report {
-        let line = line(moved);
-        let now = line.rsplit_once(": ").map_or(line.as_str(), |(_, now)| now);
-        let rollout = &moved.rollout;
         text.push_str(&format!(
             "| {} | {} | {} | {} |\n",
             cell(&moved.service),
             cell(&moved.deployment),
-            cell(&format!(
-                "{} {} → {}",
-                rollout.config.strategy.name(),
-                rollout.from.gitops_version,
-                rollout.to.gitops_version
-            )),
-            cell(now)
+            cell(&span(&moved.rollout)),
+            cell(&now(moved))
         ));
     }
     text
@@ -174,16 +167,29 @@ fn wake_in(moved: &[Moved]) -> Option<u64> {
 
 /// One rollout after this run, for a person.
 pub fn line(moved: &Moved) -> String {
-    let rollout = &moved.rollout;
-    let (from, to) = (&rollout.from, &rollout.to);
-    let head = format!(
-        "{} {}: {} {} → {}",
+    format!(
+        "{} {}: {}: {}",
         moved.service,
         moved.deployment,
+        span(&moved.rollout),
+        now(moved)
+    )
+}
+
+/// `canary 1.0.0 → 1.1.0`: the strategy and the versions it shifts between.
+pub fn span(rollout: &RolloutState) -> String {
+    format!(
+        "{} {} → {}",
         rollout.config.strategy.name(),
-        from.gitops_version,
-        to.gitops_version
-    );
+        rollout.from.gitops_version,
+        rollout.to.gitops_version
+    )
+}
+
+/// Where a rollout stands after this run: the traffic split, a step taken, why it holds.
+fn now(moved: &Moved) -> String {
+    let rollout = &moved.rollout;
+    let (from, to) = (&rollout.from, &rollout.to);
     let split = format!(
         "{}% on version {} ({}), the rest on {} ({})",
         rollout.weight(),
@@ -192,7 +198,7 @@ pub fn line(moved: &Moved) -> String {
         from.version,
         from.gitops_version
     );
-    let what = match &moved.action {
+    match &moved.action {
         Action::Waited { due } => format!("{split}; next step due {}", utc(*due)),
         Action::Held { alarms } => format!("held at {split}: {}", alarms.join(", ")),
         Action::Advanced { .. } => {
@@ -218,8 +224,7 @@ pub fn line(moved: &Moved) -> String {
             from.gitops_version
         ),
         Action::Locked => "another run holds the state's lock; left to it".into(),
-    };
-    format!("{head}: {what}")
+    }
 }
 
 fn abort_annotation(moved: &Moved) -> Annotation {
@@ -232,15 +237,56 @@ fn abort_annotation(moved: &Moved) -> Annotation {
     )
 }
 
-/// Unix seconds as `2026-12-06 14:05 UTC`.
+/// Unix seconds as `2026-12-06 14:05 UTC`, as the report writes a time.
 pub fn utc(seconds: u64) -> String {
     use aws_sdk_s3::primitives::{DateTime, DateTimeFormat};
     let text = DateTime::from_secs(seconds as i64)
         .fmt(DateTimeFormat::DateTime)
         .unwrap_or_default();
-    // `2026-12-06T14:05:00Z` → `2026-12-06 14:05 UTC`
-    match text.get(..16) {
-        Some(minutes) => format!("{} UTC", minutes.replace('T', " ")),
-        None => text,
+    crate::report::text::utc_minute(&text).unwrap_or(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::desired::{Rollout, Strategy};
+    use crate::run::rollout::record::{Side, Status};
+
+    #[test]
+    fn the_job_summary_says_what_a_rollout_did_and_a_time_reads_as_the_report_writes_it() {
+        let side = |version: &str, gitops: &str| Side {
+            version: version.into(),
+            gitops_version: gitops.into(),
+            code_sha256: "x=".into(),
+        };
+        let completed = Moved {
+            service: "svc".into(),
+            deployment: "production".into(),
+            action: Action::Completed { forced: false },
+            rollout: RolloutState {
+                function_name: "svc-prod".into(),
+                config: Rollout {
+                    strategy: Strategy::Canary,
+                    ..Rollout::default()
+                },
+                from: side("3", "0.1.6"),
+                to: side("4", "0.1.7"),
+                step: 1,
+                started_at: 0,
+                stepped_at: 0,
+                status: Status::Completed {
+                    at: 0,
+                    forced: false,
+                },
+            },
+        };
+        let summary = markdown(&[completed]);
+        assert!(
+            summary.contains(
+                "| `canary 0.1.6 → 0.1.7` | `completed: all traffic on version 4 (0.1.7)` |"
+            ),
+            "{summary}"
+        );
+        assert_eq!(utc(1_796_565_900), "2026-12-06 14:05 UTC");
     }
 }

@@ -150,12 +150,7 @@ fn rollout_line(rollout: &RolloutState) -> String {
         true => "no alarms".to_owned(),
         false => format!("alarms: {}", rollout.config.alarms.join(", ")),
     };
-    let head = format!(
-        "{} {} → {}",
-        rollout.config.strategy.name(),
-        rollout.from.gitops_version,
-        rollout.to.gitops_version
-    );
+    let head = super::rollout::span(rollout);
     match &rollout.status {
         Status::Aborted { alarm, reason, .. } => format!(
             "{head} aborted ({}): live runs the old version until the version changes or `apply --retry-rollout`",

@@ -552,7 +552,7 @@ fn the_markdown_report_escapes_every_string_it_did_not_write_itself() {
             )
         }),
         rollout: Some(super::facts::RolloutNote {
-            strategy: "canary",
+            strategy: crate::desired::Strategy::Canary,
             phase: if i == 0 {
                 super::facts::RolloutPhase::Aborted
             } else {

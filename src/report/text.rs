@@ -61,7 +61,7 @@ pub fn artifact_line(proof: &ArtifactProof, quote: &dyn Fn(&str) -> String) -> S
 }
 
 /// `2026-12-01T14:02:33Z` → `2026-12-01 14:02 UTC`; `None` for anything else.
-fn utc_minute(since: &str) -> Option<String> {
+pub fn utc_minute(since: &str) -> Option<String> {
     let (date, time) = (since.get(..10)?, since.get(11..16)?);
     let plain = |s: &str| {
         s.chars()

@@ -298,3 +298,15 @@ pub fn openssl_base64_sha256(path: &Path) -> String {
     assert!(output.status.success());
     String::from_utf8(output.stdout).unwrap().trim().to_owned()
 }
+
+/// The deployment `key` (`staging`, `production`, `pr-<N>`) of the first service in a
+/// `--format json` report.
+pub fn deployment_of(report: &serde_json::Value, key: &str) -> serde_json::Value {
+    report["services"][0]["deployments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["deployment"] == key)
+        .cloned()
+        .unwrap_or_else(|| panic!("no {key} deployment in {report}"))
+}

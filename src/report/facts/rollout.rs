@@ -5,6 +5,8 @@
 
 use serde::Serialize;
 
+use crate::desired::Strategy;
+
 /// What this run does about a deployment's rollout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -18,8 +20,7 @@ pub enum RolloutPhase {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RolloutNote {
-    /// `canary` or `linear`.
-    pub strategy: &'static str,
+    pub strategy: Strategy,
     pub phase: RolloutPhase,
     /// The new version's share at each step, in percent.
     pub weights: Vec<u8>,
@@ -40,17 +41,17 @@ impl RolloutNote {
             RolloutPhase::Starts => format!("{}{}", self.plan(), self.alarms_text(quote)),
             RolloutPhase::InProgress => format!(
                 "{} rollout in progress at {}%: `lambda-gitops rollout` takes the next step",
-                self.strategy,
+                self.strategy.name(),
                 self.weight.unwrap_or_default()
             ),
             RolloutPhase::Aborted => format!(
                 "{} rollout aborted ({}): `live` stays on the old version until the version changes or `apply --retry-rollout`",
-                self.strategy,
+                self.strategy.name(),
                 quote(self.reason.as_deref().unwrap_or("aborted"))
             ),
             RolloutPhase::AllAtOnce => format!(
                 "all at once, not by {}: {}",
-                self.strategy,
+                self.strategy.name(),
                 quote(self.reason.as_deref().unwrap_or(""))
             ),
         }
@@ -70,7 +71,7 @@ impl RolloutNote {
         let each = if steps.len() > 1 { "every" } else { "for" };
         format!(
             "by {}, {} {each} {interval}, then 100%",
-            self.strategy,
+            self.strategy.name(),
             steps.join(", ")
         )
     }
@@ -90,7 +91,7 @@ impl RolloutNote {
 mod tests {
     use super::*;
 
-    fn note(strategy: &'static str, weights: &[u8], phase: RolloutPhase) -> RolloutNote {
+    fn note(strategy: Strategy, weights: &[u8], phase: RolloutPhase) -> RolloutNote {
         RolloutNote {
             strategy,
             phase,
@@ -106,14 +107,14 @@ mod tests {
     fn a_rollout_reads_as_its_steps_interval_and_alarms() {
         let quote = |s: &str| format!("`{s}`");
         assert_eq!(
-            note("canary", &[10, 100], RolloutPhase::Starts).describe(&quote),
+            note(Strategy::Canary, &[10, 100], RolloutPhase::Starts).describe(&quote),
             "by canary, 10% for 5m, then 100%; alarms: `errors`, `p99`"
         );
         assert_eq!(
-            note("linear", &[25, 50, 75, 100], RolloutPhase::Starts).describe(&quote),
+            note(Strategy::Linear, &[25, 50, 75, 100], RolloutPhase::Starts).describe(&quote),
             "by linear, 25%, 50%, 75% every 5m, then 100%; alarms: `errors`, `p99`"
         );
-        assert!(note("canary", &[10, 100], RolloutPhase::Aborted)
+        assert!(note(Strategy::Canary, &[10, 100], RolloutPhase::Aborted)
             .describe(&quote)
             .contains("until the version changes or `apply --retry-rollout`"));
     }

@@ -76,7 +76,8 @@ pub async fn service(
     request: Request,
     environment: Option<Environment>,
 ) -> Result<Vec<Moved>, Error> {
-    let failed = |action: &'static str, e: &dyn std::fmt::Display| failure(service, action, e);
+    let failed =
+        |action: &'static str, e: &dyn std::fmt::Display| super::failure(service, action, e);
     let peek = Rollouts::read(home)
         .await
         .map_err(|e| failed("read the rollout record", &e))?;
@@ -114,16 +115,6 @@ pub async fn service(
     moved
 }
 
-/// `action` on `service`'s rollouts failed.
-fn failure(service: &str, action: &'static str, error: &dyn std::fmt::Display) -> Error {
-    Error::Aws {
-        service: service.to_owned(),
-        action,
-        message: error.to_string(),
-        hint: None,
-    }
-}
-
 /// Every rollout of the record in progress, each left to the run that holds the lock.
 fn locked(service: &str, record: &Rollouts, wanted: impl Fn(&String) -> bool) -> Vec<Moved> {
     record
@@ -148,7 +139,8 @@ async fn under_lock(
     request: Request,
     wanted: impl Fn(&String) -> bool,
 ) -> Result<Vec<Moved>, Error> {
-    let failed = |action: &'static str, e: &dyn std::fmt::Display| failure(service, action, e);
+    let failed =
+        |action: &'static str, e: &dyn std::fmt::Display| super::failure(service, action, e);
     let mut record = Rollouts::read(home)
         .await
         .map_err(|e| failed("read the rollout record", &e))?;

@@ -47,43 +47,73 @@ pub async fn plan(
     region: &str,
     retry: bool,
 ) -> Result<(), Error> {
+    use futures_util::StreamExt;
     let client = crate::aws::lambda_client(region).await;
-    for plan in prepared.iter_mut() {
-        let name = plan.service.name.clone();
-        let home = StateHome::for_service(backend, &name, &plan.work_dir.path, region).await;
-        let gradual = plan.service.deployments().any(|d| d.rollout.gradual());
-        let record = match Rollouts::read(&home).await {
-            Ok(record) => record,
-            Err(e) if gradual => return Err(aws_error(&name, "read", e)),
-            // Nothing gradual here: a record there may be (a strategy changed since) is
-            // cleared by the next apply that can read it.
-            Err(e) => {
-                tracing::debug!("{name}: no rollout record read: {e}");
-                continue;
-            }
-        };
-        let decisions = decisions(plan, &home, &record, &client, retry).await?;
-        if decisions.is_empty() {
+    // One record (and, for gradual deployments, a Lambda read or two) per service, several
+    // at once: every plan and apply reads them before terraform.
+    let planned: Vec<Result<Option<Planned>, Error>> = futures_util::stream::iter(prepared.iter())
+        .map(|plan| planned(plan, backend, region, &client, retry))
+        .buffered(CONCURRENT_SERVICES)
+        .collect()
+        .await;
+    for (plan, planned) in prepared.iter_mut().zip(planned) {
+        let Some(planned) = planned? else {
             continue;
+        };
+        hold_live(plan, &planned)?;
+        plan.rollouts = Some(planned);
+    }
+    Ok(())
+}
+
+/// How many services' records are read at once.
+const CONCURRENT_SERVICES: usize = 16;
+
+/// One service's record and decisions; `None` when no deployment of it has a rollout to
+/// decide about.
+async fn planned(
+    plan: &ServicePlan<'_>,
+    backend: &BackendSettings,
+    region: &str,
+    client: &aws_sdk_lambda::Client,
+    retry: bool,
+) -> Result<Option<Planned>, Error> {
+    let name = &plan.service.name;
+    let home = StateHome::for_service(backend, name, &plan.work_dir.path, region).await;
+    let gradual = plan.service.deployments().any(|d| d.rollout.gradual());
+    let record = match Rollouts::read(&home).await {
+        Ok(record) => record,
+        Err(e) if gradual => return Err(failure(name, "read the rollout record", &e)),
+        // Nothing gradual here: a record there may be (a strategy changed since) is
+        // cleared by the next apply that can read it.
+        Err(e) => {
+            tracing::debug!("{name}: no rollout record read: {e}");
+            return Ok(None);
         }
-        let mut rewrite = false;
-        for (key, decision) in &decisions {
-            let (Some(held), Some(vars)) = (decision.holds(), plan.vars.deployments.get_mut(key))
-            else {
-                continue;
-            };
-            vars.live_version = Some(held.version.clone());
-            vars.live_code_sha256 = Some(held.code_sha256.clone());
-            rewrite = true;
-        }
-        if rewrite {
-            plan.work_dir.write_vars(&plan.vars)?;
-        }
-        plan.rollouts = Some(Planned {
-            home,
-            record,
-            decisions,
-        });
+    };
+    let decisions = decisions(plan, &home, &record, client, retry).await?;
+    Ok((!decisions.is_empty()).then_some(Planned {
+        home,
+        record,
+        decisions,
+    }))
+}
+
+/// The version each decision holds `live` on, rendered into the service's variables (its
+/// work dir's variables file rewritten when any is).
+fn hold_live(plan: &mut ServicePlan<'_>, planned: &Planned) -> Result<(), Error> {
+    let mut rewrite = false;
+    for (key, decision) in &planned.decisions {
+        let (Some(held), Some(vars)) = (decision.holds(), plan.vars.deployments.get_mut(key))
+        else {
+            continue;
+        };
+        vars.live_version = Some(held.version.clone());
+        vars.live_code_sha256 = Some(held.code_sha256.clone());
+        rewrite = true;
+    }
+    if rewrite {
+        plan.work_dir.write_vars(&plan.vars)?;
     }
     Ok(())
 }
@@ -183,7 +213,7 @@ pub async fn after_apply(plan: &ServicePlan<'_>, region: &str) -> Result<(), Err
     if let Some((s3, lock)) = lock {
         lock.release(s3)
             .await
-            .map_err(|e| aws_error(name, "write", e))?;
+            .map_err(|e| failure(name, "release the state lock", &e))?;
     }
     done
 }
@@ -195,7 +225,7 @@ async fn lock_for_record(s3: &S3Home, service: &str) -> Result<StateLock, Error>
         match StateLock::take(s3, service, &version).await {
             Ok(Some(lock)) => return Ok(lock),
             Ok(None) => tokio::time::sleep(std::time::Duration::from_secs(1)).await,
-            Err(e) => return Err(aws_error(service, "write", e)),
+            Err(e) => return Err(failure(service, "take the state lock", &e)),
         }
     }
     Err(Error::Aws {
@@ -217,7 +247,7 @@ async fn record_after_apply(
     let client = crate::aws::lambda_client(region).await;
     let mut record = Rollouts::read(&planned.home)
         .await
-        .map_err(|e| aws_error(name, "read", e))?;
+        .map_err(|e| failure(name, "read the rollout record", &e))?;
     let before = record.clone();
     let mut outcome = Ok(());
     for (key, decision) in &planned.decisions {
@@ -258,7 +288,7 @@ async fn record_after_apply(
         record
             .write(&planned.home)
             .await
-            .map_err(|e| aws_error(name, "write", e))?;
+            .map_err(|e| failure(name, "write the rollout record", &e))?;
     }
     outcome
 }
@@ -372,13 +402,11 @@ async fn route(client: &aws_sdk_lambda::Client, state: &RolloutState) -> Result<
         .map_err(|e| e.to_string())
 }
 
-fn aws_error(service: &str, doing: &'static str, error: impl std::fmt::Display) -> Error {
+/// `action` on `service`'s rollouts failed.
+pub(super) fn failure(service: &str, action: &'static str, error: &dyn std::fmt::Display) -> Error {
     Error::Aws {
         service: service.to_owned(),
-        action: match doing {
-            "read" => "read the rollout record",
-            _ => "write the rollout record",
-        },
+        action,
         message: error.to_string(),
         hint: None,
     }
@@ -435,12 +463,8 @@ pub fn annotate(facts: &mut crate::report::PlanFacts, plan: &ServicePlan<'_>) {
             ),
             Decision::AllAtOnce { why, .. } => (RolloutPhase::AllAtOnce, None, Some(why.clone())),
         };
-        let strategy = match rollout.strategy {
-            crate::desired::Strategy::AllAtOnce => "allAtOnce",
-            other => other.name(),
-        };
         change.rollout = Some(RolloutNote {
-            strategy,
+            strategy: rollout.strategy,
             phase,
             weights: rollout.weights(),
             interval_seconds: rollout.interval_seconds,
